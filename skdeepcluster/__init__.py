@@ -1,0 +1,22 @@
+"""scikit-learn compatible deep image clustering estimators on PyTorch."""
+
+from . import datasets, metrics
+from .metrics import (
+    ari_scorer,
+    cluster_accuracy,
+    cluster_accuracy_scorer,
+    get_scorer,
+    nmi_scorer,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "datasets",
+    "metrics",
+    "cluster_accuracy",
+    "cluster_accuracy_scorer",
+    "nmi_scorer",
+    "ari_scorer",
+    "get_scorer",
+]

@@ -1,0 +1,340 @@
+"""scikit-learn plumbing shared by the deep clustering estimators.
+
+:class:`BaseDeepClusterer` validates and reshapes the input, scales it,
+moves it to the device once, seeds every random draw from ``random_state``,
+calls the method's ``_fit_module`` and then reads labels and embeddings out
+with batched, gradient-free inference.  A method subclass supplies:
+
+``_fit_module(self, X, generator)``
+    ``X`` is the scaled training data as a float32 tensor on ``device_``,
+    shaped ``(n, C, H, W)`` (images) or ``(n, D)`` (tabular); ``generator``
+    is a seeded ``torch.Generator`` on that device.  It builds, trains and
+    stores ``self.module_`` (a ``torch.nn.Module``), appending per-epoch
+    records to ``self.history_``.
+``_inference(self, module, x)``
+    Given a copy of ``module_`` in ``eval()`` mode and a batch, return a dict
+    with ``"embedding"`` (what :meth:`transform` returns) and ``"proba"``
+    (soft cluster assignments) or ``"labels"``.
+
+Input shapes
+------------
+- 2-D ``(n_samples, n_features)`` with ``image_shape=None``: tabular rows,
+  MLP networks.
+- 2-D with ``image_shape=(C, H, W)``: each row is an image stored
+  channels-first (``n_features == C * H * W``).
+- 3-D ``(n, H, W)``: grey images.
+- 4-D: ``(n, C, H, W)`` or ``(n, H, W, C)``.  If ``image_shape`` is given,
+  it decides; otherwise the layout is channels-first when the second axis
+  has at most 4 entries and the last more than 4, channels-last in the
+  opposite case, and ambiguous (a ``ValueError`` asking for
+  ``image_shape``) when both or neither axis has at most 4 entries.
+
+``n_features_in_`` is the number of values per sample (``C * H * W`` for
+images); at predict time, images must have the fitted per-sample shape (in
+either channel layout) or be rows of ``n_features_in_`` values.
+"""
+
+import copy
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+__all__ = ["BaseDeepClusterer", "resolve_device"]
+
+_INFERENCE_BATCH = 1024
+
+
+def resolve_device(device):
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device`` into a device.
+
+    ``"auto"`` picks CUDA when available, else the CPU.
+
+    Raises
+    ------
+    ValueError
+        For an unknown device string, or when CUDA (or the given CUDA index)
+        is asked for but not available.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for, but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False). Use device='cpu' or device='auto'."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was asked for, but only {torch.cuda.device_count()} CUDA "
+                "device(s) are available."
+            )
+    elif dev.type != "cpu":
+        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'.")
+    return dev
+
+
+def _resolve_layout(shape, image_shape):
+    """Return ``(image_shape, channels_last)`` for per-sample ``shape`` (2 or 3 axes)."""
+    if len(shape) == 2:
+        chw = (1, *shape)
+        if image_shape is not None and tuple(image_shape) not in (chw, tuple(shape)):
+            raise ValueError(
+                f"X holds images of shape {tuple(shape)}, which does not match "
+                f"image_shape={tuple(image_shape)}."
+            )
+        return chw, False
+    first, last = tuple(shape), (shape[2], shape[0], shape[1])
+    if image_shape is not None:
+        image_shape = tuple(image_shape)
+        if image_shape == first:
+            return first, False
+        if image_shape == last:
+            return last, True
+        raise ValueError(
+            f"X holds images of shape {tuple(shape)}, which matches image_shape={image_shape} "
+            "neither as (C, H, W) nor as (H, W, C)."
+        )
+    small_first, small_last = shape[0] <= 4, shape[2] <= 4
+    if small_first and not small_last:
+        return first, False
+    if small_last and not small_first:
+        return last, True
+    raise ValueError(
+        f"Cannot tell whether images of shape {tuple(shape)} are channels-first or "
+        "channels-last; pass image_shape=(C, H, W)."
+    )
+
+
+class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Shared base of the deep clustering estimators (not used directly).
+
+    See the module docstring for the input-shape rules and the methods a
+    subclass implements.
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [None, tuple, list],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ input
+    def _check_image_shape(self):
+        if self.image_shape is None:
+            return None
+        shape = tuple(self.image_shape)
+        if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):
+            raise ValueError(
+                f"image_shape must be three positive integers (C, H, W), got {self.image_shape!r}."
+            )
+        return shape
+
+    def _validate_X(self, X, reset):
+        """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
+        if not hasattr(X, "ndim") and not hasattr(X, "__array__"):
+            X = np.asarray(X)
+        nd = X.ndim >= 3
+        check = dict(dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1)
+        if reset:
+            image_shape = self._check_image_shape()
+            X = validate_data(self, X, reset=True, allow_nd=nd, **check)
+            if nd:
+                image_shape, channels_last = _resolve_layout(X.shape[1:], image_shape)
+            elif image_shape is not None and math.prod(image_shape) != X.shape[1]:
+                raise ValueError(
+                    f"image_shape={image_shape} needs {math.prod(image_shape)} features per "
+                    f"row, but X has {X.shape[1]}."
+                )
+            else:
+                channels_last = False
+            self.image_shape_ = image_shape
+            self.n_features_in_ = math.prod(X.shape[1:])
+        else:
+            if nd:
+                X = check_array(X, allow_nd=True, **check)
+                if self.image_shape_ is None:
+                    raise ValueError(
+                        f"X has {X.ndim} dimensions, but {type(self).__name__} was fitted on "
+                        "2-D tabular data."
+                    )
+                try:
+                    _, channels_last = _resolve_layout(X.shape[1:], self.image_shape_)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"X holds samples of shape {X.shape[1:]}, but {type(self).__name__} "
+                        f"was fitted on images of shape {self.image_shape_} (C, H, W)."
+                    ) from exc
+            else:
+                X = validate_data(self, X, reset=False, **check)
+                channels_last = False
+        if channels_last:
+            X = np.moveaxis(X, -1, 1)
+        if self.image_shape_ is not None:
+            X = X.reshape(len(X), *self.image_shape_)
+        return X
+
+    def _fit_scaler(self, X):
+        """Images: one offset and scale mapping the data to [0, 1].  Tabular: per-feature z-scores."""
+        if self.image_shape_ is not None:
+            low, high = float(X.min()), float(X.max())
+            self.input_offset_ = np.float64(low)
+            self.input_scale_ = np.float64(high - low if high > low else 1.0)
+        else:
+            std = X.std(axis=0, dtype=np.float64)
+            self.input_offset_ = X.mean(axis=0, dtype=np.float64)
+            self.input_scale_ = np.where(std > 0, std, 1.0)
+
+    def _scale(self, X):
+        return (X - self.input_offset_) / self.input_scale_
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network on ``X`` and cluster it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            See the class docstring for the accepted shapes.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        if self.n_clusters > X.shape[0]:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} is larger than the number of samples "
+                f"n_samples={X.shape[0]}."
+            )
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self._fit_scaler(X)
+        data = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
+        cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            generator = torch.Generator(device=self.device_)
+            generator.manual_seed(seed)
+            self.history_ = []
+            self._fit_module(data, generator)
+        del data
+        self.module_ = self.module_.cpu().eval()
+        self.n_iter_ = len(self.history_)
+        outputs = self._infer(X)
+        raw = self._raw_labels(outputs)
+        self._set_label_map(raw)
+        self.labels_ = self.label_map_[raw]
+        return self
+
+    def _fit_module(self, X, generator):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- inference
+    def _inference_device(self):
+        dev = self.device_
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            return torch.device("cpu")
+        return dev
+
+    def _infer(self, X):
+        """Run ``_inference`` over ``X`` (validated, unscaled) in batches; numpy outputs.
+
+        On the CPU the network runs in float64, which makes every row's
+        output independent of the batch it is computed in.
+        """
+        device = self._inference_device()
+        dtype = torch.float64 if device.type == "cpu" else torch.float32
+        module = copy.deepcopy(self.module_).to(device=device, dtype=dtype).eval()
+        X = self._scale(X)
+        chunks = {}
+        with torch.no_grad():
+            for start in range(0, len(X), _INFERENCE_BATCH):
+                batch = torch.as_tensor(X[start:start + _INFERENCE_BATCH], dtype=dtype, device=device)
+                for key, value in self._inference(module, batch).items():
+                    chunks.setdefault(key, []).append(value.double().cpu().numpy())
+        return {key: np.concatenate(values) for key, values in chunks.items()}
+
+    def _raw_labels(self, outputs):
+        if "labels" in outputs:
+            return outputs["labels"].astype(np.intp)
+        return outputs["proba"].argmax(axis=1)
+
+    def _set_label_map(self, raw):
+        """Number the clusters the training data use 0..m-1, the unused ones after them."""
+        used = np.unique(raw)
+        unused = np.setdiff1d(np.arange(self.n_clusters), used)
+        self.label_map_ = np.empty(self.n_clusters, dtype=np.int64)
+        self.label_map_[np.concatenate([used, unused])] = np.arange(self.n_clusters)
+
+    def predict(self, X):
+        """Cluster labels of new samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Integers in ``[0, n_clusters)``.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self.label_map_[self._raw_labels(self._infer(X))]
+
+    def transform(self, X):
+        """The method's embedding of ``X`` (what it clusters in).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._infer(X)["embedding"]
+
+    def _predict_proba(self, X):
+        """Soft assignments, columns ordered like the labels of :meth:`predict`."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        proba = self._infer(X)["proba"]
+        out = np.empty_like(proba)
+        out[:, self.label_map_] = proba
+        return out
+
+    # ------------------------------------------------------------- pickling
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        dev = state.get("device_")
+        if dev is not None and dev.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"This model was fitted on {dev}, which is not available here; it will "
+                "predict on the CPU.",
+                UserWarning,
+            )

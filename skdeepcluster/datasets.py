@@ -1,0 +1,439 @@
+"""Offline-first loaders for the image sets deep clustering papers use.
+
+Every loader looks for its files in ``data_home`` (the argument, else the
+``SKDEEPCLUSTER_DATA`` environment variable, else ``~/skdeepcluster_data``),
+both directly in that folder and in a sub-folder named after the set
+(``mnist/``, ``fashion-mnist/``, ``usps/``, ``coil20/``).  It accepts:
+
+- the standard distribution files: MNIST and Fashion-MNIST as their four idx
+  files (``train-images-idx3-ubyte.gz`` ...; gzip or uncompressed), USPS as
+  ``zip.train.gz`` and ``zip.test.gz`` (the text format of *The Elements of
+  Statistical Learning*: a label then 256 grey values in [-1, 1] per line);
+- an ``.npz`` archive holding ``X`` (uint8 images ``(n, H, W)``), ``y`` and,
+  for sets with an official split, ``n_train`` (the first ``n_train`` rows are
+  the training part): ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``.
+
+The checksum of the *decompressed* data is verified where the published one
+is known (MNIST, Fashion-MNIST, our COIL-20 archive), so recompressed copies
+(such as those Debian's ``dataset-fashion-mnist`` package installs under
+``/usr/share/datasets/fashion-mnist/``) load as well as the originals.  Only
+when no file is found and ``download=True`` is a download tried; the file is
+verified before it is moved into place, so no half file is ever left behind.
+"""
+
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["get_data_home", "load_mnist", "load_fashion_mnist", "load_usps", "load_coil20"]
+
+_IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# SHA-256 of the decompressed idx files (the MNIST train images have the
+# published MD5 6bbc9ace898e44ae57da46a324031adb; Fashion-MNIST's match the
+# files whose gzip MD5s its authors publish).
+_IDX_SETS = {
+    "mnist": {
+        "folder": "mnist",
+        "npz": "mnist.npz",
+        "mirror": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "target_names": [str(d) for d in range(10)],
+        "sha256": {
+            "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+        "descr": (
+            "MNIST handwritten digits (LeCun, Cortes and Burges): 60,000 training and "
+            "10,000 test images of 28x28 grey pixels (uint8), 10 classes. Clustering "
+            "papers use train and test together (MNIST-full) or the test part alone "
+            "(MNIST-test)."
+        ),
+    },
+    "fashion_mnist": {
+        "folder": "fashion-mnist",
+        "npz": "fashion_mnist.npz",
+        "mirror": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "target_names": [
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        ],
+        "sha256": {
+            "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+        "descr": (
+            "Fashion-MNIST (Xiao, Rasul and Vollgraf; Zalando SE, MIT licence): 60,000 "
+            "training and 10,000 test images of 28x28 grey pixels (uint8) of 10 kinds "
+            "of garment."
+        ),
+    },
+}
+
+_USPS = {
+    "folder": "usps",
+    "mirror": "https://hastie.su.domains/ElemStatLearn/datasets/",
+    "files": {"train": "zip.train.gz", "test": "zip.test.gz"},
+    "descr": (
+        "USPS handwritten digits: 7,291 training and 2,007 test images of 16x16 grey "
+        "pixels, 10 classes. The ESL text files store values in [-1, 1]; they are "
+        "mapped to uint8 0..255."
+    ),
+}
+
+_COIL20 = {
+    "folder": "coil20",
+    "npz": "coil20.npz",
+    "sha256": {
+        "X": "00af61345d0330edf71687ff64099597be41553dcfbd308e75787f43e74988bc",
+        "y": "35049b23ee21c3eac769e31734e51a64b8072276517170093a3fddccd6b9e358",
+    },
+    "descr": (
+        "COIL-20 (Columbia Object Image Library): 1,440 grey images of 20 objects, "
+        "each seen from 72 poses 5 degrees apart, downsampled to 32x32 (uint8). "
+        "There is no official train/test split."
+    ),
+}
+
+_SUBSETS = ("all", "train", "test")
+
+
+def get_data_home(data_home=None):
+    """Return the folder where the loaders look for data files.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to use.  If None, the ``SKDEEPCLUSTER_DATA`` environment
+        variable, else ``~/skdeepcluster_data``.
+
+    Returns
+    -------
+    data_home : pathlib.Path
+        The folder (not created).
+    """
+    if data_home is None:
+        data_home = os.environ.get("SKDEEPCLUSTER_DATA", "~/skdeepcluster_data")
+    return Path(data_home).expanduser()
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_maybe_gzip(path):
+    with open(path, "rb") as f:
+        head = f.read(2)
+    opener = gzip.open if head == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        return f.read()
+
+
+def _find(candidates):
+    for path in candidates:
+        if path.is_file():
+            return path
+    return None
+
+
+def _search_dirs(data_home, folder):
+    return [data_home / folder, data_home]
+
+
+class _ChecksumError(OSError):
+    pass
+
+
+def _verify(data, expected, what):
+    if expected is not None and _sha256(data) != expected:
+        raise _ChecksumError(
+            f"{what} does not have the expected content (SHA-256 of its decompressed "
+            f"data is {_sha256(data)}, expected {expected}); the file is corrupt or "
+            "a different data set. Delete it and try again."
+        )
+
+
+def _download(url, dest, check):
+    """Fetch ``url`` into ``dest`` atomically, running ``check(bytes)`` first."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as f:
+            shutil.copyfileobj(response, f)
+        check(_read_maybe_gzip(tmp))
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _missing_error(name, files, dirs, download, cause=None):
+    where = " or ".join(str(d) for d in dirs)
+    msg = f"The {name} files {', '.join(files)} were not found in {where}."
+    if download:
+        msg += f" Downloading them failed ({cause})."
+    else:
+        msg += " Pass download=True to fetch them."
+    msg += (
+        f" Place the files in {dirs[0]} (or set data_home / the SKDEEPCLUSTER_DATA "
+        "environment variable to the folder that holds them)."
+    )
+    return OSError(msg)
+
+
+def _fetch_all(name, mirror, wanted, dirs, download, check_for):
+    """Download every file in ``wanted`` (names) into ``dirs[0]``."""
+    try:
+        for filename in wanted:
+            _download(mirror + filename, dirs[0] / filename, check_for(filename))
+    except (urllib.error.URLError, OSError) as exc:
+        if isinstance(exc, _ChecksumError):
+            raise
+        raise _missing_error(name, wanted, dirs, True, cause=exc) from exc
+
+
+def _parse_idx(data, what):
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    if magic >> 8 != 0x08 or ndim not in (1, 3):
+        raise ValueError(f"{what} is not an idx file of unsigned bytes.")
+    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    offset = 4 + 4 * ndim
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _idx_bytes(array):
+    """The idx encoding of a uint8 array (the inverse of ``_parse_idx``)."""
+    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def _check_subset(subset, allowed=_SUBSETS):
+    if subset not in allowed:
+        raise ValueError(f"subset must be one of {allowed}, got {subset!r}.")
+
+
+def _bunch(images, target, target_names, descr, return_X_y, **extra):
+    images = np.ascontiguousarray(images, dtype=np.uint8)
+    target = np.asarray(target, dtype=np.int64)
+    if return_X_y:
+        return images, target
+    return Bunch(
+        images=images,
+        data=images.reshape(len(images), -1),
+        target=target,
+        target_names=np.asarray(target_names),
+        DESCR=descr,
+        **extra,
+    )
+
+
+def _load_idx_set(key, data_home, subset, return_X_y, download):
+    spec = _IDX_SETS[key]
+    _check_subset(subset)
+    dirs = _search_dirs(get_data_home(data_home), spec["folder"])
+    sha = spec["sha256"]
+
+    npz_path = _find([d / spec["npz"] for d in dirs])
+    if npz_path is not None:
+        with np.load(npz_path) as archive:
+            X, y, n_train = archive["X"], archive["y"], int(archive["n_train"])
+        parts = {
+            "train_images": X[:n_train], "train_labels": y[:n_train].astype(np.uint8),
+            "test_images": X[n_train:], "test_labels": y[n_train:].astype(np.uint8),
+        }
+        for part, array in parts.items():
+            _verify(_idx_bytes(array), sha[part], f"{npz_path} ({part})")
+    else:
+        def locate(part):
+            base = _IDX_FILES[part]
+            return _find([d / f for d in dirs for f in (base + ".gz", base)])
+
+        missing = [_IDX_FILES[p] + ".gz" for p in _IDX_FILES if locate(p) is None]
+        if missing:
+            if not download:
+                raise _missing_error(key, missing, dirs, False)
+            by_name = {_IDX_FILES[p] + ".gz": p for p in _IDX_FILES}
+
+            def check_for(filename):
+                part = by_name[filename]
+                return lambda data: _verify(data, sha[part], filename)
+
+            _fetch_all(key, spec["mirror"], missing, dirs, download, check_for)
+        parts = {}
+        for part in _IDX_FILES:
+            path = locate(part)
+            data = _read_maybe_gzip(path)
+            _verify(data, sha[part], str(path))
+            parts[part] = _parse_idx(data, str(path))
+
+    chosen = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[subset]
+    images = np.concatenate([parts[f"{c}_images"] for c in chosen])
+    target = np.concatenate([parts[f"{c}_labels"] for c in chosen])
+    n_train = len(parts["train_images"]) if subset == "all" else None
+    extra = {"n_train": n_train} if n_train is not None else {}
+    return _bunch(images, target, spec["target_names"], spec["descr"], return_X_y, **extra)
+
+
+_LOADER_DOC = """
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding the files (see :func:`get_data_home`).
+    subset : {{"all", "train", "test"}}, default="all"
+        Which part of the official split to return; ``"all"`` is the training
+        part followed by the test part, as clustering papers use it.
+    return_X_y : bool, default=False
+        If True, return ``(images, target)`` instead of a Bunch.
+    download : bool, default=False
+        Fetch missing files from the set's public mirror, verifying their
+        checksums; offline this raises an ``OSError`` that names the files and
+        the folder to put them in.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8, ``(n, {size}, {size})``), ``data`` (the same values
+        flattened to ``(n, {n_features})``), ``target`` (int64), ``target_names``,
+        ``DESCR`` and, for ``subset="all"``, ``n_train``.
+    (images, target) : tuple
+        If ``return_X_y`` is True.
+"""
+
+
+def load_mnist(data_home=None, *, subset="all", return_X_y=False, download=False):
+    return _load_idx_set("mnist", data_home, subset, return_X_y, download)
+
+
+def load_fashion_mnist(data_home=None, *, subset="all", return_X_y=False, download=False):
+    return _load_idx_set("fashion_mnist", data_home, subset, return_X_y, download)
+
+
+load_mnist.__doc__ = (
+    "Load MNIST handwritten digits (70,000 images, 28x28, 10 classes).\n"
+    + _LOADER_DOC.format(size=28, n_features=784)
+    + """
+    Examples
+    --------
+    >>> from skdeepcluster.datasets import load_mnist
+    >>> X, y = load_mnist(return_X_y=True)  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (70000, 28, 28)
+"""
+)
+load_fashion_mnist.__doc__ = (
+    "Load Fashion-MNIST (70,000 images of garments, 28x28, 10 classes).\n"
+    + _LOADER_DOC.format(size=28, n_features=784)
+    + """
+    Examples
+    --------
+    >>> from skdeepcluster.datasets import load_fashion_mnist
+    >>> bunch = load_fashion_mnist("/usr/share/datasets", subset="test")  # doctest: +SKIP
+    >>> bunch.images.shape  # doctest: +SKIP
+    (10000, 28, 28)
+"""
+)
+
+
+def _parse_usps(text, what):
+    rows = np.array([line.split() for line in text.decode("ascii").splitlines() if line.strip()],
+                    dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != 257:
+        raise ValueError(f"{what} is not a USPS file: expected a label and 256 values per line.")
+    labels = rows[:, 0].astype(np.int64)
+    images = np.rint((np.clip(rows[:, 1:], -1, 1) + 1) * 127.5).astype(np.uint8)
+    return images.reshape(-1, 16, 16), labels
+
+
+def load_usps(data_home=None, *, subset="all", return_X_y=False, download=False):
+    dirs = _search_dirs(get_data_home(data_home), _USPS["folder"])
+    _check_subset(subset)
+    files = _USPS["files"]
+
+    def locate(part):
+        return _find([d / files[part] for d in dirs])
+
+    missing = [files[p] for p in files if locate(p) is None]
+    if missing:
+        if not download:
+            raise _missing_error("usps", missing, dirs, False)
+
+        def check_for(filename):
+            return lambda data: _parse_usps(data, filename)
+
+        _fetch_all("usps", _USPS["mirror"], missing, dirs, download, check_for)
+    parts = {p: _parse_usps(_read_maybe_gzip(locate(p)), str(locate(p))) for p in files}
+    chosen = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[subset]
+    images = np.concatenate([parts[c][0] for c in chosen])
+    target = np.concatenate([parts[c][1] for c in chosen])
+    extra = {"n_train": len(parts["train"][0])} if subset == "all" else {}
+    return _bunch(images, target, [str(d) for d in range(10)], _USPS["descr"], return_X_y, **extra)
+
+
+load_usps.__doc__ = (
+    "Load USPS handwritten digits (9,298 images, 16x16, 10 classes).\n\n"
+    "    No checksum of the decompressed files is published; the loader checks\n"
+    "    their format instead.\n"
+    + _LOADER_DOC.format(size=16, n_features=256)
+    + """
+    Examples
+    --------
+    >>> from skdeepcluster.datasets import load_usps
+    >>> X, y = load_usps(return_X_y=True)  # doctest: +SKIP
+"""
+)
+
+
+def load_coil20(data_home=None, *, return_X_y=False):
+    """Load COIL-20 (1,440 images of 20 objects, 32x32).
+
+    The set has no public mirror in the layout used here, so there is no
+    ``download`` option: place ``coil20.npz`` (``X`` uint8 ``(1440, 32, 32)``
+    and ``y``) in ``data_home``.  Its checksum is verified.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding ``coil20.npz`` (see :func:`get_data_home`).
+    return_X_y : bool, default=False
+        If True, return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8, ``(1440, 32, 32)``), ``data`` (``(1440, 1024)``),
+        ``target`` (int64), ``target_names`` and ``DESCR``.
+    (images, target) : tuple
+        If ``return_X_y`` is True.
+
+    Examples
+    --------
+    >>> from skdeepcluster.datasets import load_coil20
+    >>> X, y = load_coil20(return_X_y=True)  # doctest: +SKIP
+    """
+    dirs = _search_dirs(get_data_home(data_home), _COIL20["folder"])
+    path = _find([d / _COIL20["npz"] for d in dirs])
+    if path is None:
+        raise _missing_error("coil20", [_COIL20["npz"]], dirs, False)
+    with np.load(path) as archive:
+        X, y = archive["X"], archive["y"].astype(np.int64)
+    _verify(np.ascontiguousarray(X).tobytes(), _COIL20["sha256"]["X"], f"{path} (X)")
+    _verify(y.tobytes(), _COIL20["sha256"]["y"], f"{path} (y)")
+    names = [f"object {i + 1}" for i in range(20)]
+    return _bunch(X, y, names, _COIL20["descr"], return_X_y)

@@ -1,0 +1,215 @@
+"""Encoders and decoders built from an input shape and a latent size.
+
+Image shapes are ``(C, H, W)``; a tabular input is described by the 1-tuple
+``(n_features,)``.  Convolutional stacks take a list of layer specs
+``(out_channels, kernel_size, stride[, padding])``; padding defaults to
+``(kernel_size - 1) // 2``.  A stride is dropped to 1 (and the padding to the
+default) where the layer would shrink the map below 2x2, so the same spec
+builds for 28x28, 32x32, 16x16, 8x8 and odd shapes alike.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = [
+    "MLP",
+    "ConvEncoder",
+    "ConvDecoder",
+    "build_encoder",
+    "build_decoder",
+    "conv_output_size",
+]
+
+
+def _activation(name):
+    if name == "relu":
+        return nn.ReLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.2)
+    if name == "elu":
+        return nn.ELU()
+    raise ValueError(f"unknown activation {name!r}")
+
+
+class MLP(nn.Sequential):
+    """A stack of ``Linear`` layers with optional batch norm and activations.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first: ``(in, hidden..., out)``.
+    activation : {"relu", "leaky_relu", "elu"}, default="relu"
+        Non-linearity between layers.
+    batchnorm : bool, default=False
+        Batch-normalise every hidden layer.
+    final_activation : bool, default=False
+        Also apply the activation (and batch norm) after the last layer.
+    """
+
+    def __init__(self, sizes, activation="relu", batchnorm=False, final_activation=False):
+        layers = []
+        n_layers = len(sizes) - 1
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < n_layers - 1 or final_activation:
+                if batchnorm:
+                    layers.append(nn.BatchNorm1d(b))
+                layers.append(_activation(activation))
+        super().__init__(*layers)
+
+
+def conv_output_size(size, kernel_size, stride, padding=None):
+    """Spatial size after a convolution (padding defaults to ``(kernel_size - 1) // 2``)."""
+    padding = (kernel_size - 1) // 2 if padding is None else padding
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+def _plan(spatial, conv_layers):
+    """Resolve strides so that no map shrinks below 2x2; return per-layer plans."""
+    h, w = spatial
+    plan = []
+    for channels, kernel, stride, *pad in conv_layers:
+        padding = pad[0] if pad else (kernel - 1) // 2
+        if min(conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)) < 2:
+            stride, padding = 1, (kernel - 1) // 2
+        plan.append((channels, kernel, stride, padding))
+        h, w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
+    return plan, (h, w)
+
+
+class ConvEncoder(nn.Module):
+    """Convolutional encoder: conv stack, flatten, fully connected head.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)``.
+    latent_dim : int
+        Size of the output vector.
+    conv_layers : sequence of (int, int, int), default=((32, 3, 2), (64, 3, 2))
+        ``(out_channels, kernel_size, stride)`` per convolution.
+    hidden : sequence of int, default=()
+        Widths of fully connected layers between the flattened map and the
+        output.
+    activation : {"relu", "leaky_relu", "elu"}, default="leaky_relu"
+    batchnorm : bool, default=True
+        Batch norm after every convolution and hidden layer.
+
+    Attributes
+    ----------
+    feature_shape : tuple of int
+        Shape ``(C', H', W')`` of the last convolutional map (the "local"
+        feature map mutual-information estimators use).
+    """
+
+    def __init__(self, input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(),
+                 activation="leaky_relu", batchnorm=True):
+        super().__init__()
+        channels = input_shape[0]
+        plan, (h, w) = _plan(input_shape[1:], conv_layers)
+        layers = []
+        for out_channels, kernel, stride, padding in plan:
+            layers.append(nn.Conv2d(channels, out_channels, kernel, stride, padding,
+                                    bias=not batchnorm))
+            if batchnorm:
+                layers.append(nn.BatchNorm2d(out_channels))
+            layers.append(_activation(activation))
+            channels = out_channels
+        self.conv = nn.Sequential(*layers)
+        self.feature_shape = (channels, h, w)
+        flat = channels * h * w
+        self.head = MLP([flat, *hidden, latent_dim], activation=activation, batchnorm=batchnorm)
+
+    def forward(self, x, return_features=False):
+        features = self.conv(x)
+        z = self.head(features.flatten(1))
+        return (z, features) if return_features else z
+
+
+class ConvDecoder(nn.Module):
+    """Convolutional decoder mirroring :class:`ConvEncoder`.
+
+    A fully connected layer maps the latent vector to the encoder's last map
+    shape, transposed convolutions undo each stride, and the result is cropped
+    to the exact ``output_shape`` (so odd sizes come out right).
+
+    Parameters
+    ----------
+    output_shape : tuple of int
+        ``(C, H, W)`` of the reconstruction.
+    latent_dim : int
+    conv_layers : sequence of (int, int, int), default=((32, 3, 2), (64, 3, 2))
+        The *encoder's* spec; the decoder runs it backwards.
+    hidden : sequence of int, default=()
+        The encoder's fully connected widths, run backwards.
+    activation : {"relu", "leaky_relu", "elu"}, default="leaky_relu"
+    batchnorm : bool, default=True
+    output_activation : {"sigmoid", None}, default=None
+        Applied to the output (``"sigmoid"`` for data scaled to [0, 1]).
+    """
+
+    def __init__(self, output_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(),
+                 activation="leaky_relu", batchnorm=True, output_activation=None):
+        super().__init__()
+        self.output_shape = tuple(output_shape)
+        plan, (h, w) = _plan(output_shape[1:], conv_layers)
+        last_channels = plan[-1][0]
+        self.start_shape = (last_channels, h, w)
+        self.head = MLP([latent_dim, *reversed(hidden), last_channels * h * w],
+                        activation=activation, batchnorm=batchnorm, final_activation=True)
+        layers = []
+        channels = last_channels
+        for i in reversed(range(len(plan))):
+            _, kernel, stride, padding = plan[i]
+            out_channels = plan[i - 1][0] if i > 0 else output_shape[0]
+            is_last = i == 0
+            # A transposed convolution undoes each encoder layer's size change (also
+            # the shrink of an even kernel at stride 1); the surplus is cropped.
+            layers.append(nn.ConvTranspose2d(channels, out_channels, kernel, stride, padding,
+                                             output_padding=stride - 1))
+            if not is_last:
+                if batchnorm:
+                    layers.append(nn.BatchNorm2d(out_channels))
+                layers.append(_activation(activation))
+            channels = out_channels
+        self.deconv = nn.Sequential(*layers)
+        self.output_activation = output_activation
+
+    def forward(self, z):
+        x = self.head(z).view(-1, *self.start_shape)
+        x = self.deconv(x)
+        x = x[..., : self.output_shape[1], : self.output_shape[2]]
+        if self.output_activation == "sigmoid":
+            x = torch.sigmoid(x)
+        return x
+
+
+def build_encoder(input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
+                  activation="leaky_relu", batchnorm=True):
+    """A :class:`ConvEncoder` for image shapes, an :class:`MLP` for ``(n_features,)``.
+
+    For tabular input the MLP's hidden widths are ``hidden``.
+    """
+    if len(input_shape) == 1:
+        return MLP([input_shape[0], *hidden, latent_dim], activation=activation, batchnorm=batchnorm)
+    return ConvEncoder(input_shape, latent_dim, conv_layers, hidden, activation, batchnorm)
+
+
+def build_decoder(output_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
+                  activation="leaky_relu", batchnorm=True, output_activation=None):
+    """The decoder matching :func:`build_encoder` with the same arguments."""
+    if len(output_shape) == 1:
+        mlp = MLP([latent_dim, *reversed(hidden), output_shape[0]], activation=activation,
+                  batchnorm=batchnorm)
+        if output_activation == "sigmoid":
+            return nn.Sequential(mlp, nn.Sigmoid())
+        return mlp
+    return ConvDecoder(output_shape, latent_dim, conv_layers, hidden, activation, batchnorm,
+                       output_activation)
+
+
+def flat_size(shape):
+    """Number of values in a tensor of per-sample ``shape``."""
+    return int(math.prod(shape))

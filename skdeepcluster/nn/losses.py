@@ -1,0 +1,183 @@
+"""Loss terms shared by the deep clustering methods.
+
+All functions return scalar tensors to be *minimised*.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import MLP
+
+__all__ = [
+    "jsd_mi_loss",
+    "shuffle_negatives",
+    "GlobalMIEstimator",
+    "LocalMIEstimator",
+    "entropy",
+    "marginal_entropy",
+    "kl_standard_normal",
+    "kl_categorical",
+    "gradient_penalty",
+    "CholeskyOrthonorm",
+]
+
+
+def jsd_mi_loss(positive_scores, negative_scores):
+    """Negative Jensen-Shannon mutual-information bound (DIM, Hjelm et al. 2019).
+
+    ``I_JSD = E_P[-softplus(-T)] - E_N[softplus(T)]``; the returned loss is
+    ``-I_JSD``, equal to the binary cross-entropy of a discriminator that
+    tells joint pairs (scores ``positive_scores``) from product-of-marginal
+    pairs (``negative_scores``), up to a constant.
+    """
+    return F.softplus(-positive_scores).mean() + F.softplus(negative_scores).mean()
+
+
+def shuffle_negatives(z, generator=None):
+    """``z`` with its rows permuted, so that pairs ``(x_i, z_perm(i))`` are negatives.
+
+    The permutation is a random cyclic shift composed with a random
+    permutation, which never maps a row to itself (for more than one row).
+    """
+    n = z.shape[0]
+    perm = torch.randperm(n, device=z.device, generator=generator)
+    if n > 1:
+        shift = torch.randint(1, n, (1,), device=z.device, generator=generator)  # no host sync
+        perm_inv = torch.empty_like(perm)
+        perm_inv[perm] = torch.arange(n, device=z.device)
+        perm = perm[(perm_inv + shift) % n]
+    return z[perm]
+
+
+class GlobalMIEstimator(nn.Module):
+    """JSD mutual information between a flattened feature and a code vector.
+
+    A discriminator ``T([f, z])`` (an MLP) scores joint pairs against pairs
+    with shuffled ``z``.
+
+    Parameters
+    ----------
+    feature_dim : int
+        Size of the flattened feature (e.g. the input pixels or an encoder map).
+    code_dim : int
+        Size of ``z``.
+    hidden : sequence of int, default=(512, 512)
+        Hidden widths of the discriminator.
+    """
+
+    def __init__(self, feature_dim, code_dim, hidden=(512, 512)):
+        super().__init__()
+        self.net = MLP([feature_dim + code_dim, *hidden, 1], activation="leaky_relu")
+
+    def forward(self, features, z, generator=None):
+        f = features.flatten(1)
+        pos = self.net(torch.cat([f, z], dim=1))
+        neg = self.net(torch.cat([f, shuffle_negatives(z, generator)], dim=1))
+        return jsd_mi_loss(pos, neg)
+
+
+class LocalMIEstimator(nn.Module):
+    """JSD mutual information between every position of a map and a code vector.
+
+    ``z`` is broadcast over the map's positions and concatenated to the
+    features; a 1x1-convolution discriminator scores each position.
+
+    Parameters
+    ----------
+    feature_channels : int
+        Channels of the feature map.
+    code_dim : int
+        Size of ``z``.
+    hidden : int, default=512
+        Channels of the discriminator's hidden 1x1 convolutions.
+    """
+
+    def __init__(self, feature_channels, code_dim, hidden=512):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(feature_channels + code_dim, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, 1, 1),
+        )
+
+    def _score(self, features, z):
+        z_map = z[:, :, None, None].expand(-1, -1, *features.shape[2:])
+        return self.net(torch.cat([features, z_map], dim=1))
+
+    def forward(self, features, z, generator=None):
+        pos = self._score(features, z)
+        neg = self._score(features, shuffle_negatives(z, generator))
+        return jsd_mi_loss(pos, neg)
+
+
+def entropy(probs, eps=1e-8):
+    """Mean per-sample entropy ``-mean_i sum_k p_ik log p_ik``."""
+    return -(probs * torch.log(probs + eps)).sum(dim=1).mean()
+
+
+def marginal_entropy(probs, eps=1e-8):
+    """Entropy of the batch-mean distribution ``p_k = mean_i p_ik``."""
+    p = probs.mean(dim=0)
+    return -(p * torch.log(p + eps)).sum()
+
+
+def kl_standard_normal(mu, logvar):
+    """``KL(N(mu, exp(logvar)) || N(0, I))`` summed over dimensions, averaged over rows."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+
+
+def kl_categorical(p_logits, q_logits):
+    """``KL(softmax(p_logits) || softmax(q_logits))``, averaged over rows (``batchmean``)."""
+    log_p = F.log_softmax(p_logits, dim=1)
+    log_q = F.log_softmax(q_logits, dim=1)
+    return (log_p.exp() * (log_p - log_q)).sum(dim=1).mean()
+
+
+def gradient_penalty(critic, real, fake, generator=None):
+    """WGAN-GP penalty ``E[(||grad critic(x_hat)|| - 1)^2]`` (Gulrajani et al. 2017).
+
+    ``x_hat`` interpolates between ``real`` and ``fake`` with one uniform
+    weight per row.  The graph is kept so the penalty can be backpropagated.
+    """
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device,
+                       generator=generator, dtype=real.dtype)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    grads, = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    return (grads.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+class CholeskyOrthonorm(nn.Module):
+    """Orthonormalising output layer of SpectralNet (Shaham et al. 2018).
+
+    In training mode, for a batch ``Y`` of ``m`` rows it computes the Cholesky
+    factor ``L`` of ``Y^T Y`` and returns ``Y sqrt(m) L^{-T}``, whose columns
+    are orthonormal up to the factor ``sqrt(m)`` (``Y'^T Y' / m = I``).  The
+    last weight is kept in a buffer and applied as a fixed linear map in
+    evaluation mode, so new points go through the same transformation.
+
+    Parameters
+    ----------
+    dim : int
+        Number of columns of ``Y``.
+    eps : float, default=1e-6
+        Jitter added to the diagonal before the Cholesky factorisation.
+    """
+
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.eye(dim))
+
+    def forward(self, y):
+        if self.training:
+            m = y.shape[0]
+            y64 = y.double()
+            gram = y64.T @ y64 + self.eps * m * torch.eye(y.shape[1], dtype=y64.dtype, device=y.device)
+            chol = torch.linalg.cholesky(gram)
+            eye = torch.eye(y.shape[1], dtype=y64.dtype, device=y.device)
+            weight = (m ** 0.5) * torch.linalg.solve_triangular(chol, eye, upper=False).T
+            self.weight.copy_(weight.detach().to(self.weight.dtype))
+            return (y64 @ weight).to(y.dtype)
+        return y @ self.weight.to(y.dtype)

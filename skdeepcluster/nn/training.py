@@ -1,0 +1,165 @@
+"""The one training loop every method uses.
+
+The data stay on the device; each epoch draws a permutation of the row
+indices from a seeded generator on that device and cuts it into batches.
+A method describes its optimisation as named :class:`Step` objects (an
+optimiser and a function from a batch of indices to named loss terms) and a
+``schedule``, the cycle of step names taken batch after batch: ``["critic"] *
+4 + ["encoder"]`` gives WGAN's 4 critic updates per encoder update.
+
+Losses are summed on the device and read back once per epoch (and every
+``check_every`` steps for the NaN/inf guard), so the loop never waits on the
+GPU inside a step.
+"""
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+__all__ = ["Step", "train", "batch_slices"]
+
+
+@dataclass
+class Step:
+    """One kind of gradient step.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Updates the parameters this step trains.
+    loss : callable
+        ``loss(idx) -> dict[str, Tensor]``: given a 1-D tensor of row indices
+        on the device, the named scalar loss terms (already weighted).  Their
+        sum is minimised; each is recorded under its name in the history.
+    """
+
+    optimizer: torch.optim.Optimizer
+    loss: Callable
+
+
+def batch_slices(n_samples, batch_size, drop_last=True):
+    """Start and stop of each batch of an epoch of ``n_samples`` rows.
+
+    With ``drop_last``, a final batch smaller than ``batch_size`` is dropped,
+    unless it would be the only one (``n_samples < batch_size``).
+    """
+    batch_size = min(batch_size, n_samples)
+    slices = [(start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)]
+    if drop_last and len(slices) > 1 and slices[-1][1] - slices[-1][0] < batch_size:
+        slices.pop()
+    return slices
+
+
+def _format(record):
+    return "  ".join(f"{k}={v:.4g}" for k, v in record.items()
+                     if k not in ("epoch", "time", "samples_per_s"))
+
+
+def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator,
+          amp=False, verbose=0, history=None, epoch_end=None, drop_last=True, check_every=100,
+          first_epoch=0, log=None):
+    """Run the optimisation and return the per-epoch history.
+
+    Parameters
+    ----------
+    steps : dict of str to Step
+    schedule : sequence of str
+        Names in ``steps``, cycled over batches (the cycle continues across
+        epochs).
+    n_samples : int
+        Number of training rows; batches hold indices into them.
+    batch_size : int
+    max_epochs : int
+    device : torch.device
+    generator : torch.Generator
+        On ``device``; draws the batch permutations.
+    amp : bool, default=False
+        bf16 autocast (on CUDA).
+    verbose : int, default=0
+        If positive, print one line per ``verbose`` epochs: losses,
+        samples/s and the estimated time left.
+    history : list, optional
+        Records are appended to it (a new list if None).
+    epoch_end : callable, optional
+        ``epoch_end(epoch, record) -> bool``; called after each epoch with the
+        epoch's record (it may add entries), returning True stops training.
+    drop_last : bool, default=True
+        See :func:`batch_slices`.
+    check_every : int, default=100
+        Steps between NaN/inf checks inside an epoch (each costs one sync).
+    first_epoch : int, default=0
+        Number given to the first epoch (for training in several phases).
+    log : file-like, optional
+        Where progress goes (default ``sys.stdout``).
+
+    Returns
+    -------
+    history : list of dict
+        One record per epoch: ``epoch``, the mean of each loss term over the
+        batches that computed it, ``time`` (seconds) and ``samples_per_s``.
+
+    Raises
+    ------
+    FloatingPointError
+        When a loss term becomes NaN or infinite; the message names the term
+        and the epoch.
+    """
+    history = [] if history is None else history
+    log = sys.stdout if log is None else log
+    slices = batch_slices(n_samples, batch_size, drop_last)
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
+    step_count = 0
+    started = time.perf_counter()
+    for epoch in range(first_epoch, first_epoch + max_epochs):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n_samples, device=device, generator=generator)
+        sums, counts = {}, {}
+        for start, stop in slices:
+            step = steps[schedule[step_count % len(schedule)]]
+            idx = perm[start:stop]
+            with autocast:
+                terms = step.loss(idx)
+            total = sum(terms.values())
+            step.optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            step.optimizer.step()
+            for name, value in terms.items():
+                value = value.detach().float()
+                sums[name] = sums[name] + value if name in sums else value
+                counts[name] = counts.get(name, 0) + 1
+            step_count += 1
+            if check_every and step_count % check_every == 0:
+                _check_finite(sums, epoch)
+        _check_finite(sums, epoch)
+        values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
+        elapsed = time.perf_counter() - t0
+        record = {"epoch": epoch}
+        record.update({name: v / counts[name] for name, v in zip(sums, values)})
+        record["time"] = elapsed
+        record["samples_per_s"] = sum(b - a for a, b in slices) / max(elapsed, 1e-9)
+        history.append(record)
+        stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
+        done = epoch - first_epoch + 1
+        if verbose and (done % verbose == 0 or done == max_epochs or stop_now):
+            eta = (time.perf_counter() - started) / done * (max_epochs - done)
+            print(f"epoch {epoch + 1}/{first_epoch + max_epochs}  {_format(record)}  "
+                  f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
+        if stop_now:
+            break
+    return history
+
+
+def _check_finite(sums, epoch):
+    if not sums:
+        return
+    finite = torch.stack([torch.isfinite(v) for v in sums.values()]).cpu().tolist()
+    for name, ok in zip(sums, finite):
+        if not ok:
+            raise FloatingPointError(
+                f"The loss term {name!r} became NaN or infinite in epoch {epoch + 1}; "
+                "training stopped. Try a smaller learning_rate, or check the input for "
+                "extreme values."
+            )
