@@ -149,9 +149,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, reset):
         """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
-        if not hasattr(X, "ndim") and not hasattr(X, "__array__"):
-            X = np.asarray(X)
-        nd = X.ndim >= 3
+        nd = (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) >= 3
         check = dict(dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1)
         if reset:
             image_shape = self._check_image_shape()

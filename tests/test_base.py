@@ -1,0 +1,195 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.utils.estimator_checks import check_estimator
+
+from skdeepcluster._base import resolve_device
+
+from ._toy import ToyClusterer
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def test_check_estimator_passes_on_the_base():
+    check_estimator(ToyClusterer(max_epochs=3))
+
+
+def _blobs():
+    X, y = make_blobs(120, centers=3, n_features=4, random_state=0)
+    return X, y
+
+
+def test_fit_sets_the_fitted_attributes():
+    X, _ = _blobs()
+    est = ToyClusterer(random_state=0).fit(X)
+    assert est.labels_.shape == (120,) and est.n_features_in_ == 4 and est.image_shape_ is None
+    assert est.n_iter_ == len(est.history_) == 15
+    assert {"entropy", "balance", "invariance", "time", "samples_per_s"} <= set(est.history_[0])
+    assert est.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(1), est.labels_)
+
+
+def test_labels_are_consecutive_from_zero():
+    X, _ = _blobs()
+    est = ToyClusterer(n_clusters=6, max_epochs=1, random_state=0).fit(X)
+    used = np.unique(est.labels_)
+    np.testing.assert_array_equal(used, np.arange(len(used)))
+
+
+def test_cpu_fits_repeat_bit_for_bit_and_leave_global_rng_alone():
+    X, _ = _blobs()
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = ToyClusterer(random_state=7).fit(X)
+    assert torch.equal(torch.rand(1), before), "fit changed the global torch RNG"
+    b = clone(a).fit(X)
+    for pa, pb in zip(a.module_.state_dict().values(), b.module_.state_dict().values()):
+        assert torch.equal(pa, pb)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    c = clone(a).set_params(random_state=8).fit(X)
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+def _digit_images():
+    X = load_digits().images[:100]
+    return X
+
+
+@pytest.mark.parametrize(
+    "make, image_shape",
+    [
+        (lambda X: X, None),  # (n, H, W)
+        (lambda X: X[:, None], None),  # (n, 1, H, W)
+        (lambda X: X[..., None], None),  # (n, H, W, 1)
+        (lambda X: X.reshape(len(X), -1), (1, 8, 8)),  # rows + image_shape
+        (lambda X: np.repeat(X[..., None], 3, axis=3), None),  # (n, H, W, 3)
+        (lambda X: np.repeat(X[:, None], 3, axis=1), None),  # (n, 3, H, W)
+    ],
+    ids=["nhw", "nchw", "nhwc", "rows", "nhwc3", "nchw3"],
+)
+def test_image_input_layouts(make, image_shape):
+    X = make(_digit_images())
+    est = ToyClusterer(max_epochs=1, random_state=0, image_shape=image_shape).fit(X)
+    channels = 3 if X.ndim == 4 and 3 in (X.shape[1], X.shape[3]) else 1
+    assert est.image_shape_ == (channels, 8, 8)
+    assert est.n_features_in_ == channels * 64
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    # Rows of C*H*W values are accepted too, read channels-first.
+    chw = X.reshape(len(X), channels, 8, 8) if X.ndim < 4 or X.shape[1] == channels else np.moveaxis(X, -1, 1)
+    np.testing.assert_array_equal(est.predict(chw.reshape(len(X), -1)), est.labels_)
+
+
+def test_ambiguous_layout_and_wrong_shapes_are_clear_errors():
+    with pytest.raises(ValueError, match="channels-first or channels-last"):
+        ToyClusterer().fit(np.zeros((10, 3, 8, 3)))
+    with pytest.raises(ValueError, match="channels-first or channels-last"):
+        ToyClusterer().fit(np.zeros((10, 8, 8, 8)))
+    ok = ToyClusterer(max_epochs=1, image_shape=(3, 8, 3)).fit(np.random.rand(10, 3, 8, 3))
+    assert ok.image_shape_ == (3, 8, 3)
+    with pytest.raises(ValueError, match="needs 64 features"):
+        ToyClusterer(image_shape=(1, 8, 8)).fit(np.zeros((10, 60)))
+    with pytest.raises(ValueError, match="three positive integers"):
+        ToyClusterer(image_shape=(8, 8)).fit(np.zeros((10, 64)))
+    est = ToyClusterer(max_epochs=1).fit(_digit_images())
+    with pytest.raises(ValueError, match=r"fitted on images of shape \(1, 8, 8\)"):
+        est.predict(np.zeros((4, 9, 9)))
+    with pytest.raises(ValueError, match="X has 63 features"):
+        est.predict(np.zeros((4, 63)))
+    tab = ToyClusterer(max_epochs=1).fit(np.random.rand(10, 64))
+    with pytest.raises(ValueError, match="2-D tabular"):
+        tab.predict(np.zeros((4, 8, 8)))
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "infinity"),
+        (np.zeros((1, 4)), ValueError, "1 sample"),
+        (np.zeros((0, 4)), ValueError, "0 sample"),
+        (np.zeros(5), ValueError, "2D array"),
+        (np.array([["a", "b"], ["c", "d"]]), ValueError, "convert string to float"),
+        (np.full((3, 4), np.nan) * np.zeros((3, 4)), ValueError, "NaN"),
+    ],
+    ids=["nan", "inf", "one-sample", "empty", "1d", "strings", "all-nan"],
+)
+def test_bad_input_gets_a_clear_error(X, error, match):
+    with pytest.raises(error, match=match):
+        ToyClusterer().fit(X)
+
+
+def test_more_clusters_than_samples_is_refused():
+    with pytest.raises(ValueError, match=r"n_clusters=5 is larger than the number of samples n_samples=4"):
+        ToyClusterer(n_clusters=5).fit(np.random.rand(4, 3))
+
+
+@pytest.mark.parametrize("param, value", [("max_epochs", 0), ("batch_size", -1), ("learning_rate", 0.0),
+                                          ("n_clusters", 0), ("device", 3)])
+def test_invalid_parameters_are_refused(param, value):
+    with pytest.raises((ValueError, TypeError), match=param):
+        ToyClusterer(**{param: value}).fit(np.random.rand(10, 3))
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="not a device"):
+        resolve_device("gpu-please")
+    with pytest.raises(ValueError, match="not supported"):
+        resolve_device("meta")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_asked_for_but_absent_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        ToyClusterer(device="cuda").fit(np.random.rand(10, 3))
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        ToyClusterer(device="cuda:1").fit(np.random.rand(10, 3))
+
+
+def test_pickle_round_trip():
+    X, _ = _blobs()
+    est = ToyClusterer(random_state=0).fit(X)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    assert all(t.device.type == "cpu" for t in est.module_.state_dict().values())
+
+
+def test_model_marked_as_fitted_on_cuda_loads_and_predicts_on_cpu():
+    # What a CUDA fit leaves behind: CPU weights and device_ == cuda.
+    X, _ = _blobs()
+    est = ToyClusterer(random_state=0).fit(X)
+    expected = est.predict(X)
+    est.device_ = torch.device("cuda")
+    blob = pickle.dumps(est)
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available, so there is nothing to fall back from")
+    with pytest.warns(UserWarning, match="predict on the CPU"):
+        loaded = pickle.loads(blob)
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+@cuda
+def test_cuda_fit_pickles_and_predicts_on_cpu():
+    X, _ = _blobs()
+    est = ToyClusterer(device="cuda", random_state=0).fit(X)
+    assert est.device_.type == "cuda"
+    loaded = pickle.loads(pickle.dumps(est))
+    loaded.device_ = torch.device("cpu")  # what a CPU-only machine falls back to
+    agree = np.mean(loaded.predict(X) == est.labels_)
+    assert agree > 0.98
+
+
+def test_verbose_prints_progress(capsys):
+    ToyClusterer(max_epochs=2, verbose=1).fit(np.random.rand(20, 3))
+    out = capsys.readouterr().out
+    assert out.count("epoch") == 2 and "samples/s" in out

@@ -1,0 +1,261 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from skdeepcluster.nn import augment, backbones, losses
+from skdeepcluster.nn.training import Step, batch_slices, train
+
+
+def _gen(seed=0):
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+# ------------------------------------------------------------------ augment
+def _images(n=8, c=1, h=12, w=12):
+    return torch.rand(n, c, h, w, generator=_gen(123))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x, g: augment.random_resized_crop(x, generator=g),
+        lambda x, g: augment.random_affine(x, generator=g),
+        lambda x, g: augment.color_jitter(x, generator=g),
+        lambda x, g: augment.gaussian_noise(x, generator=g),
+        lambda x, g: augment.ImageAugmenter(hflip=0.5, brightness=0.4, contrast=0.4, noise=0.02)(x, g),
+    ],
+    ids=["crop", "affine", "jitter", "noise", "chain"],
+)
+def test_each_image_gets_its_own_parameters_and_seed_repeats(fn):
+    one = _images(1)
+    batch = one.expand(6, -1, -1, -1).contiguous()  # six copies of one image
+    out = fn(batch, _gen(0))
+    assert out.shape == batch.shape
+    assert not torch.allclose(out[0], out[1]), "two samples got the same random draw"
+    torch.testing.assert_close(fn(batch, _gen(0)), out, rtol=0, atol=0)
+    assert not torch.allclose(fn(batch, _gen(1)), out)
+
+
+def test_hflip_flips_a_per_sample_subset():
+    x = _images(64)
+    out = augment.random_hflip(x, 0.5, _gen(0))
+    flipped = torch.tensor([torch.equal(o, i.flip(-1)) for o, i in zip(out, x)])
+    kept = torch.tensor([torch.equal(o, i) for o, i in zip(out, x)])
+    assert (flipped | kept).all() and 10 < flipped.sum() < 54
+
+
+def test_crop_of_full_scale_is_identity():
+    x = _images(3)
+    out = augment.random_resized_crop(x, scale=(1.0, 1.0), ratio=(1.0, 1.0), generator=_gen())
+    torch.testing.assert_close(out, x, atol=1e-5, rtol=0)
+
+
+def test_colour_operations_on_rgb():
+    x = _images(5, c=3)
+    grey = augment.to_grayscale(x)
+    assert grey.shape == (5, 1, 12, 12)
+    assert augment.to_grayscale(_images(2, c=1)).shape == (2, 1, 12, 12)
+    mid = 0.4 + 0.2 * x  # away from 0 and 1, so no value is clipped
+    jittered = augment.color_jitter(mid, 0.0, 0.0, 0.0, 0.25, generator=_gen())
+    # A hue rotation keeps the component along the grey axis and moves the rest.
+    torch.testing.assert_close(jittered.mean(1), mid.mean(1), atol=1e-5, rtol=0)
+    assert not torch.allclose(jittered, mid)
+    shuffled = augment.channel_shuffle(x, _gen())
+    assert torch.equal(shuffled.sort(dim=1).values, x.sort(dim=1).values)
+    assert augment.random_grayscale(x, 1.0, _gen()).shape == x.shape
+    out = augment.ImageAugmenter(channel_shuffle=True, hflip=0.5, brightness=0.4, contrast=0.4,
+                                 saturation=0.4, hue=0.1, grayscale=0.2)(x, _gen())
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+
+
+def test_tabular_augmentations_are_per_sample():
+    x = torch.zeros(4, 50)
+    out = augment.TabularAugmenter(noise=0.1, dropout=0.5)(x + 1, _gen())
+    assert not torch.allclose(out[0], out[1])
+    dropped = augment.feature_dropout(torch.ones(4, 1000), 0.3, _gen())
+    assert abs(float((dropped == 0).float().mean()) - 0.3) < 0.05
+
+
+# ---------------------------------------------------------------- backbones
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 16, 16), (1, 8, 8), (1, 9, 13), (3, 7, 5)])
+@pytest.mark.parametrize("spec", [((16, 3, 2), (16, 3, 1), (32, 3, 2), (32, 3, 1)), ((64, 4, 2, 0), (128, 4, 2, 0))])
+def test_encoder_decoder_shapes(shape, spec):
+    enc = backbones.build_encoder(shape, 7, conv_layers=spec, hidden=(32,))
+    dec = backbones.build_decoder(shape, 7, conv_layers=spec, hidden=(32,), output_activation="sigmoid")
+    x = torch.rand(3, *shape)
+    z, features = enc(x, return_features=True)
+    assert z.shape == (3, 7)
+    assert features.shape[1:] == enc.feature_shape and min(features.shape[2:]) >= 1
+    recon = dec(z)
+    assert recon.shape == x.shape and recon.min() >= 0 and recon.max() <= 1
+
+
+def test_dccs_spec_gives_official_5x5_map_on_28x28():
+    enc = backbones.build_encoder((1, 28, 28), 60, conv_layers=((64, 4, 2, 0), (128, 4, 2, 0)), hidden=(1024,))
+    assert enc.feature_shape == (128, 5, 5)
+
+
+def test_mlp_backbone_for_tabular():
+    enc = backbones.build_encoder((5,), 3, hidden=(16,))
+    dec = backbones.build_decoder((5,), 3, hidden=(16,))
+    x = torch.randn(4, 5)
+    assert enc(x).shape == (4, 3) and dec(enc(x)).shape == (4, 5)
+
+
+# ------------------------------------------------------------------- losses
+def test_jsd_mi_estimator_learns_dependence():
+    torch.manual_seed(0)
+    x = torch.randn(256, 4)
+    z = x @ torch.randn(4, 3)
+    est = losses.GlobalMIEstimator(4, 3, hidden=(32,))
+    opt = torch.optim.Adam(est.parameters(), 1e-2)
+    first = float(est(x, z, _gen()).detach())
+    for _ in range(150):
+        loss = est(x, z)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    # log 4 ~ 1.386 is the loss of a discriminator that cannot tell pairs apart.
+    assert first > 1.2 and float(est(x, z).detach()) < 0.8
+
+
+def test_local_mi_estimator_scores_every_position():
+    est = losses.LocalMIEstimator(8, 3, hidden=16)
+    loss = est(torch.randn(5, 8, 4, 4), torch.randn(5, 3), _gen())
+    assert loss.dim() == 0 and torch.isfinite(loss)
+
+
+def test_shuffle_negatives_is_a_derangement():
+    z = torch.arange(10.0)[:, None]
+    for seed in range(20):
+        assert (losses.shuffle_negatives(z, _gen(seed)) != z).all()
+
+
+def test_entropy_terms():
+    uniform = torch.full((4, 5), 0.2)
+    onehot = torch.eye(5)[:4]
+    assert float(losses.entropy(uniform)) == pytest.approx(np.log(5), rel=1e-5)
+    assert float(losses.entropy(onehot)) == pytest.approx(0.0, abs=1e-5)
+    assert float(losses.marginal_entropy(torch.eye(5))) == pytest.approx(np.log(5), rel=1e-5)
+
+
+def test_kl_terms():
+    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
+    assert float(losses.kl_standard_normal(mu, logvar)) == 0.0
+    assert float(losses.kl_standard_normal(mu + 1, logvar)) == pytest.approx(2.0)
+    p = torch.randn(6, 4)
+    assert float(losses.kl_categorical(p, p)) == pytest.approx(0.0, abs=1e-6)
+    q = torch.randn(6, 4)
+    ref = nn.functional.kl_div(q.log_softmax(1), p.log_softmax(1), log_target=True, reduction="batchmean")
+    assert float(losses.kl_categorical(p, q)) == pytest.approx(float(ref), rel=1e-5)
+
+
+def test_gradient_penalty_is_zero_for_unit_gradient_and_differentiable():
+    w = torch.tensor([[0.6], [0.8]], requires_grad=True)  # |w| = 1
+
+    def critic(x):
+        return x @ w
+
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    assert float(losses.gradient_penalty(critic, real, fake, _gen()).detach()) == pytest.approx(0.0, abs=1e-10)
+    w2 = torch.tensor([[2.0], [0.0]], requires_grad=True)
+    gp = losses.gradient_penalty(lambda x: x @ w2, real, fake, _gen())
+    assert float(gp.detach()) == pytest.approx(1.0)
+    gp.backward()
+    assert w2.grad is not None and float(w2.grad.norm()) > 0
+
+
+def test_cholesky_orthonorm_layer():
+    layer = losses.CholeskyOrthonorm(3)
+    y = torch.randn(50, 3) @ torch.randn(3, 3)
+    out = layer.train()(y)
+    torch.testing.assert_close(out.T @ out / 50, torch.eye(3), atol=1e-4, rtol=0)
+    # Evaluation applies the stored map of the last training batch.
+    torch.testing.assert_close(layer.eval()(y), out, atol=1e-4, rtol=0)
+    y.requires_grad_(True)
+    layer.train()(y).sum().backward()
+    assert torch.isfinite(y.grad).all()
+
+
+# ----------------------------------------------------------------- training
+def test_batch_slices():
+    assert batch_slices(10, 4) == [(0, 4), (4, 8)]
+    assert batch_slices(10, 4, drop_last=False) == [(0, 4), (4, 8), (8, 10)]
+    assert batch_slices(3, 8) == [(0, 3)]
+    assert batch_slices(8, 4) == [(0, 4), (4, 8)]
+
+
+def _regression_steps(x, y):
+    model = nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+
+    def loss(idx):
+        calls.append(len(idx))
+        return {"mse": ((model(x[idx]) - y[idx]) ** 2).mean()}
+
+    return model, {"fit": Step(opt, loss)}, calls
+
+
+def test_train_minimises_and_records_history():
+    g = _gen(0)
+    x = torch.randn(64, 3, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    model, steps, calls = _regression_steps(x, y)
+    out = io.StringIO()
+    history = train(steps, ["fit"], 64, batch_size=16, max_epochs=30, device=torch.device("cpu"),
+                    generator=_gen(1), verbose=10, log=out)
+    assert len(history) == 30 and history[-1]["mse"] < 1e-3 < history[0]["mse"]
+    assert set(history[0]) == {"epoch", "mse", "time", "samples_per_s"}
+    assert calls[:4] == [16] * 4
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 and "samples/s" in lines[0] and "ETA" in lines[0] and "mse=" in lines[0]
+
+
+def test_train_is_repeatable_with_the_same_generator():
+    x = torch.randn(40, 3, generator=_gen(0))
+    y = x.sum(1, keepdim=True)
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model, steps, _ = _regression_steps(x, y)
+        train(steps, ["fit"], 40, batch_size=8, max_epochs=3, device=torch.device("cpu"), generator=_gen(5))
+        results.append(model.weight.detach().clone())
+    assert torch.equal(results[0], results[1])
+
+
+def test_schedule_alternates_steps_and_epoch_end_can_stop():
+    seen = []
+
+    def make(name):
+        p = nn.Parameter(torch.zeros(1))
+
+        def loss(idx):
+            seen.append(name)
+            return {f"{name}_loss": (p - 1).pow(2).sum()}
+
+        return Step(torch.optim.SGD([p], lr=0.1), loss)
+
+    steps = {"critic": make("critic"), "encoder": make("encoder")}
+    history = train(steps, ["critic"] * 4 + ["encoder"], 40, batch_size=4, max_epochs=5,
+                    device=torch.device("cpu"), generator=_gen(),
+                    epoch_end=lambda epoch, record: epoch == 1)
+    assert seen[:10] == (["critic"] * 4 + ["encoder"]) * 2
+    assert len(history) == 2 and {"critic_loss", "encoder_loss"} <= set(history[0])
+
+
+def test_nan_guard_names_term_and_epoch():
+    p = nn.Parameter(torch.ones(1))
+
+    def loss(idx):
+        # "broken" carries no gradient, so the parameter stays finite.
+        return {"fine": (p - 1).pow(2).sum(), "broken": torch.log(p.detach() - 2).sum()}
+
+    with pytest.raises(FloatingPointError, match=r"'broken'.*epoch 1"):
+        train({"s": Step(torch.optim.SGD([p], lr=0.0), loss)}, ["s"], 8, batch_size=4, max_epochs=3,
+              device=torch.device("cpu"), generator=_gen())
