@@ -1,6 +1,7 @@
 """scikit-learn compatible deep image clustering estimators on PyTorch."""
 
 from . import datasets, metrics
+from .dual_ae_spectral import DualAESpectralClustering
 from .metrics import (
     ari_scorer,
     cluster_accuracy,
@@ -12,6 +13,7 @@ from .metrics import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DualAESpectralClustering",
     "datasets",
     "metrics",
     "cluster_accuracy",

@@ -244,6 +244,15 @@ def _bunch(images, target, target_names, descr, return_X_y, **extra):
     )
 
 
+def _bunch_of_subset(split, subset, target_names, descr, return_X_y):
+    """Bunch (or X, y) of ``subset`` from ``split = {"train": (X, y), "test": (X, y)}``."""
+    chosen = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[subset]
+    images = np.concatenate([split[c][0] for c in chosen])
+    target = np.concatenate([split[c][1] for c in chosen])
+    extra = {"n_train": len(split["train"][0])} if subset == "all" else {}
+    return _bunch(images, target, target_names, descr, return_X_y, **extra)
+
+
 def _load_idx_set(key, data_home, subset, return_X_y, download):
     spec = _IDX_SETS[key]
     _check_subset(subset)
@@ -283,12 +292,8 @@ def _load_idx_set(key, data_home, subset, return_X_y, download):
             _verify(data, sha[part], str(path))
             parts[part] = _parse_idx(data, str(path))
 
-    chosen = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[subset]
-    images = np.concatenate([parts[f"{c}_images"] for c in chosen])
-    target = np.concatenate([parts[f"{c}_labels"] for c in chosen])
-    n_train = len(parts["train_images"]) if subset == "all" else None
-    extra = {"n_train": n_train} if n_train is not None else {}
-    return _bunch(images, target, spec["target_names"], spec["descr"], return_X_y, **extra)
+    split = {p: (parts[f"{p}_images"], parts[f"{p}_labels"]) for p in ("train", "test")}
+    return _bunch_of_subset(split, subset, spec["target_names"], spec["descr"], return_X_y)
 
 
 _LOADER_DOC = """
@@ -378,12 +383,8 @@ def load_usps(data_home=None, *, subset="all", return_X_y=False, download=False)
             return lambda data: _parse_usps(data, filename)
 
         _fetch_all("usps", _USPS["mirror"], missing, dirs, download, check_for)
-    parts = {p: _parse_usps(_read_maybe_gzip(locate(p)), str(locate(p))) for p in files}
-    chosen = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[subset]
-    images = np.concatenate([parts[c][0] for c in chosen])
-    target = np.concatenate([parts[c][1] for c in chosen])
-    extra = {"n_train": len(parts["train"][0])} if subset == "all" else {}
-    return _bunch(images, target, [str(d) for d in range(10)], _USPS["descr"], return_X_y, **extra)
+    split = {p: _parse_usps(_read_maybe_gzip(locate(p)), str(locate(p))) for p in files}
+    return _bunch_of_subset(split, subset, [str(d) for d in range(10)], _USPS["descr"], return_X_y)
 
 
 load_usps.__doc__ = (

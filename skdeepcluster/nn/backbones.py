@@ -96,35 +96,43 @@ class ConvEncoder(nn.Module):
     activation : {"relu", "leaky_relu", "elu"}, default="leaky_relu"
     batchnorm : bool, default=True
         Batch norm after every convolution and hidden layer.
+    feature_layer : int, default=-1
+        Index of the convolution whose (activated) output ``forward`` returns
+        as the feature map with ``return_features=True``.
 
     Attributes
     ----------
     feature_shape : tuple of int
-        Shape ``(C', H', W')`` of the last convolutional map (the "local"
-        feature map mutual-information estimators use).
+        Shape ``(C', H', W')`` of that feature map (the "local" map
+        mutual-information estimators use).
     """
 
     def __init__(self, input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(),
-                 activation="leaky_relu", batchnorm=True):
+                 activation="leaky_relu", batchnorm=True, feature_layer=-1):
         super().__init__()
         channels = input_shape[0]
         plan, (h, w) = _plan(input_shape[1:], conv_layers)
-        layers = []
+        blocks, shapes = [], []
+        size = tuple(input_shape[1:])
         for out_channels, kernel, stride, padding in plan:
-            layers.append(nn.Conv2d(channels, out_channels, kernel, stride, padding,
-                                    bias=not batchnorm))
+            block = [nn.Conv2d(channels, out_channels, kernel, stride, padding, bias=not batchnorm)]
             if batchnorm:
-                layers.append(nn.BatchNorm2d(out_channels))
-            layers.append(_activation(activation))
+                block.append(nn.BatchNorm2d(out_channels))
+            block.append(_activation(activation))
+            blocks.append(nn.Sequential(*block))
+            size = tuple(conv_output_size(s, kernel, stride, padding) for s in size)
+            shapes.append((out_channels, *size))
             channels = out_channels
-        self.conv = nn.Sequential(*layers)
-        self.feature_shape = (channels, h, w)
+        self.feature_layer = feature_layer % len(blocks)
+        self.conv_front = nn.Sequential(*blocks[: self.feature_layer + 1])
+        self.conv_back = nn.Sequential(*blocks[self.feature_layer + 1:])
+        self.feature_shape = shapes[self.feature_layer]
         flat = channels * h * w
         self.head = MLP([flat, *hidden, latent_dim], activation=activation, batchnorm=batchnorm)
 
     def forward(self, x, return_features=False):
-        features = self.conv(x)
-        z = self.head(features.flatten(1))
+        features = self.conv_front(x)
+        z = self.head(self.conv_back(features).flatten(1))
         return (z, features) if return_features else z
 
 
@@ -187,14 +195,15 @@ class ConvDecoder(nn.Module):
 
 
 def build_encoder(input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
-                  activation="leaky_relu", batchnorm=True):
+                  activation="leaky_relu", batchnorm=True, feature_layer=-1):
     """A :class:`ConvEncoder` for image shapes, an :class:`MLP` for ``(n_features,)``.
 
     For tabular input the MLP's hidden widths are ``hidden``.
     """
     if len(input_shape) == 1:
         return MLP([input_shape[0], *hidden, latent_dim], activation=activation, batchnorm=batchnorm)
-    return ConvEncoder(input_shape, latent_dim, conv_layers, hidden, activation, batchnorm)
+    return ConvEncoder(input_shape, latent_dim, conv_layers, hidden, activation, batchnorm,
+                       feature_layer)
 
 
 def build_decoder(output_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),

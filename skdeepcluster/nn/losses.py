@@ -17,6 +17,9 @@ __all__ = [
     "entropy",
     "marginal_entropy",
     "kl_standard_normal",
+    "kl_normal",
+    "knn_affinity",
+    "spectral_loss",
     "kl_categorical",
     "gradient_penalty",
     "CholeskyOrthonorm",
@@ -122,9 +125,42 @@ def marginal_entropy(probs, eps=1e-8):
     return -(p * torch.log(p + eps)).sum()
 
 
+def kl_normal(mu, logvar, prior_mean):
+    """``KL(N(mu, exp(logvar)) || N(prior_mean, I))`` summed over dimensions, averaged over rows."""
+    return 0.5 * ((mu - prior_mean).pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+
+
 def kl_standard_normal(mu, logvar):
     """``KL(N(mu, exp(logvar)) || N(0, I))`` summed over dimensions, averaged over rows."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+    return kl_normal(mu, logvar, 0.0)
+
+
+def knn_affinity(z, n_neighbors, scale=None):
+    """Symmetric Gaussian affinity on the ``n_neighbors`` nearest neighbours of each row.
+
+    ``W_ij = exp(-||z_i - z_j||^2 / (2 sigma^2))`` when ``j`` is among the
+    nearest neighbours of ``i`` or ``i`` among those of ``j``, else 0 (and 0
+    on the diagonal).  ``sigma`` defaults to the median distance of the rows
+    to their ``n_neighbors``-th neighbour, as in SpectralNet.  Computed
+    without gradient.
+    """
+    with torch.no_grad():
+        z = z.float()
+        k = min(n_neighbors, z.shape[0] - 1)
+        d2 = torch.cdist(z, z).pow(2)
+        d2.fill_diagonal_(float("inf"))
+        knn_d2, knn_idx = d2.topk(k, dim=1, largest=False)
+        if scale is None:
+            scale = knn_d2[:, -1].clamp_min(1e-12).sqrt().median().clamp_min(1e-6)
+        w = torch.zeros_like(d2)
+        w.scatter_(1, knn_idx, torch.exp(-knn_d2 / (2 * scale ** 2)))
+        return torch.maximum(w, w.T)
+
+
+def spectral_loss(y, affinity):
+    """SpectralNet loss ``sum_ij W_ij ||y_i - y_j||^2 / m^2`` on a batch of ``m`` rows."""
+    sq = (y.unsqueeze(1) - y.unsqueeze(0)).pow(2).sum(-1)
+    return (affinity.to(y.dtype) * sq).sum() / y.shape[0] ** 2
 
 
 def kl_categorical(p_logits, q_logits):
@@ -162,7 +198,8 @@ class CholeskyOrthonorm(nn.Module):
     dim : int
         Number of columns of ``Y``.
     eps : float, default=1e-6
-        Jitter added to the diagonal before the Cholesky factorisation.
+        Jitter, relative to the mean diagonal of ``Y^T Y``, added to its
+        diagonal before the Cholesky factorisation.
     """
 
     def __init__(self, dim, eps=1e-6):
@@ -170,14 +207,23 @@ class CholeskyOrthonorm(nn.Module):
         self.eps = eps
         self.register_buffer("weight", torch.eye(dim))
 
+    def _weight_for(self, y):
+        m = y.shape[0]
+        y64 = y.double()
+        eye = torch.eye(y.shape[1], dtype=y64.dtype, device=y.device)
+        gram = y64.T @ y64
+        jitter = self.eps * gram.diagonal().mean().clamp_min(1e-12)  # relative to the scale
+        chol = torch.linalg.cholesky(gram + jitter * eye)
+        return (m ** 0.5) * torch.linalg.solve_triangular(chol, eye, upper=False).T
+
+    @torch.no_grad()
+    def set_weight(self, y):
+        """Store the orthonormalising weight of ``y`` (e.g. the whole training set)."""
+        self.weight.copy_(self._weight_for(y).to(self.weight.dtype))
+
     def forward(self, y):
         if self.training:
-            m = y.shape[0]
-            y64 = y.double()
-            gram = y64.T @ y64 + self.eps * m * torch.eye(y.shape[1], dtype=y64.dtype, device=y.device)
-            chol = torch.linalg.cholesky(gram)
-            eye = torch.eye(y.shape[1], dtype=y64.dtype, device=y.device)
-            weight = (m ** 0.5) * torch.linalg.solve_triangular(chol, eye, upper=False).T
+            weight = self._weight_for(y)
             self.weight.copy_(weight.detach().to(self.weight.dtype))
-            return (y64 @ weight).to(y.dtype)
+            return (y.double() @ weight).to(y.dtype)
         return y @ self.weight.to(y.dtype)
