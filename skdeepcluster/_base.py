@@ -335,4 +335,5 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"This model was fitted on {dev}, which is not available here; it will "
                 "predict on the CPU.",
                 UserWarning,
+                stacklevel=2,
             )
