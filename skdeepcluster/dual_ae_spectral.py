@@ -45,7 +45,8 @@ class _DualAESpectralNet(nn.Module):
         self.mi_global = GlobalMIEstimator(flat_size(input_shape), latent_dim)
         self.mi_local = None if tabular else LocalMIEstimator(self.encoder.feature_shape[0], latent_dim,
                                                                   hidden=128)
-        self.spectral = nn.Sequential(MLP([latent_dim, *_SPECTRAL_HIDDEN, n_clusters], final_activation=False))
+        # Four fully connected layers (ReLU between them), then the orthonormal output.
+        self.spectral = MLP([latent_dim, *_SPECTRAL_HIDDEN, n_clusters])
         self.orthonorm = CholeskyOrthonorm(n_clusters)
         # Joint phase: the prior of z given the spectral output y is N(y M, I).
         self.prior_mean = nn.Linear(n_clusters, latent_dim, bias=False)
