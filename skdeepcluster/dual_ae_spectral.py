@@ -311,8 +311,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
         with torch.no_grad():
             hidden = torch.cat([exact.spectral(exact.encode(X[i:i + 1024].double())[0])
                                 for i in range(0, n, 1024)])
-            net.orthonorm.set_weight(hidden)
             exact.orthonorm.set_weight(hidden)
+            net.orthonorm.weight.copy_(exact.orthonorm.weight)
             embedding = exact.orthonorm(hidden).cpu().numpy()
         del exact
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,), generator=generator, device=device))

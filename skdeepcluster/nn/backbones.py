@@ -67,16 +67,21 @@ def conv_output_size(size, kernel_size, stride, padding=None):
 
 
 def _plan(spatial, conv_layers):
-    """Resolve strides so that no map shrinks below 2x2; return per-layer plans."""
+    """Resolve strides so that no map shrinks below 2x2.
+
+    Returns the per-layer ``(channels, kernel, stride, padding)`` and the
+    ``(H, W)`` of each layer's output.
+    """
     h, w = spatial
-    plan = []
+    plan, sizes = [], []
     for channels, kernel, stride, *pad in conv_layers:
         padding = pad[0] if pad else (kernel - 1) // 2
         if min(conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)) < 2:
             stride, padding = 1, (kernel - 1) // 2
         plan.append((channels, kernel, stride, padding))
         h, w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
-    return plan, (h, w)
+        sizes.append((h, w))
+    return plan, sizes
 
 
 class ConvEncoder(nn.Module):
@@ -111,22 +116,20 @@ class ConvEncoder(nn.Module):
                  activation="leaky_relu", batchnorm=True, feature_layer=-1):
         super().__init__()
         channels = input_shape[0]
-        plan, (h, w) = _plan(input_shape[1:], conv_layers)
-        blocks, shapes = [], []
-        size = tuple(input_shape[1:])
+        plan, sizes = _plan(input_shape[1:], conv_layers)
+        blocks = []
         for out_channels, kernel, stride, padding in plan:
             block = [nn.Conv2d(channels, out_channels, kernel, stride, padding, bias=not batchnorm)]
             if batchnorm:
                 block.append(nn.BatchNorm2d(out_channels))
             block.append(_activation(activation))
             blocks.append(nn.Sequential(*block))
-            size = tuple(conv_output_size(s, kernel, stride, padding) for s in size)
-            shapes.append((out_channels, *size))
             channels = out_channels
         self.feature_layer = feature_layer % len(blocks)
         self.conv_front = nn.Sequential(*blocks[: self.feature_layer + 1])
         self.conv_back = nn.Sequential(*blocks[self.feature_layer + 1:])
-        self.feature_shape = shapes[self.feature_layer]
+        self.feature_shape = (plan[self.feature_layer][0], *sizes[self.feature_layer])
+        h, w = sizes[-1]
         flat = channels * h * w
         self.head = MLP([flat, *hidden, latent_dim], activation=activation, batchnorm=batchnorm)
 
@@ -162,7 +165,8 @@ class ConvDecoder(nn.Module):
                  activation="leaky_relu", batchnorm=True, output_activation=None):
         super().__init__()
         self.output_shape = tuple(output_shape)
-        plan, (h, w) = _plan(output_shape[1:], conv_layers)
+        plan, sizes = _plan(output_shape[1:], conv_layers)
+        h, w = sizes[-1]
         last_channels = plan[-1][0]
         self.start_shape = (last_channels, h, w)
         self.head = MLP([latent_dim, *reversed(hidden), last_channels * h * w],
