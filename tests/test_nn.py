@@ -259,3 +259,19 @@ def test_nan_guard_names_term_and_epoch():
     with pytest.raises(FloatingPointError, match=r"'broken'.*epoch 1"):
         train({"s": Step(torch.optim.SGD([p], lr=0.0), loss)}, ["s"], 8, batch_size=4, max_epochs=3,
               device=torch.device("cpu"), generator=_gen())
+
+
+@pytest.mark.parametrize("size, n_down, widths", [(32, 3, 512), (64, 4, 512), (96, 4, 512)])
+def test_resnet_encoder_halves_to_at_most_seven_pixels(size, n_down, widths):
+    enc = backbones.ResNetEncoder((1, size, size), 12)
+    z, features = enc(torch.randn(2, 1, size, size), return_features=True)
+    assert z.shape == (2, 12)
+    assert features.shape[1:] == enc.feature_shape == (widths, size // 2 ** n_down, size // 2 ** n_down)
+    assert len(enc.down) == n_down
+
+
+def test_mlp_encoder_returns_its_last_hidden_layer():
+    enc = backbones.MLPEncoder(7, 3, hidden=(16, 8))
+    z, features = enc(torch.randn(5, 7), return_features=True)
+    assert z.shape == (5, 3) and features.shape == (5, 8) == (5, *enc.feature_shape)
+    assert backbones.MLPEncoder(7, 3, hidden=()).feature_shape == (7,)

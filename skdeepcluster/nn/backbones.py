@@ -17,6 +17,8 @@ __all__ = [
     "MLP",
     "ConvEncoder",
     "ConvDecoder",
+    "MLPEncoder",
+    "ResNetEncoder",
     "build_encoder",
     "build_decoder",
     "conv_output_size",
@@ -198,14 +200,125 @@ class ConvDecoder(nn.Module):
         return x
 
 
+class MLPEncoder(nn.Module):
+    """Fully connected encoder whose last hidden layer can be returned as a feature.
+
+    Parameters
+    ----------
+    n_features : int
+    latent_dim : int
+    hidden : sequence of int, default=(256,)
+    activation : {"relu", "leaky_relu", "elu"}, default="leaky_relu"
+    batchnorm : bool, default=True
+
+    Attributes
+    ----------
+    feature_shape : tuple of int
+        ``(width,)`` of the feature ``forward`` returns with ``return_features=True``
+        (the last hidden layer, or the input when there is none).
+    """
+
+    def __init__(self, n_features, latent_dim, hidden=(256,), activation="leaky_relu",
+                 batchnorm=True):
+        super().__init__()
+        sizes = [n_features, *hidden]
+        self.body = (MLP(sizes, activation=activation, batchnorm=batchnorm, final_activation=True)
+                     if hidden else nn.Identity())
+        self.head = nn.Linear(sizes[-1], latent_dim)
+        self.feature_shape = (sizes[-1],)
+
+    def forward(self, x, return_features=False):
+        features = self.body(x)
+        z = self.head(features)
+        return (z, features) if return_features else z
+
+
+class _PreActBlock(nn.Module):
+    """Pre-activation residual block: (BN, ReLU, conv 3x3) twice, optional 2x average-pool down.
+
+    With ``first=True`` the block takes raw images: no normalisation or
+    activation before its first convolution (SN-GAN's "optimized" block).
+    """
+
+    def __init__(self, in_channels, out_channels, down, first=False):
+        super().__init__()
+        pre = [] if first else [nn.BatchNorm2d(in_channels), nn.ReLU()]
+        self.residual = nn.Sequential(
+            *pre,
+            nn.Conv2d(in_channels, out_channels, 3, 1, 1),
+            nn.BatchNorm2d(out_channels), nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, 3, 1, 1),
+            *([nn.AvgPool2d(2)] if down else []),
+        )
+        shortcut = []
+        if in_channels != out_channels:
+            shortcut.append(nn.Conv2d(in_channels, out_channels, 1))
+        if down:
+            shortcut.append(nn.AvgPool2d(2))
+        self.shortcut = nn.Sequential(*shortcut)
+
+    def forward(self, x):
+        return self.residual(x) + self.shortcut(x)
+
+
+class ResNetEncoder(nn.Module):
+    """Pre-activation ResNet encoder for images of 32x32 pixels and more (SN-GAN style).
+
+    Residual blocks halve the map until it is at most 7 pixels wide (three
+    for 32x32, four for 64x64 or 96x96), their widths doubling up to
+    ``max_channels``; one more block at full width, then batch norm, ReLU,
+    global average pooling and a linear layer (a 1x1 convolution on the
+    pooled map).  The first block takes the raw image.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)``.
+    latent_dim : int
+    max_channels : int, default=512
+
+    Attributes
+    ----------
+    feature_shape : tuple of int
+        Shape of the last downsampling block's output, which ``forward``
+        returns with ``return_features=True``.
+    """
+
+    def __init__(self, input_shape, latent_dim, max_channels=512):
+        super().__init__()
+        size = min(input_shape[1:])
+        n_down = 0
+        while size > 7 and size >= 4:
+            size //= 2
+            n_down += 1
+        n_down = max(n_down, 1)
+        widths = [max(max_channels // 2 ** (n_down - 1 - i), 16) for i in range(n_down)]
+        blocks, channels = [], input_shape[0]
+        for i, width in enumerate(widths):
+            blocks.append(_PreActBlock(channels, width, down=True, first=i == 0))
+            channels = width
+        self.down = nn.Sequential(*blocks)
+        self.top = nn.Sequential(_PreActBlock(channels, channels, down=False),
+                                 nn.BatchNorm2d(channels), nn.ReLU(),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(channels, latent_dim)
+        h, w = input_shape[1] // 2 ** n_down, input_shape[2] // 2 ** n_down
+        self.feature_shape = (channels, h, w)
+
+    def forward(self, x, return_features=False):
+        features = self.down(x)
+        z = self.head(self.top(features))
+        return (z, features) if return_features else z
+
+
 def build_encoder(input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
                   activation="leaky_relu", batchnorm=True, feature_layer=-1):
-    """A :class:`ConvEncoder` for image shapes, an :class:`MLP` for ``(n_features,)``.
+    """A :class:`ConvEncoder` for image shapes, an :class:`MLPEncoder` for ``(n_features,)``.
 
     For tabular input the MLP's hidden widths are ``hidden``.
     """
     if len(input_shape) == 1:
-        return MLP([input_shape[0], *hidden, latent_dim], activation=activation, batchnorm=batchnorm)
+        return MLPEncoder(input_shape[0], latent_dim, hidden, activation, batchnorm)
     return ConvEncoder(input_shape, latent_dim, conv_layers, hidden, activation, batchnorm,
                        feature_layer)
 
