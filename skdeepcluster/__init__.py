@@ -1,6 +1,7 @@
 """scikit-learn compatible deep image clustering estimators on PyTorch."""
 
 from . import datasets, metrics
+from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
 from .metrics import (
     ari_scorer,
@@ -13,6 +14,7 @@ from .metrics import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DCCSClustering",
     "DualAESpectralClustering",
     "datasets",
     "metrics",

@@ -11,10 +11,11 @@ import time
 from sklearn.datasets import load_digits
 
 from . import datasets
+from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
 from .metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
 
-METHODS = {"dual-ae-spectral": DualAESpectralClustering}
+METHODS = {"dccs": DCCSClustering, "dual-ae-spectral": DualAESpectralClustering}
 
 
 def load(name, data_home):

@@ -1,0 +1,125 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import check_estimator
+
+from skdeepcluster import DCCSClustering
+from skdeepcluster.metrics import cluster_accuracy
+from skdeepcluster.nn.backbones import ResNetEncoder
+
+TERMS = {"critic", "gradient_penalty", "adversarial", "mi", "augmentation"}
+
+
+def test_check_estimator_with_default_parameters():
+    check_estimator(DCCSClustering())
+
+
+def test_fit_on_digit_images_trains_every_term_and_beats_chance():
+    digits = load_digits()
+    X, y = digits.images[:600], digits.target[:600]
+    est = DCCSClustering(n_clusters=10, max_epochs=60, random_state=0).fit(X)
+    assert est.n_iter_ == 60 and TERMS <= set(est.history_[-1])
+    # The critic's Wasserstein estimate shrinks as the encoder matches the prior.
+    assert est.history_[-1]["critic"] > est.history_[0]["critic"]
+    assert est.history_[-1]["mi"] < est.history_[0]["mi"]
+    assert cluster_accuracy(y, est.labels_) > 0.3  # chance is about 0.2
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
+    embedding = est.transform(X)
+    assert embedding.shape == (600, 60)
+    # transform is [z_s, softmax(z_c)]: its category part is predict_proba up to the label order.
+    np.testing.assert_allclose(np.sort(embedding[:, 50:], axis=1), np.sort(proba, axis=1),
+                               atol=1e-12)
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+@pytest.mark.parametrize(
+    "params, absent",
+    [
+        (dict(beta_adv=0), {"critic", "gradient_penalty", "adversarial"}),
+        (dict(n_critic=0), {"critic", "gradient_penalty", "adversarial"}),
+        (dict(beta_mi=0), {"mi"}),
+        (dict(beta_aug=0), {"augmentation"}),
+        (dict(gp_weight=0), {"gradient_penalty"}),
+    ],
+    ids=["no-adv", "no-critic", "no-mi", "no-aug", "no-gp"],
+)
+def test_zero_weight_switches_its_term_off(params, absent):
+    X = load_digits().images[:200]
+    est = DCCSClustering(max_epochs=2, random_state=0, **params).fit(X)
+    terms = set().union(*(r.keys() for r in est.history_))
+    assert not absent & terms
+    assert (TERMS - absent) <= terms
+
+
+def test_colour_images_grayscale_by_default_and_rgb_on_request():
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 3, 12, 12)).astype(np.float32)
+    grey = DCCSClustering(n_clusters=3, max_epochs=1, random_state=0).fit(X)
+    rgb = DCCSClustering(n_clusters=3, max_epochs=1, color_mode="rgb", hflip=True,
+                         random_state=0).fit(X)
+    assert grey.module_.encoder.conv_front[0][0].in_channels == 1
+    assert rgb.module_.encoder.conv_front[0][0].in_channels == 3
+    assert grey.predict(X).shape == rgb.predict(X).shape == (40,)
+
+
+def test_large_images_use_the_resnet_encoder():
+    X = np.random.default_rng(0).random((24, 32, 32, 3)).astype(np.float32)
+    est = DCCSClustering(n_clusters=2, max_epochs=1, batch_size=8, random_state=0).fit(X)
+    encoder = est.module_.encoder
+    assert isinstance(encoder, ResNetEncoder)
+    assert encoder.feature_shape == (512, 4, 4)  # the official CIFAR feature map
+    assert est.predict_proba(X).shape == (24, 2)
+
+
+def test_tabular_input_uses_mlp_and_finds_blobs():
+    X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
+    est = DCCSClustering(n_clusters=3, random_state=0).fit(X)
+    assert est.image_shape_ is None
+    assert cluster_accuracy(y, est.labels_) > 0.9
+
+
+def test_same_seed_same_fit_and_pickle():
+    X = load_digits().images[:150]
+    a = DCCSClustering(max_epochs=3, random_state=3).fit(X)
+    b = clone(a).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    loaded = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(loaded.predict(X), a.labels_)
+
+
+def test_pipeline_composition():
+    X = load_digits().data[:150]
+    pipe = make_pipeline(FunctionTransformer(lambda v: v / 16.0),
+                         DCCSClustering(image_shape=(1, 8, 8), max_epochs=2, random_state=0))
+    assert pipe.fit_predict(X).shape == (150,)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="n_clusters=10 is larger"):
+        DCCSClustering().fit(np.random.rand(5, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        DCCSClustering().fit(np.full((10, 8, 8), np.nan))
+    with pytest.raises(ValueError, match="color_mode"):
+        DCCSClustering(color_mode="sepia").fit(load_digits().images[:20])
+    est = DCCSClustering(max_epochs=1, random_state=0).fit(load_digits().images[:100])
+    with pytest.raises(ValueError, match="fitted on images"):
+        est.predict(np.zeros((3, 28, 28)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_loads_on_cpu():
+    X = load_digits().images[:300]
+    est = DCCSClustering(n_clusters=10, device="cuda", max_epochs=3, random_state=0)
+    labels = est.fit_predict(X)
+    loaded = pickle.loads(pickle.dumps(est))
+    loaded.device_ = torch.device("cpu")
+    assert np.mean(loaded.predict(X) == labels) > 0.95
