@@ -1,22 +1,12 @@
-import pickle
 
 import numpy as np
 import pytest
-import torch
-from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import check_estimator
 
 from skdeepcluster import DualAESpectralClustering
 from skdeepcluster.metrics import cluster_accuracy
 
 FAST = dict(pretrain_epochs=3, spectral_epochs=3, max_epochs=2, latent_dim=16)
-
-
-def test_check_estimator_with_default_parameters():
-    check_estimator(DualAESpectralClustering())
 
 
 def test_fit_on_digit_images_trains_every_term_and_beats_chance():
@@ -66,39 +56,3 @@ def test_tabular_input_uses_mlp_and_finds_blobs():
     est = DualAESpectralClustering(n_clusters=4, random_state=0).fit(X)
     assert est.image_shape_ is None and est.module_.mi_local is None
     assert cluster_accuracy(y, est.labels_) > 0.9
-
-
-def test_same_seed_same_fit_and_pickle():
-    X = load_digits().images[:150]
-    a = DualAESpectralClustering(random_state=3, **FAST).fit(X)
-    b = clone(a).fit(X)
-    np.testing.assert_array_equal(a.labels_, b.labels_)
-    np.testing.assert_array_equal(a.transform(X), b.transform(X))
-    loaded = pickle.loads(pickle.dumps(a))
-    np.testing.assert_array_equal(loaded.predict(X), a.labels_)
-
-
-def test_pipeline_composition():
-    X = load_digits().data[:150]
-    pipe = make_pipeline(FunctionTransformer(lambda v: v / 16.0),
-                         DualAESpectralClustering(image_shape=(1, 8, 8), random_state=0, **FAST))
-    assert pipe.fit_predict(X).shape == (150,)
-
-
-def test_bad_input():
-    with pytest.raises(ValueError, match="n_clusters=10 is larger"):
-        DualAESpectralClustering().fit(np.random.rand(5, 4))
-    with pytest.raises(ValueError, match="NaN"):
-        DualAESpectralClustering().fit(np.full((10, 8, 8), np.nan))
-    est = DualAESpectralClustering(random_state=0, **FAST).fit(load_digits().images[:100])
-    with pytest.raises(ValueError, match="fitted on images"):
-        est.predict(np.zeros((3, 28, 28)))
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_fit_loads_on_cpu():
-    X = load_digits().images[:300]
-    est = DualAESpectralClustering(device="cuda", random_state=0, **FAST).fit(X)
-    loaded = pickle.loads(pickle.dumps(est))
-    loaded.device_ = torch.device("cpu")
-    assert np.mean(loaded.predict(X) == est.labels_) > 0.95
