@@ -40,7 +40,6 @@ class _DCCSNet(nn.Module):
         self.critic = MLP([latent, *_CRITIC_HIDDEN, 1], activation="leaky_relu")
         self.mi = GlobalMIEstimator(flat_size(self.encoder.feature_shape), latent, _MI_HIDDEN)
         self.style_dim = style_dim
-        self.image = len(input_shape) == 3
         for module in self.modules():  # Xavier-normal, as the official code
             if isinstance(module, (nn.Linear, nn.Conv2d)):
                 nn.init.xavier_normal_(module.weight)
@@ -48,7 +47,7 @@ class _DCCSNet(nn.Module):
                     nn.init.zeros_(module.bias)
 
     def forward(self, x, return_features=False):
-        """``z = [z_s, z_c]`` (``z_c`` as logits) of inputs already prepared by ``prepare``."""
+        """``z = [z_s, z_c]`` (``z_c`` as logits) of inputs already passed through ``DCCSClustering._prepare``."""
         return self.encoder(x, return_features=return_features)
 
     def representation(self, z):

@@ -53,10 +53,7 @@ class _DualAESpectralNet(nn.Module):
         self.latent_dim = latent_dim
 
     def encode(self, x):
-        if self.mi_local is None:
-            out, features = self.encoder(x), None
-        else:
-            out, features = self.encoder(x, return_features=True)
+        out, features = self.encoder(x, return_features=True)
         mu, logvar = out.split(self.latent_dim, dim=1)
         return mu, logvar.clamp(-10.0, 10.0), features
 
@@ -242,7 +239,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             terms["dual"] = self.dual_weight * (recon - noisy).flatten(1).pow(2).sum(1).mean()
         if self.mi_global_weight:
             terms["mi_global"] = self.mi_global_weight * net.mi_global(x, z, generator)
-        if self.mi_local_weight and features is not None:
+        if self.mi_local_weight and net.mi_local is not None:
             terms["mi_local"] = self.mi_local_weight * net.mi_local(features, z, generator)
         if self.kl_weight:
             terms["kl"] = self.kl_weight * kl_normal(mu, logvar, prior_mean)

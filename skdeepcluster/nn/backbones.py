@@ -288,7 +288,7 @@ class ResNetEncoder(nn.Module):
         super().__init__()
         size = min(input_shape[1:])
         n_down = 0
-        while size > 7 and size >= 4:
+        while size > 7:
             size //= 2
             n_down += 1
         n_down = max(n_down, 1)
