@@ -23,6 +23,12 @@ _CRITIC_HIDDEN = (1024, 512)
 _MI_HIDDEN = (1024, 512)
 # Images at least this wide get the pre-activation ResNet encoder.
 _RESNET_MIN_SIZE = 32
+# crop_scale="auto": the official (0.4, 1) from the paper's smallest images
+# (28 px) up; a crop of 40% of a smaller image keeps too few pixels to show
+# the same object, so those get (0.7, 1).
+_OFFICIAL_CROP_SCALE = (0.4, 1.0)
+_SMALL_IMAGE_CROP_SCALE = (0.7, 1.0)
+_SMALL_IMAGE_SIZE = 28
 
 
 class _DCCSNet(nn.Module):
@@ -71,8 +77,9 @@ class DCCSClustering(BaseDeepClusterer):
       discriminator trains with the encoder);
     - augmentation invariance of the category part only,
       ``KL(softmax z_c(x) || softmax z_c(aug(x)))``, with per-sample
-      augmentations on the device (random resized crop of scale 0.4-1, colour
-      jitter, channel shuffle for colour images, optional flips), so that
+      augmentations on the device (random resized crop, by default of scale
+      0.4-1, colour jitter, channel shuffle for colour images, optional
+      flips), so that
       ``z_c`` keeps what augmentations preserve and ``z_s`` the rest.
 
     Labels are ``argmax z_c``.
@@ -106,6 +113,14 @@ class DCCSClustering(BaseDeepClusterer):
         cannot form by colour, which differs within a category far more than
         shape does.  ``"rgb"`` keeps the channels.  One-channel and tabular
         input are unaffected.
+    crop_scale : "auto" or (float, float), default="auto"
+        Range of the area fraction kept by the random resized crop of the
+        augmented view.  ``"auto"`` uses the official ``(0.4, 1.0)`` for
+        images at least 28 pixels high and wide (the paper's smallest) and
+        ``(0.7, 1.0)`` for smaller ones, where 40% of an 8x8 image is a 5x5
+        patch that no longer shows the object: on scikit-learn's digits the
+        official range leaves two clusters empty (ACC 0.71 against 0.79 for
+        seed 0, 100 epochs).  Unused for tabular input.
     hflip : bool, default=False
         Also flip the augmented view left-right at random.  Off by default,
         because digits and characters change meaning when mirrored; turn it
@@ -185,12 +200,13 @@ class DCCSClustering(BaseDeepClusterer):
         "gp_weight": [Interval(Real, 0, None, closed="left")],
         "n_critic": [Interval(Integral, 0, None, closed="left")],
         "color_mode": [StrOptions({"grayscale", "rgb"})],
+        "crop_scale": [StrOptions({"auto"}), tuple],
         "hflip": ["boolean"],
     }
 
     def __init__(self, n_clusters=10, *, image_shape=None, style_dim=50, style_std=0.1,
                  beta_mi=0.5, beta_adv=1.0, beta_aug=2.0, gp_weight=10.0, n_critic=4,
-                 color_mode="grayscale", hflip=False, max_epochs=100, batch_size=64,
+                 color_mode="grayscale", crop_scale="auto", hflip=False, max_epochs=100, batch_size=64,
                  learning_rate=1e-3, device="auto", random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -202,6 +218,7 @@ class DCCSClustering(BaseDeepClusterer):
         self.gp_weight = gp_weight
         self.n_critic = n_critic
         self.color_mode = color_mode
+        self.crop_scale = crop_scale
         self.hflip = hflip
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -219,11 +236,28 @@ class DCCSClustering(BaseDeepClusterer):
             x = to_grayscale(x)
         return 2.0 * x - 1.0
 
-    def _augmenter(self, channels):
-        if channels is None:
+    def _crop_scale(self, spatial):
+        """The crop's area range for images of size ``spatial = (H, W)`` (None: tabular)."""
+        if self.crop_scale == "auto":
+            if spatial is None:
+                return None
+            small = min(spatial) < _SMALL_IMAGE_SIZE
+            return _SMALL_IMAGE_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
+        scale = self.crop_scale
+        if (len(scale) != 2 or not all(isinstance(v, Real) for v in scale)
+                or not 0 < scale[0] <= scale[1] <= 1):
+            raise ValueError(f"crop_scale must be 'auto' or a pair (low, high) with "
+                             f"0 < low <= high <= 1; got {scale!r}.")
+        return tuple(float(v) for v in scale)
+
+    def _augmenter(self, X):
+        image = X.dim() == 4
+        crop_scale = self._crop_scale(X.shape[2:] if image else None)  # validates it
+        if not image:
             return TabularAugmenter()
-        colour = channels == 3
-        return ImageAugmenter(crop_scale=(0.4, 1.0), hflip=0.5 if self.hflip else 0.0,
+        colour = X.shape[1] == 3
+        return ImageAugmenter(crop_scale=crop_scale,
+                              hflip=0.5 if self.hflip else 0.0,
                               brightness=0.4, contrast=0.4, saturation=0.4, hue=0.125,
                               channel_shuffle=colour)
 
@@ -237,11 +271,10 @@ class DCCSClustering(BaseDeepClusterer):
     # ----------------------------------------------------------------- fit
     def _fit_module(self, X, generator):
         device = X.device
-        image = X.dim() == 4
+        augment = self._augmenter(X)
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
         net = _DCCSNet(input_shape, self.style_dim, self.n_clusters).to(device)
         self.module_ = net
-        augment = self._augmenter(X.shape[1] if image else None)
         betas = (0.5, 0.9)
         critic_opt = torch.optim.Adam(net.critic.parameters(), lr=self.learning_rate, betas=betas)
         encoder_opt = torch.optim.Adam([*net.encoder.parameters(), *net.mi.parameters()],

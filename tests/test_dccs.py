@@ -78,3 +78,17 @@ def test_tabular_input_uses_mlp_and_finds_blobs():
 def test_bad_color_mode():
     with pytest.raises(ValueError, match="color_mode"):
         DCCSClustering(color_mode="sepia").fit(load_digits().images[:20])
+
+
+def test_auto_crop_scale_is_official_from_28_pixels_and_milder_below():
+    est = DCCSClustering()
+    assert est._crop_scale((8, 8)) == (0.7, 1.0)
+    assert est._crop_scale((28, 28)) == (0.4, 1.0)
+    assert est._crop_scale(None) is None
+    assert DCCSClustering(crop_scale=(0.5, 0.9))._crop_scale((8, 8)) == (0.5, 0.9)
+
+
+@pytest.mark.parametrize("crop_scale", [(0.0, 1.0), (0.8, 0.5), (0.5, 1.5), (0.5,), ("a", 1.0)])
+def test_bad_crop_scale(crop_scale):
+    with pytest.raises(ValueError, match="crop_scale"):
+        DCCSClustering(crop_scale=crop_scale, max_epochs=1).fit(load_digits().images[:20])
