@@ -1,0 +1,66 @@
+"""What the benchmark runner can fit: our estimators and the tools users pick instead.
+
+Each entry builds an estimator for one fit from ``(n_clusters, seed, device,
+epochs)`` and says which input it takes: ``"images"`` (the loader's uint8
+image array, as a user would pass it to an ``skdeepcluster`` estimator) or
+``"pixels"`` (flattened pixels scaled to [0, 1], float32, what scikit-learn
+and ClustPy expect).  ``epochs`` is None for every method's own defaults;
+the scaling runs set it to time a few epochs on large sets.
+"""
+
+import numpy as np
+
+from skdeepcluster.__main__ import METHODS as OURS
+
+
+def _ours(cls):
+    def build(n_clusters, seed, device, epochs):
+        params = {"n_clusters": n_clusters, "random_state": seed, "device": device}
+        if epochs is not None:
+            # Every epoch parameter of the estimator (DualAE has three phases).
+            params.update({name: epochs for name in cls().get_params() if name.endswith("epochs")})
+        return cls(**params)
+    return build
+
+
+def _kmeans(n_clusters, seed, device, epochs):
+    from sklearn.cluster import KMeans
+    return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
+
+
+def _spectral(n_clusters, seed, device, epochs):
+    from sklearn.cluster import SpectralClustering
+    return SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
+                              random_state=seed, n_jobs=None)
+
+
+def _clustpy(name):
+    def build(n_clusters, seed, device, epochs):
+        import torch
+        from clustpy import deep  # the ``bench`` extra
+
+        params = {"n_clusters": n_clusters, "random_state": seed,
+                  "device": torch.device("cuda" if device == "cuda" else "cpu")}
+        if epochs is not None:
+            params.update(pretrain_epochs=epochs, clustering_epochs=epochs)
+        return getattr(deep, name)(**params)
+    return build
+
+
+# name -> (builder, input kind, family)
+METHODS = {
+    **{name: (_ours(cls), "images", "skdeepcluster") for name, cls in OURS.items()},
+    "kmeans": (_kmeans, "pixels", "scikit-learn"),
+    "spectral": (_spectral, "pixels", "scikit-learn"),
+    "clustpy-dec": (_clustpy("DEC"), "pixels", "clustpy"),
+    "clustpy-idec": (_clustpy("IDEC"), "pixels", "clustpy"),
+    "clustpy-vade": (_clustpy("VaDE"), "pixels", "clustpy"),
+}
+
+
+def as_input(X, kind):
+    """``X`` (uint8 images from a loader) in the form a method of ``kind`` takes."""
+    if kind == "images":
+        return X
+    pixels = X.reshape(len(X), -1).astype(np.float32)
+    return pixels / max(float(pixels.max()), 1.0)

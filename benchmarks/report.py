@@ -1,0 +1,243 @@
+"""Tables and plots from the runner's JSON files, and ``doc/benchmarks.rst``.
+
+Usage (from the repository root)::
+
+    python benchmarks/report.py benchmarks/results/cpu.json benchmarks/results/cpu-scaling.json \\
+        --rst doc/benchmarks.rst --plots doc/images
+
+Accuracy files give one table per data set: the median over seeds of each
+figure (with the range of ACC when there are several seeds), and below our
+rows the numbers the papers report, marked "(reported)".  Scaling files give
+fit time and peak memory against n.  Plots: ACC against fit time, and fit
+time and memory against n (matplotlib, from the ``bench`` extra).
+"""
+
+import argparse
+import json
+import os
+import statistics
+from collections import defaultdict
+
+from reported import REPORTED
+
+_ACCURACY_HEADER = ["Method", "n", "Seeds", "ACC", "NMI", "ARI", "Fit (s)", "Predict (samples/s)",
+                    "Peak RSS (MB)", "Peak GPU (MB)", "Device"]
+_SCALING_HEADER = ["Method", "n", "Epochs", "Fit (s)", "Peak RSS before fit (MB)", "Peak RSS (MB)",
+                   "Peak GPU (MB)", "Device"]
+
+
+def _fmt(value, digits=3):
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def _median(runs, key):
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def _groups(runs, key):
+    groups = defaultdict(list)
+    for run in runs:
+        groups[key(run)].append(run)
+    return groups
+
+
+def accuracy_tables(results):
+    """``{dataset: (header, rows)}`` with medians over seeds and reported numbers."""
+    tables = {}
+    for dataset, runs in _groups(results["runs"], lambda r: r["dataset"]).items():
+        rows = []
+        for method, group in _groups(runs, lambda r: r["method"]).items():
+            ok = [r for r in group if r["status"] == "ok"]
+            if not ok:
+                rows.append([method, "–", str(len(group)), group[0]["status"], *[""] * 7])
+                continue
+            acc = _fmt(_median(ok, "acc"))
+            if len(ok) > 1:
+                acc += f" ({min(r['acc'] for r in ok):.3f}–{max(r['acc'] for r in ok):.3f})"
+            seeds = f"{len(ok)}" + ("" if len(ok) == len(group) else f" of {len(group)}")
+            rows.append([method, _fmt(ok[0]["n"]), seeds, acc, _fmt(_median(ok, "nmi")),
+                         _fmt(_median(ok, "ari")), _fmt(_median(ok, "fit_s"), 1),
+                         _fmt(_median(ok, "predict_samples_per_s"), 0),
+                         _fmt(_median(ok, "peak_rss_mb"), 0), _fmt(_median(ok, "gpu_peak_mb"), 0),
+                         ok[0]["device"]])
+        for method in dict.fromkeys(r["method"] for r in runs):
+            paper = REPORTED.get((method, dataset))
+            if paper:
+                rows.append([f"{method} (reported: {paper['source']})", "full set", "–",
+                             _fmt(paper["acc"]), _fmt(paper["nmi"]), _fmt(paper.get("ari")),
+                             *["–"] * 5])
+        tables[dataset] = (_ACCURACY_HEADER, rows)
+    return tables
+
+
+def scaling_table(results):
+    rows = []
+    runs = sorted(results["runs"], key=lambda r: (r["method"], r.get("subsample") or 0))
+    for run in runs:
+        if run["status"] != "ok":
+            rows.append([run["method"], _fmt(run.get("subsample")), _fmt(run.get("epochs")),
+                         run["status"], "", "", "", ""])
+            continue
+        # scikit-learn's methods have no epochs to override.
+        epochs = "–" if run["family"] == "scikit-learn" else _fmt(run.get("epochs") or "default")
+        rows.append([run["method"], _fmt(run["n"]), epochs,
+                     _fmt(run["fit_s"], 1), _fmt(run.get("rss_before_fit_mb"), 0),
+                     _fmt(run["peak_rss_mb"], 0),
+                     _fmt(run.get("gpu_peak_mb"), 0), run["device"]])
+    return _SCALING_HEADER, rows
+
+
+def _tables(results):
+    if results["meta"]["kind"] == "scaling":
+        return {"scaling": scaling_table(results)}
+    return accuracy_tables(results)
+
+
+def markdown(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def rst_table(header, rows):
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append("   * - " + (row[0] or " "))
+        lines += ["     - " + (cell or " ") for cell in row[1:]]
+    return "\n".join(lines)
+
+
+def _describe(meta):
+    machine, v = meta["machine"], meta["versions"]
+    hardware = f"{machine['cpu']}, {machine['cpu_count']} cores"
+    if machine.get("memory_gb"):
+        hardware += f", {machine['memory_gb']:.0f} GiB"
+    if machine.get("gpu"):
+        hardware += f"; GPU {machine['gpu']}"
+    software = ", ".join(f"{k} {v[k]}" for k in v if v[k]) + ", not installed: " + (
+        ", ".join(k for k in v if not v[k]) or "none")
+    return hardware, software
+
+
+def write_markdown(results, path):
+    hardware, software = _describe(results["meta"])
+    parts = [f"Command: `{results['meta']['command']}`", "",
+             f"Date: {results['meta']['date']}; machine: {hardware}; {software}", ""]
+    for name, (header, rows) in _tables(results).items():
+        parts += [f"## {name}", "", markdown(header, rows), ""]
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def plots(all_results, folder):
+    """Write ACC-vs-fit-time and scaling figures; return the file names written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    accuracy = [r for res in all_results if res["meta"]["kind"] == "accuracy"
+                for r in res["runs"] if r["status"] == "ok"]
+    if accuracy:
+        datasets = list(dict.fromkeys(r["dataset"] for r in accuracy))
+        fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+        for ax, dataset in zip(axes[0], datasets):
+            runs = [r for r in accuracy if r["dataset"] == dataset]
+            for method, group in _groups(runs, lambda r: r["method"]).items():
+                ax.scatter(_median(group, "fit_s"), _median(group, "acc"), label=method)
+            ax.set(xscale="log", xlabel="fit time (s, log)", ylabel="ACC",
+                   title=f"{dataset} (n={runs[0]['n']})")
+        axes[0][-1].legend(fontsize="small")
+        fig.tight_layout()
+        fig.savefig(os.path.join(folder, "bench_acc_vs_time.png"), dpi=90)
+        plt.close(fig)
+        written.append("bench_acc_vs_time.png")
+    scaling = [r for res in all_results if res["meta"]["kind"] == "scaling"
+               for r in res["runs"] if r["status"] == "ok"]
+    if scaling:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for method, group in _groups(scaling, lambda r: r["method"]).items():
+            group = sorted(group, key=lambda r: r["n"])
+            n = [r["n"] for r in group]
+            axes[0].plot(n, [r["fit_s"] for r in group], marker="o", label=method)
+            axes[1].plot(n, [r["peak_rss_mb"] for r in group], marker="o", label=method)
+        axes[0].set(xscale="log", yscale="log", xlabel="n", ylabel="fit time (s)")
+        axes[1].set(xscale="log", yscale="log", xlabel="n", ylabel="peak RSS (MB)")
+        axes[1].legend(fontsize="small")
+        fig.tight_layout()
+        fig.savefig(os.path.join(folder, "bench_scaling.png"), dpi=90)
+        plt.close(fig)
+        written.append("bench_scaling.png")
+    return written
+
+
+_INTRO = """\
+Benchmarks
+==========
+
+.. This page is generated by ``benchmarks/report.py`` from the JSON files the
+   runner wrote; edit the preamble in ``benchmarks/report.py``, not here.
+
+Where each estimator stands against scikit-learn's ``KMeans`` and
+``SpectralClustering`` (nearest-neighbour affinity) on the same pixels,
+against the deep clusterers of ClustPy (``DEC``, ``IDEC``, ``VaDE`` with their
+defaults) and against the numbers the papers report.  Accuracy tables come
+from the final model with default parameters (labels are used only for
+scoring); scaling tables time a fixed number of epochs (their "Epochs"
+column) on growing subsets, so growth in n shows without full fits.
+NMI is scikit-learn's (arithmetic average; DCCS and some papers use the
+geometric one).  "Predict" is ``predict`` on the training set, "Peak RSS" the
+peak resident memory of the process that ran the fit (one fresh process per
+fit).  Reproduce with ``pip install ".[bench]"`` and the commands below.
+"""
+
+
+def write_rst(all_results, path, images=()):
+    parts = [_INTRO]
+    for results in all_results:
+        meta = results["meta"]
+        hardware, software = _describe(meta)
+        title = "Scaling" if meta["kind"] == "scaling" else "Accuracy and speed"
+        title += f" ({meta['date'][:10]}, {'GPU' if meta['machine'].get('gpu') else 'CPU'})"
+        parts += [title, "-" * len(title), "", "Command::", "", "    " + meta["command"], "",
+                  f"Machine: {hardware}.", "", f"Versions: {software}.", ""]
+        for name, (header, rows) in _tables(results).items():
+            if meta["kind"] != "scaling":
+                parts += [name, "~" * len(name), ""]
+            parts += [rst_table(header, rows), ""]
+    for image in images:
+        parts += [f".. image:: {image}", "   :width: 100%", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("results", nargs="+", help="JSON files written by run.py")
+    parser.add_argument("--rst", help="write this reStructuredText page")
+    parser.add_argument("--plots", help="folder for the PNG figures")
+    args = parser.parse_args()
+    all_results = []
+    for path in args.results:
+        with open(path) as f:
+            all_results.append(json.load(f))
+    images = plots(all_results, args.plots) if args.plots else []
+    if args.rst:
+        rel = os.path.relpath(os.path.abspath(args.plots),
+                              os.path.dirname(os.path.abspath(args.rst))) if images else ""
+        write_rst(all_results, args.rst, [os.path.join(rel, name) for name in images])
+        print(f"wrote {args.rst}")
+    for results in all_results:
+        for name, (header, rows) in _tables(results).items():
+            print(f"\n{name}\n" + markdown(header, rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""Fit every method on every data set, each fit in a fresh process; write JSON and tables.
+
+Examples (from the repository root)::
+
+    # digits and a 2,000-image stratified subset of MNIST-test, one seed, CPU (~30 min on 2 cores)
+    python benchmarks/run.py --preset cpu --data-home ../shared/datasets
+
+    # choose everything
+    python benchmarks/run.py --methods dccs kmeans clustpy-dec --datasets digits mnist-test \\
+        --seeds 0 1 2 --device auto --data-home ../shared/datasets --out benchmarks/results/mine
+
+    # fit time and memory against n (a few epochs each, so growth shows without full fits)
+    python benchmarks/run.py --scaling --sizes 1000 5000 10000 70000 --epochs 2 \\
+        --data-home ../shared/datasets --out benchmarks/results/cpu-scaling
+
+Each fit runs in its own ``python benchmarks/run.py --worker ...`` process, so
+peak memory is that fit's and no state leaks between methods.  Labels are
+used only to score the final model.  A fit that fails (a missing package or
+data file, an error, ``--timeout``) is recorded with its reason, not dropped.
+``benchmarks/report.py`` turns the JSON files into ``doc/benchmarks.rst``.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from methods import METHODS, as_input
+from report import write_markdown
+
+DATASETS = ["digits", "mnist-test", "mnist", "fashion-mnist", "usps", "coil20"]
+PRESETS = {
+    "cpu": {"methods": list(METHODS), "datasets": ["digits", "mnist-test"], "seeds": [0],
+            "subsample": 2000, "device": "cpu", "timeout": 900, "out": "benchmarks/results/cpu"},
+    "gpu": {"methods": list(METHODS), "datasets": ["digits", "mnist-test", "mnist", "fashion-mnist",
+                                                   "coil20"],
+            "seeds": [0, 1, 2], "subsample": None, "device": "cuda", "out": "benchmarks/results/gpu"},
+}
+_RESULT = "BENCH-RESULT "
+
+
+# ------------------------------------------------------------------ worker
+def _load(dataset, data_home, subsample):
+    from sklearn.utils import resample
+
+    from skdeepcluster.__main__ import load
+
+    X, y = load(dataset, data_home)
+    if subsample and subsample < len(X):
+        # The same stratified subset for every method and seed.
+        X, y = resample(X, y, n_samples=subsample, replace=False, stratify=y, random_state=0)
+    return X, np.asarray(y)
+
+
+def _device_of(est, device):
+    if hasattr(est, "device_"):
+        return str(est.device_)
+    return "cuda" if device == "cuda" else "cpu"
+
+
+def worker(job):
+    """Run one fit described by ``job`` and return its record."""
+    import torch
+
+    from skdeepcluster.metrics import (
+        adjusted_rand_score,
+        cluster_accuracy,
+        normalized_mutual_info_score,
+    )
+
+    X, y = _load(job["dataset"], job["data_home"], job["subsample"])
+    build, kind, _ = METHODS[job["method"]]
+    device = job["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    X_in = as_input(X, kind)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    est = build(len(np.unique(y)), job["seed"], device, job["epochs"])
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    est.fit(X_in)
+    fit_s = time.perf_counter() - start
+    labels = np.asarray(est.labels_)
+    predict_rate = None
+    if hasattr(est, "predict"):
+        start = time.perf_counter()
+        est.predict(X_in)
+        predict_rate = len(X_in) / (time.perf_counter() - start)
+    return {
+        "status": "ok", "n": len(X), "acc": cluster_accuracy(y, labels),
+        "nmi": normalized_mutual_info_score(y, labels), "ari": adjusted_rand_score(y, labels),
+        "n_clusters_found": int(len(np.unique(labels))), "fit_s": fit_s,
+        "predict_samples_per_s": predict_rate,
+        # ru_maxrss is in KiB on Linux: the peak of this whole process.
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_fit_mb": rss_before,
+        "gpu_peak_mb": (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None),
+        "device": _device_of(est, device),
+    }
+
+
+# ------------------------------------------------------------------ parent
+def _version(module):
+    try:
+        return __import__(module).__version__
+    except Exception:  # not installed, or broken: say so
+        return None
+
+
+def machine_info():
+    import torch
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            mem_gb = int(f.readline().split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        mem_gb = None
+    return {
+        "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "memory_gb": mem_gb,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def versions():
+    return {"python": platform.python_version(),
+            **{name: _version(name) for name in
+               ("skdeepcluster", "torch", "sklearn", "numpy", "scipy", "clustpy")}}
+
+
+def run_job(job, timeout):
+    """Run ``job`` in a fresh interpreter; the record, with a status saying how it ended."""
+    command = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(job)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout after {timeout} s"}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(_RESULT):
+            return json.loads(line[len(_RESULT):])
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    return {"status": _failure(errors[-1] if errors else f"exit code {done.returncode}")}
+
+
+def _failure(message):
+    """A short status for a table cell: the error's first sentence."""
+    first = message.split(". ")[0].rstrip(".")
+    return "failed: " + (first if len(first) <= 160 else first[:157] + "...")
+
+
+def data_problem(dataset, data_home):
+    """None if ``dataset`` loads, else the failure status every method gets."""
+    try:
+        _load(dataset, data_home, None)
+    except Exception as exc:  # a missing or broken file: every fit would fail the same way
+        return _failure(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def _summary(record):
+    if record["status"] != "ok":
+        return record["status"]
+    return (f"ACC {record['acc']:.4f} NMI {record['nmi']:.4f} ARI {record['ari']:.4f} "
+            f"fit {record['fit_s']:.1f} s RSS {record['peak_rss_mb']:.0f} MB")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="defaults for the options below (options given still win)")
+    parser.add_argument("--methods", nargs="+", choices=sorted(METHODS))
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS)
+    parser.add_argument("--seeds", nargs="+", type=int)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--subsample", type=int,
+                        help="fit a stratified subset of N images of the larger sets")
+    parser.add_argument("--epochs", type=int,
+                        help="override every epoch count (for scaling runs; default: each method's own)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="fit on subsets of --scaling-dataset of the --sizes, seed 0")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 10000, 70000])
+    parser.add_argument("--scaling-dataset", choices=DATASETS, default="mnist")
+    parser.add_argument("--data-home", help="folder of the data files (see skdeepcluster.datasets)")
+    parser.add_argument("--timeout", type=float, help="seconds allowed to one fit")
+    parser.add_argument("--out", help="path stem of the results: writes STEM.json and STEM.md")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        print(_RESULT + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+
+    preset = PRESETS.get(args.preset, {})
+    methods = args.methods or preset.get("methods") or list(METHODS)
+    seeds = args.seeds or preset.get("seeds") or [0]
+    device = args.device or preset.get("device") or "auto"
+    timeout = args.timeout or preset.get("timeout")
+    if args.scaling:
+        grid = [(args.scaling_dataset, n, seed) for n in args.sizes for seed in seeds[:1]]
+        out = args.out or "benchmarks/results/scaling"
+    else:
+        datasets = args.datasets or preset.get("datasets") or ["digits"]
+        subsample = args.subsample if args.subsample is not None else preset.get("subsample")
+        grid = [(dataset, subsample, seed) for dataset in datasets for seed in seeds]
+        out = args.out or preset.get("out") or "benchmarks/results/run"
+
+    results = {
+        "meta": {
+            "command": shlex.join(["python", *sys.argv]) if argv is None else shlex.join(argv),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "kind": "scaling" if args.scaling else "accuracy",
+            "machine": machine_info(), "versions": versions(),
+            "nmi": "sklearn normalized_mutual_info_score, arithmetic average",
+        },
+        "runs": [],
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    problems = {name: data_problem(name, args.data_home) for name in dict.fromkeys(g[0] for g in grid)}
+    for dataset, subsample, seed in grid:
+        for method in methods:
+            job = {"method": method, "dataset": dataset, "subsample": subsample, "seed": seed,
+                   "device": device, "epochs": args.epochs, "data_home": args.data_home}
+            outcome = ({"status": problems[dataset]} if problems[dataset]
+                       else run_job(job, timeout))
+            record = {**job, "family": METHODS[method][2], **outcome}
+            del record["data_home"]
+            results["runs"].append(record)
+            print(f"{method:>16} {dataset} (n={record.get('n', '?')}) seed {seed}: "
+                  f"{_summary(record)}", flush=True)
+            with open(out + ".json", "w") as f:  # rewritten after each fit: a partial run is kept
+                json.dump(results, f, indent=1)
+    write_markdown(results, out + ".md")
+    print(f"wrote {out}.json and {out}.md")
+
+
+if __name__ == "__main__":
+    main()
