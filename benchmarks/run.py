@@ -60,12 +60,6 @@ def _load(dataset, data_home, subsample):
     return X, np.asarray(y)
 
 
-def _device_of(est, device):
-    if hasattr(est, "device_"):
-        return str(est.device_)
-    return "cuda" if device == "cuda" else "cpu"
-
-
 def worker(job):
     """Run one fit described by ``job`` and return its record."""
     import torch
@@ -104,7 +98,7 @@ def worker(job):
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_fit_mb": rss_before,
         "gpu_peak_mb": (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None),
-        "device": _device_of(est, device),
+        "device": str(getattr(est, "device_", device)),
     }
 
 

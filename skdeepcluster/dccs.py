@@ -206,8 +206,8 @@ class DCCSClustering(BaseDeepClusterer):
 
     def __init__(self, n_clusters=10, *, image_shape=None, style_dim=50, style_std=0.1,
                  beta_mi=0.5, beta_adv=1.0, beta_aug=2.0, gp_weight=10.0, n_critic=4,
-                 color_mode="grayscale", crop_scale="auto", hflip=False, max_epochs=100, batch_size=64,
-                 learning_rate=1e-3, device="auto", random_state=None, verbose=0):
+                 color_mode="grayscale", crop_scale="auto", hflip=False, max_epochs=100,
+                 batch_size=64, learning_rate=1e-3, device="auto", random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.style_dim = style_dim
