@@ -46,7 +46,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-__all__ = ["BaseDeepClusterer", "resolve_device"]
+__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "resolve_device"]
 
 _INFERENCE_BATCH = 1024
 
@@ -165,6 +165,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 channels_last = False
             self.image_shape_ = image_shape
             self.n_features_in_ = math.prod(X.shape[1:])
+            self._input_layout = (X.ndim, channels_last)
         else:
             if nd:
                 X = check_array(X, allow_nd=True, **check)
@@ -202,6 +203,21 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _scale(self, X):
         return (X - self.input_offset_) / self.input_scale_
+
+    def _unscale(self, X):
+        """Inverse of :meth:`_scale`, and back to the layout of the training input.
+
+        ``X`` is ``(n, C, H, W)`` for images (``(n, D)`` for tabular rows); the
+        result has the per-sample shape ``fit`` was given: rows, ``(H, W)``,
+        ``(C, H, W)`` or ``(H, W, C)``.
+        """
+        X = X * self.input_scale_ + self.input_offset_
+        ndim, channels_last = self._input_layout
+        if self.image_shape_ is None or ndim == 2:
+            return X.reshape(len(X), -1)
+        if ndim == 3:
+            return X[:, 0]
+        return np.moveaxis(X, 1, -1) if channels_last else X
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -256,21 +272,22 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             return torch.device("cpu")
         return dev
 
-    def _infer(self, X):
-        """Run ``_inference`` over ``X`` (validated, unscaled) in batches; numpy outputs.
+    def _infer(self, X, inference=None):
+        """Run ``inference`` (default ``_inference``) over ``X`` (validated, unscaled) in batches.
 
-        On the CPU the network runs in float64, which makes every row's
-        output independent of the batch it is computed in.
+        ``inference(module, batch)`` returns a dict of tensors; the result
+        holds them as numpy arrays.  On the CPU the network runs in float64,
+        which makes every row's output independent of the batch it is
+        computed in.
         """
-        device = self._inference_device()
-        dtype = torch.float64 if device.type == "cpu" else torch.float32
-        module = copy.deepcopy(self.module_).to(device=device, dtype=dtype).eval()
+        inference = self._inference if inference is None else inference
+        module, device, dtype = self._inference_module()
         X = self._scale(X)
         chunks = {}
         with torch.no_grad():
             for start in range(0, len(X), _INFERENCE_BATCH):
                 batch = torch.as_tensor(X[start:start + _INFERENCE_BATCH], dtype=dtype, device=device)
-                for key, value in self._inference(module, batch).items():
+                for key, value in inference(module, batch).items():
                     chunks.setdefault(key, []).append(value.double().cpu().numpy())
         return {key: np.concatenate(values) for key, values in chunks.items()}
 
@@ -317,14 +334,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         return self._infer(X)["embedding"]
 
-    def _predict_proba(self, X):
-        """Soft assignments, columns ordered like the labels of :meth:`predict`."""
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        proba = self._infer(X)["proba"]
-        out = np.empty_like(proba)
-        out[:, self.label_map_] = proba
-        return out
+    def _inference_module(self):
+        """A copy of ``module_`` in ``eval()`` mode for inference, its device and dtype.
+
+        float64 on the CPU (every row's output is then independent of the
+        batch it is computed in), float32 on CUDA.
+        """
+        device = self._inference_device()
+        dtype = torch.float64 if device.type == "cpu" else torch.float32
+        return copy.deepcopy(self.module_).to(device=device, dtype=dtype).eval(), device, dtype
 
     # ------------------------------------------------------------- pickling
     def __setstate__(self, state):
@@ -337,3 +355,26 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
+
+
+class SoftAssignmentMixin:
+    """``predict_proba`` for the estimators whose ``_inference`` returns ``"proba"``."""
+
+    def predict_proba(self, X):
+        """Soft cluster assignments of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Rows sum to one; columns are ordered like the labels of :meth:`predict`.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        proba = self._infer(X)["proba"]
+        out = np.empty_like(proba)
+        out[:, self.label_map_] = proba
+        return out

@@ -6,7 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer
+from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from .nn.augment import ImageAugmenter, TabularAugmenter, to_grayscale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, flat_size
 from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
@@ -61,7 +61,7 @@ class _DCCSNet(nn.Module):
         return torch.cat([z[:, :self.style_dim], z[:, self.style_dim:].softmax(dim=1)], dim=1)
 
 
-class DCCSClustering(BaseDeepClusterer):
+class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
     """Deep image clustering with category-style representation (DCCS).
 
     An encoder maps each image to ``z = [z_s, z_c]``: a *style* vector
@@ -82,7 +82,7 @@ class DCCSClustering(BaseDeepClusterer):
       flips), so that
       ``z_c`` keeps what augmentations preserve and ``z_s`` the rest.
 
-    Labels are ``argmax z_c``.
+    Labels are ``argmax z_c``; :meth:`predict_proba` gives ``softmax(z_c)``.
 
     Parameters
     ----------
@@ -321,17 +321,3 @@ class DCCSClustering(BaseDeepClusterer):
         z = module(self._prepare(x))
         return {"embedding": module.representation(z),
                 "proba": z[:, self.style_dim:].softmax(dim=1)}
-
-    def predict_proba(self, X):
-        """Soft cluster assignments ``softmax(z_c)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or image array
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_clusters)
-            Columns ordered like the labels of :meth:`predict`.
-        """
-        return self._predict_proba(X)

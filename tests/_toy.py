@@ -7,14 +7,14 @@ assignments that are invariant to augmentation (an IMSAT-style objective).
 import torch
 from torch import nn
 
-from skdeepcluster._base import BaseDeepClusterer
+from skdeepcluster._base import BaseDeepClusterer, SoftAssignmentMixin
 from skdeepcluster.nn.augment import ImageAugmenter, TabularAugmenter
 from skdeepcluster.nn.backbones import build_encoder
 from skdeepcluster.nn.losses import entropy, kl_categorical, marginal_entropy
 from skdeepcluster.nn.training import Step, train
 
 
-class ToyClusterer(BaseDeepClusterer):
+class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
     def __init__(self, n_clusters=3, *, image_shape=None, max_epochs=15, batch_size=64,
                  learning_rate=1e-2, device="auto", random_state=None, verbose=0):
         self.n_clusters = n_clusters
@@ -50,6 +50,3 @@ class ToyClusterer(BaseDeepClusterer):
     def _inference(self, module, x):
         logits = module(x)
         return {"embedding": logits, "proba": logits.softmax(1)}
-
-    def predict_proba(self, X):
-        return self._predict_proba(X)
