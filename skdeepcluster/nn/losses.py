@@ -18,6 +18,7 @@ __all__ = [
     "marginal_entropy",
     "kl_standard_normal",
     "kl_normal",
+    "kl_diagonal_gaussians",
     "knn_affinity",
     "spectral_loss",
     "kl_categorical",
@@ -125,9 +126,20 @@ def marginal_entropy(probs, eps=1e-8):
     return -(p * torch.log(p + eps)).sum()
 
 
+def kl_diagonal_gaussians(mu, logvar, prior_mean=0.0, prior_logvar=0.0):
+    """``KL(N(mu, exp(logvar)) || N(prior_mean, exp(prior_logvar)))`` of diagonal Gaussians.
+
+    Summed over the last dimension; the other dimensions broadcast (e.g.
+    ``(n, K, D)`` posteriors against ``(K, D)`` priors give ``(n, K)``).
+    """
+    prior_logvar = torch.as_tensor(prior_logvar, dtype=mu.dtype, device=mu.device)
+    ratio = (logvar.exp() + (mu - prior_mean).pow(2)) * torch.exp(-prior_logvar)
+    return 0.5 * (ratio - 1.0 + prior_logvar - logvar).sum(dim=-1)
+
+
 def kl_normal(mu, logvar, prior_mean):
     """``KL(N(mu, exp(logvar)) || N(prior_mean, I))`` summed over dimensions, averaged over rows."""
-    return 0.5 * ((mu - prior_mean).pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+    return kl_diagonal_gaussians(mu, logvar, prior_mean).mean()
 
 
 def kl_standard_normal(mu, logvar):
