@@ -11,13 +11,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator
 
-from skdeepcluster import DCCSClustering, DualAESpectralClustering
+from skdeepcluster import DCCSClustering, DualAESpectralClustering, VariationalClustering
 
 # Few epochs per estimator: these tests exercise the API, not the accuracy.
 FAST = {
     DCCSClustering: dict(max_epochs=3),
     DualAESpectralClustering: dict(pretrain_epochs=3, spectral_epochs=3, max_epochs=2,
                                    latent_dim=16),
+    VariationalClustering: dict(max_epochs=3),
 }
 ESTIMATORS = list(FAST)
 ids = [cls.__name__ for cls in ESTIMATORS]

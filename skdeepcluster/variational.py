@@ -1,0 +1,512 @@
+"""Variational clustering: a Gaussian-mixture VAE with discrete and continuous latents (Prasad et al., IJCNN 2020)."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._base import BaseDeepClusterer, SoftAssignmentMixin
+from .nn.backbones import build_decoder, build_encoder
+from .nn.losses import kl_diagonal_gaussians
+from .nn.training import Step, adam, train
+
+__all__ = ["VariationalClustering", "gumbel_softmax", "mixture_reparametrize"]
+
+# Encoder and decoder: two stride-2 3x3 convolutions (32 and 64 channels) and
+# a 256-wide fully connected layer for images, two 256-wide layers for rows.
+_CONV_LAYERS = ((32, 3, 2), (64, 3, 2))
+_CONV_HIDDEN = (256,)
+_TABULAR_HIDDEN = (256, 256)
+_FEATURES = 256
+_LOG_VAR_RANGE = (-10.0, 10.0)
+
+
+def gumbel_softmax(logits, tau, straight_through=False, generator=None):
+    """A relaxed one-hot sample ``softmax((logits + g) / tau)``, ``g`` Gumbel(0, 1) noise.
+
+    With ``straight_through`` the sample is the one-hot of its argmax in the
+    forward pass, with the relaxed sample's gradient (Jang et al. 2017).
+    The noise comes from ``generator`` (``torch.nn.functional.gumbel_softmax``
+    takes none).
+    """
+    u = torch.rand(logits.shape, device=logits.device, dtype=logits.dtype, generator=generator)
+    tiny = torch.finfo(logits.dtype).tiny
+    gumbel = -torch.log((-torch.log(u.clamp_min(tiny))).clamp_min(tiny))
+    soft = ((logits + gumbel) / tau).softmax(dim=1)
+    if not straight_through:
+        return soft
+    hard = F.one_hot(soft.argmax(dim=1), soft.shape[1]).to(soft.dtype)
+    return hard - soft.detach() + soft
+
+
+def mixture_reparametrize(y, mean, log_var, eps):
+    """The discrete + continuous draw ``z = sum_k y_k (mean_k + exp(log_var_k / 2) * eps)``.
+
+    ``y`` is ``(n, K)`` (one-hot or a relaxed sample), ``mean`` and
+    ``log_var`` are ``(n, K, D)``, and ``eps`` is ``(n, 1, D)``: one
+    standard-normal draw shared by the clusters, so a one-hot ``y`` gives an
+    exact draw from ``N(mean_k, exp(log_var_k))``.
+    """
+    return (y.unsqueeze(2) * (mean + (0.5 * log_var).exp() * eps)).sum(dim=1)
+
+
+class _GMVAENet(nn.Module):
+    """q(y|x), q(z|x, y) for every y, the decoder p(x|z) and the prior p(z|y)."""
+
+    def __init__(self, input_shape, n_clusters, latent_dim):
+        super().__init__()
+        image = len(input_shape) == 3
+        conv, hidden = (_CONV_LAYERS, _CONV_HIDDEN) if image else ((), _TABULAR_HIDDEN)
+        self.encoder = build_encoder(input_shape, _FEATURES, conv, hidden)
+        self.cluster_logits = nn.Linear(_FEATURES, n_clusters)
+        # One Gaussian per cluster: K means and K log-variances of size latent_dim.
+        self.gaussian_params = nn.Linear(_FEATURES, 2 * n_clusters * latent_dim)
+        self.decoder = build_decoder(input_shape, latent_dim, conv, hidden)
+        # The learned prior p(z|y=k) = N(prior_mean[k], exp(prior_log_var[k])).  The
+        # means start in random directions at one distance sqrt(D) from the origin,
+        # and each q(z|x, y=k) starts centred on its prior: no cluster starts out
+        # cheaper than another, so none is starved of data in the first steps.
+        means = torch.randn(n_clusters, latent_dim)
+        means *= latent_dim ** 0.5 / means.norm(dim=1, keepdim=True)
+        self.prior_mean = nn.Parameter(means)
+        self.prior_log_var = nn.Parameter(torch.zeros(n_clusters, latent_dim))
+        with torch.no_grad():
+            self.gaussian_params.bias.view(n_clusters, 2, latent_dim)[:, 0] = means
+        self.n_clusters, self.latent_dim = n_clusters, latent_dim
+
+    def encode(self, x):
+        """Logits of q(y|x) ``(n, K)``, and means and log-variances of q(z|x, y=k) ``(n, K, D)``."""
+        h = F.leaky_relu(self.encoder(x), 0.2)
+        params = self.gaussian_params(h).view(-1, self.n_clusters, 2, self.latent_dim)
+        log_var = params[:, :, 1].clamp(*_LOG_VAR_RANGE)
+        return self.cluster_logits(h), params[:, :, 0], log_var
+
+    def kl_gaussians(self, mean, log_var):
+        """``KL(q(z|x, y=k) || p(z|y=k))`` for every row and cluster, ``(n, K)``."""
+        return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
+
+
+class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
+    """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
+
+    The generative model draws a cluster ``y`` uniformly from ``K``, a code
+    ``z ~ p(z|y) = N(m_y, diag(s_y^2))`` from that cluster's Gaussian, and the
+    sample from a decoder ``p(x|z)``; the ``K`` prior means and variances are
+    parameters learned with the networks, by the same optimiser (a "true"
+    Gaussian-mixture VAE).  The approximate posterior is
+    ``q(y|x) q(z|x, y)``: an encoder gives the logits of ``q(y|x)`` and, for
+    every cluster ``k``, the mean and variance of ``q(z|x, y=k) =
+    N(mu_k(x), diag(sigma_k(x)^2))``.  The evidence lower bound is
+
+    ``ELBO(x) = E_q[log p(x|z)] - E_q(y|x)[KL(q(z|x, y) || p(z|y))]
+    - KL(q(y|x) || U(K))``
+
+    and training minimises its three terms (the last one, by default, in
+    its marginal form: see ``categorical_kl``) end to end from random
+    initialisation (no pretraining).  Labels are ``argmax_k q(y=k|x)``.
+
+    **The reparametrisation.**  The discrete latent is relaxed by a
+    Gumbel-softmax sample ``y~ = softmax((log q(y|x) + g) / tau)`` and the
+    continuous one drawn *as a mixture* with one shared standard-normal
+    ``eps``::
+
+        z = sum_k y~_k (mu_k(x) + sigma_k(x) * eps)
+
+    so that for a one-hot ``y~`` the code is an exact draw from
+    ``q(z|x, y)``, and gradients reach the logits of ``q(y|x)`` through the
+    sample (the reconstruction term) as well as through the exact expectations
+    of the two KL terms (a sum over the ``K`` clusters, in closed form).  The
+    temperature anneals once per epoch, ``tau = max(tau_min, tau0 *
+    exp(-anneal_rate * epoch))``.
+
+    **What is the paper's and what is ours.**  The paper (no code was
+    released) fixes the model: a learned Gaussian-mixture prior, the
+    discrete + continuous reparametrisation, training from scratch with the
+    ELBO.  Ours are the exact form of the mixture reparametrisation above,
+    the closed-form expectations over ``y`` in the KL terms (lower variance
+    than a one-sample estimate, which lost 6 points of accuracy on
+    scikit-learn's digits), the marginal categorical term, the network
+    sizes, and the schedule (a standard Gumbel-softmax temperature
+    schedule).
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters ``K``.
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` when 2-D input rows are images; see the user guide.
+    latent_dim : int, default=32
+        Size of the continuous code ``z``.  The prior means start at random
+        directions, all at distance ``sqrt(latent_dim)`` from the origin, and
+        each ``q(z|x, y=k)`` starts centred on its prior mean, so that no
+        cluster is cheaper than another at the start.  (Means drawn
+        from a standard normal left MNIST with 5 of 10 clusters after the
+        first epoch, the components with the smallest norms taking all data;
+        a spread of 0.1 does not separate clusters, ACC 0.66 on digits.)
+    likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
+        The decoder's ``p(x|z)``: ``"bernoulli"`` (binary cross-entropy on
+        pixels scaled to [0, 1]) for images, ``"gaussian"`` (unit variance on
+        standardised features) for tabular rows; ``"auto"`` picks by the
+        input.  Bernoulli needs image input.
+    reconstruction_weight : float, default=1.0
+        Weight of the reconstruction term ``-E_q[log p(x|z)]``.
+    gaussian_kl_weight : float or "auto", default="auto"
+        Weight ``beta`` of ``E_q(y|x)[KL(q(z|x, y) || p(z|y))]``.  The
+        reconstruction term is a sum over the values of a sample and grows
+        with their number, the KL term does not: ``"auto"`` (ours) keeps
+        their balance across resolutions with ``beta = max(1, n_values /
+        196)``, i.e. the ELBO's 1 up to 14x14 images (scikit-learn's 8x8
+        digits) and 4 for 28x28 MNIST, in the spirit of the normalised
+        ``beta`` of beta-VAE [4]_.  On MNIST-test (100 epochs, seed 0)
+        ``beta`` = 1, 2, 4 gave ACC 0.70, 0.66, 0.77: at 1 the code
+        follows the pixels and clusters style as much as digit; on digits 4
+        costs 4 points.  Set 1.0 for the paper's ELBO.
+    categorical_kl_weight : float, default=1.0
+        Weight of the categorical KL term (see ``categorical_kl``); 0
+        switches a term off.
+    categorical_kl : {"marginal", "per_sample"}, default="marginal"
+        ``"per_sample"`` is the ELBO's ``mean_x KL(q(y|x) || U(K))``: with
+        it and all three weights at 1 the loss is the negative ELBO.  Since
+        ``mean_x KL(q(y|x) || U) = I(x; y) + KL(q(y) || U)`` (Hoffman and
+        Johnson's decomposition, with ``q(y)`` the mean of ``q(y|x)`` over
+        the data), that term also penalises the mutual information between
+        an image and its cluster, which is what clustering wants large.
+        ``"marginal"`` (the default, ours) keeps only ``KL(q(y) || U)`` over
+        each batch: clusters are still pushed to be used equally, and
+        confident assignments cost nothing.  On scikit-learn's digits it
+        raises the median accuracy of five seeds from 0.82 to 0.85 (200
+        epochs).  :meth:`score_samples` always computes the ELBO.
+    tau0 : float, default=1.0
+        Initial Gumbel-softmax temperature.
+    tau_min : float, default=0.5
+        Lowest temperature.
+    anneal_rate : float, default=0.01386
+        Exponential decay of the temperature per epoch (from 1 to 0.5 in 50
+        epochs).
+    straight_through : bool, default=False
+        Use the straight-through Gumbel-softmax (one-hot forward, relaxed
+        gradient) instead of the soft sample.
+    max_epochs : int, default=100
+        Passes over the data: about 25 s for scikit-learn's 1,797 digits and
+        8 minutes for 10,000 MNIST images on two CPU cores.
+    batch_size : int, default=64
+    learning_rate : float, default=1e-3
+        Adam learning rate of the networks and the prior.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, batches and every random draw of ``fit`` and
+        :meth:`sample`; CPU fits with the same seed are identical.
+    verbose : int, default=0
+        Print a progress line every ``verbose`` epochs.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample.
+    means_ : ndarray of shape (n_clusters, latent_dim)
+        Means of the learned prior ``p(z|y)``, rows ordered like the labels.
+    covariances_ : ndarray of shape (n_clusters, latent_dim)
+        Its diagonal variances.
+    module_ : torch.nn.Module
+        The trained networks and prior (on the CPU).
+    history_ : list of dict
+        Per epoch: the mean of each (weighted) loss term,
+        ``reconstruction``, ``gaussian_kl`` and ``categorical_kl``, whose sum
+        is the negative ELBO when every weight is 1 and ``categorical_kl``
+        is ``"per_sample"``; the ``temperature``;
+        time and samples/s.
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Values per sample.
+    image_shape_ : tuple of int or None
+        ``(C, H, W)`` of the training images, None for tabular data.
+    device_ : torch.device
+        Device the model was trained on.
+    label_map_ : ndarray of shape (n_clusters,)
+        Label given to each mixture component.
+    input_offset_, input_scale_ : float or ndarray
+        Input scaling learned in ``fit``.
+
+    See Also
+    --------
+    sklearn.mixture.GaussianMixture : The same generative API on a shallow model.
+    DCCSClustering : Category-style representation clustering.
+
+    References
+    ----------
+    .. [1] S. Prasad, D. Das and B. Bhowmick, "Variational Clustering:
+       Leveraging Variational Autoencoders for Image Clustering", IJCNN 2020,
+       arXiv:2005.04613.
+    .. [2] E. Jang, S. Gu and B. Poole, "Categorical Reparameterization with
+       Gumbel-Softmax", ICLR 2017.
+    .. [3] N. Dilokthanakul et al., "Deep Unsupervised Clustering with
+       Gaussian Mixture Variational Autoencoders", arXiv:1611.02648, 2016.
+    .. [4] I. Higgins et al., "beta-VAE: Learning Basic Visual Concepts with
+       a Constrained Variational Framework", ICLR 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdeepcluster import VariationalClustering
+    >>> X = load_digits().images[:200]
+    >>> est = VariationalClustering(n_clusters=10, max_epochs=2, random_state=0)
+    >>> est.fit_predict(X).shape
+    (200,)
+    >>> est.predict_proba(X).shape
+    (200, 10)
+    >>> est.transform(X).shape
+    (200, 32)
+    >>> images, clusters = est.sample(5)
+    >>> images.shape, clusters.shape
+    ((5, 8, 8), (5,))
+    >>> est.score_samples(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        **BaseDeepClusterer._parameter_constraints,
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "gaussian_kl_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "categorical_kl_weight": [Interval(Real, 0, None, closed="left")],
+        "categorical_kl": [StrOptions({"marginal", "per_sample"})],
+        "tau0": [Interval(Real, 0, None, closed="neither")],
+        "tau_min": [Interval(Real, 0, None, closed="neither")],
+        "anneal_rate": [Interval(Real, 0, None, closed="left")],
+        "straight_through": ["boolean"],
+    }
+
+    def __init__(self, n_clusters=10, *, image_shape=None, latent_dim=32, likelihood="auto",
+                 reconstruction_weight=1.0, gaussian_kl_weight="auto", categorical_kl_weight=1.0,
+                 categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
+                 straight_through=False, max_epochs=100, batch_size=64, learning_rate=1e-3, device="auto",
+                 random_state=None, verbose=0):
+        self.n_clusters = n_clusters
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+        self.reconstruction_weight = reconstruction_weight
+        self.gaussian_kl_weight = gaussian_kl_weight
+        self.categorical_kl_weight = categorical_kl_weight
+        self.categorical_kl = categorical_kl
+        self.tau0 = tau0
+        self.tau_min = tau_min
+        self.anneal_rate = anneal_rate
+        self.straight_through = straight_through
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --------------------------------------------------------------- model
+    def _likelihood(self):
+        image = self.image_shape_ is not None
+        if self.likelihood == "auto":
+            return "bernoulli" if image else "gaussian"
+        if self.likelihood == "bernoulli" and not image:
+            raise ValueError("likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
+                             "use 'gaussian' or 'auto' for tabular rows.")
+        return self.likelihood
+
+    def _log_likelihood(self, decoded, x):
+        """``log p(x|z)`` per row, summed over the values of a sample."""
+        if self._likelihood_ == "bernoulli":
+            ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+        else:
+            ll = -0.5 * ((x - decoded).pow(2) + math.log(2 * math.pi))
+        return ll.flatten(1).sum(dim=1)
+
+    def _gaussian_kl_weight(self):
+        if self.gaussian_kl_weight == "auto":
+            return max(1.0, self.n_features_in_ / 196)
+        return self.gaussian_kl_weight
+
+    def _temperature(self, epoch):
+        return max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * epoch))
+
+    # ----------------------------------------------------------------- fit
+    def _fit_module(self, X, generator):
+        if self.tau_min > self.tau0:
+            raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
+        self._likelihood_ = self._likelihood()
+        net = _GMVAENet(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
+        self.module_ = net
+        optimizer = adam(net.parameters(), lr=self.learning_rate)
+        log_k = math.log(self.n_clusters)
+        beta = self._gaussian_kl_weight()
+        state = {"tau": self._temperature(0)}
+
+        def loss(idx):
+            x = X[idx]
+            logits, mean, log_var = net.encode(x)
+            log_q = logits.log_softmax(dim=1)
+            q = log_q.exp()
+            terms = {}
+            if self.reconstruction_weight:
+                y = gumbel_softmax(logits, state["tau"], self.straight_through, generator)
+                eps = torch.randn(mean.shape[0], 1, mean.shape[2], device=x.device,
+                                  dtype=mean.dtype, generator=generator)
+                z = mixture_reparametrize(y, mean, log_var, eps)
+                terms["reconstruction"] = -self.reconstruction_weight * self._log_likelihood(
+                    net.decoder(z), x).mean()
+            if beta:
+                terms["gaussian_kl"] = beta * (
+                    q * net.kl_gaussians(mean, log_var)).sum(dim=1).mean()
+            if self.categorical_kl_weight:
+                if self.categorical_kl == "marginal":  # KL(mean_x q(y|x) || U)
+                    q_mean = q.mean(dim=0)
+                    kl = (q_mean * (torch.log(q_mean.clamp_min(1e-12)) + log_k)).sum()
+                else:  # mean_x KL(q(y|x) || U), the ELBO's term
+                    kl = (q * (log_q + log_k)).sum(dim=1).mean()
+                terms["categorical_kl"] = self.categorical_kl_weight * kl
+            if not terms:  # every weight 0: nothing to train, keep the loop's contract
+                terms["zero"] = logits.sum() * 0.0
+            return terms
+
+        def epoch_end(epoch, record):
+            record["temperature"] = state["tau"]
+            state["tau"] = self._temperature(epoch + 1)
+
+        train({"elbo": Step(optimizer, loss)}, ["elbo"], X.shape[0], batch_size=self.batch_size,
+              max_epochs=self.max_epochs, device=X.device, generator=generator,
+              amp=X.device.type == "cuda", verbose=self.verbose, history=self.history_,
+              epoch_end=epoch_end)
+
+    def fit(self, X, y=None):
+        """Train the Gaussian-mixture VAE on ``X`` and cluster it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            See the class docstring for the accepted shapes.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        super().fit(X, y)
+        order = np.argsort(self.label_map_)  # component of each label
+        net = self.module_
+        self.means_ = net.prior_mean.detach().double().numpy()[order]
+        self.covariances_ = net.prior_log_var.detach().double().exp().numpy()[order]
+        return self
+
+    # ----------------------------------------------------------- inference
+    def _inference(self, module, x):
+        logits, mean, _ = module.encode(x)
+        q = logits.softmax(dim=1)
+        # The mean of the mixture posterior q(z|x) = sum_k q(k|x) q(z|x, k).
+        return {"embedding": (q.unsqueeze(2) * mean).sum(dim=1), "proba": q}
+
+    def _elbo(self, module, x):
+        """Per-row ELBO: exact in ``y`` (a sum over clusters), one shared draw of ``eps`` for ``z``."""
+        logits, mean, log_var = module.encode(x)
+        log_q = logits.log_softmax(dim=1)
+        q = log_q.exp()
+        generator = torch.Generator(device=x.device).manual_seed(0)
+        eps = torch.randn(mean.shape[2], device=x.device, dtype=x.dtype, generator=generator)
+        z = mean + (0.5 * log_var).exp() * eps  # (n, K, D): one code per cluster
+        n, k = z.shape[:2]
+        decoded = module.decoder(z.reshape(n * k, -1))
+        repeated = x.unsqueeze(1).expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:])
+        log_lik = self._log_likelihood(decoded, repeated).view(n, k)
+        elbo = (q * (log_lik - module.kl_gaussians(mean, log_var))).sum(dim=1)
+        elbo = elbo - (q * (log_q + math.log(self.n_clusters))).sum(dim=1)
+        return {"elbo": elbo}
+
+    def score_samples(self, X):
+        """Evidence lower bound of each sample, ``ELBO(x) <= log p(x)``.
+
+        The expectation over the cluster ``y`` is exact (a sum over the
+        ``n_clusters`` components); the one over ``z`` uses a single
+        standard-normal draw shared by all samples, so a sample's score does
+        not depend on the others it is scored with, and repeated calls agree.
+        For tabular data (Gaussian likelihood) the score is a log-density of
+        ``X`` in its own units; for images (Bernoulli likelihood) it is the
+        log-likelihood of the pixels scaled to [0, 1].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,)
+            In nats; higher is better.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        elbo = self._infer(X, self._elbo)["elbo"]
+        if self._likelihood_ == "gaussian":  # the density of X, not of its z-scores
+            elbo = elbo - np.log(self.input_scale_).sum()
+        return elbo
+
+    def score(self, X, y=None):
+        """Mean evidence lower bound of ``X`` (see :meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        elbo : float
+            Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
+            without ``scoring`` selects the model with the best held-out ELBO.
+        """
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples=1):
+        """Generate samples from the learned model.
+
+        Clusters are drawn uniformly (the prior ``p(y)``), codes from their
+        Gaussians, and each sample is the decoder's mean of ``p(x|z)`` (pixel
+        intensities, not binary draws), in the units and layout of the
+        training input.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, ...)
+            Shaped like the rows or images ``fit`` was given.
+        y : ndarray of shape (n_samples,)
+            The cluster label of each sample, as :meth:`predict` numbers them.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, np.full(self.n_clusters, 1.0 / self.n_clusters))
+        components = np.repeat(np.arange(self.n_clusters), counts)
+        module, device, dtype = self._inference_module()
+        eps = torch.as_tensor(rng.standard_normal((n_samples, self.latent_dim)), dtype=dtype,
+                              device=device)
+        index = torch.as_tensor(components, device=device)
+        chunks = []
+        with torch.no_grad():
+            z = module.prior_mean[index] + (0.5 * module.prior_log_var[index]).exp() * eps
+            for start in range(0, n_samples, 1024):
+                decoded = module.decoder(z[start:start + 1024])
+                if self._likelihood_ == "bernoulli":
+                    decoded = torch.sigmoid(decoded)
+                chunks.append(decoded.double().cpu().numpy())
+        return self._unscale(np.concatenate(chunks)), self.label_map_[components]
