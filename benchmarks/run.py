@@ -36,7 +36,8 @@ import numpy as np
 from methods import METHODS, as_input
 from report import write_markdown
 
-DATASETS = ["digits", "mnist-test", "mnist", "fashion-mnist", "usps", "coil20"]
+from skdeepcluster.__main__ import DATASETS
+
 PRESETS = {
     "cpu": {"methods": list(METHODS), "datasets": ["digits", "mnist-test"], "seeds": [0],
             "subsample": 2000, "device": "cpu", "timeout": 900, "out": "benchmarks/results/cpu"},

@@ -14,8 +14,13 @@ from . import datasets
 from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
 from .metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
+from .variational import VariationalClustering
 
-METHODS = {"dccs": DCCSClustering, "dual-ae-spectral": DualAESpectralClustering}
+METHODS = {"dccs": DCCSClustering, "dual-ae-spectral": DualAESpectralClustering,
+           "variational": VariationalClustering}
+
+
+DATASETS = ["digits", "mnist-test", "mnist", "fashion-mnist-test", "fashion-mnist", "usps", "coil20"]
 
 
 def load(name, data_home):
@@ -28,6 +33,8 @@ def load(name, data_home):
         return datasets.load_mnist(data_home, return_X_y=True)
     if name == "fashion-mnist":
         return datasets.load_fashion_mnist(data_home, return_X_y=True)
+    if name == "fashion-mnist-test":
+        return datasets.load_fashion_mnist(data_home, subset="test", return_X_y=True)
     if name == "usps":
         return datasets.load_usps(data_home, return_X_y=True)
     return datasets.load_coil20(data_home, return_X_y=True)
@@ -37,7 +44,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skdeepcluster", description=__doc__.split("\n")[0])
     parser.add_argument("--method", choices=sorted(METHODS), default="dual-ae-spectral")
     parser.add_argument("--dataset", default="digits",
-                        choices=["digits", "mnist-test", "mnist", "fashion-mnist", "usps", "coil20"])
+                        choices=DATASETS)
     parser.add_argument("--data-home", default=None, help="folder of the data files")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
