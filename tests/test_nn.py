@@ -249,6 +249,28 @@ def test_schedule_alternates_steps_and_epoch_end_can_stop():
     assert len(history) == 2 and {"critic_loss", "encoder_loss"} <= set(history[0])
 
 
+def test_chunks_get_their_start_hook_and_several_passes():
+    starts, batches = [], []
+    p = nn.Parameter(torch.zeros(1))
+
+    def loss(idx):
+        batches.append(idx.clone())
+        return {"l": (p - 1).pow(2).sum()}
+
+    history = train({"s": Step(torch.optim.SGD([p], lr=0.1), loss)}, ["s"], 50, batch_size=8,
+                    max_epochs=2, device=torch.device("cpu"), generator=_gen(),
+                    chunk_size=20, chunk_passes=3, chunk_start=lambda idx: starts.append(idx.clone()))
+    # 50 rows in chunks of at most 20: three chunks of 17, 17 and 16 per epoch.
+    assert [len(c) for c in starts] == [17, 17, 16] * 2
+    assert torch.equal(torch.cat(starts[:3]).sort().values, torch.arange(50))
+    # Each chunk: 3 passes of 2 full batches of 8 (drop_last), only from that chunk, reshuffled.
+    assert len(batches) == 2 * 3 * 3 * 2 and all(len(b) == 8 for b in batches)
+    first = set(starts[0].tolist())
+    assert all(set(b.tolist()) <= first for b in batches[:6])
+    assert not torch.equal(batches[0], batches[2])
+    assert history[0]["samples_per_s"] > 0
+
+
 def test_nan_guard_names_term_and_epoch():
     p = nn.Parameter(torch.ones(1))
 

@@ -7,11 +7,19 @@ optimiser and a function from a batch of indices to named loss terms) and a
 ``schedule``, the cycle of step names taken batch after batch: ``["critic"] *
 4 + ["encoder"]`` gives WGAN's 4 critic updates per encoder update.
 
+A method that trains in *chunks* (GATCluster: targets computed on a large
+clean batch, then several passes of small augmented batches over it) sets
+``chunk_size``, ``chunk_passes`` and ``chunk_start``: each epoch's
+permutation is then cut into chunks of at most ``chunk_size`` rows,
+``chunk_start(idx)`` is called with a chunk's indices, and the steps take
+``chunk_passes`` passes of batches over that chunk before the next one.
+
 Losses are summed on the device and read back once per epoch (and every
 ``check_every`` steps for the NaN/inf guard), so the loop never waits on the
 GPU inside a step.
 """
 
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -73,7 +81,7 @@ def _format(record):
 
 def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator,
           amp=False, verbose=0, history=None, epoch_end=None, drop_last=True, check_every=100,
-          first_epoch=0, log=None):
+          first_epoch=0, log=None, chunk_size=None, chunk_passes=1, chunk_start=None):
     """Run the optimisation and return the per-epoch history.
 
     Parameters
@@ -107,6 +115,15 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
         Number given to the first epoch (for training in several phases).
     log : file-like, optional
         Where progress goes (default ``sys.stdout``).
+    chunk_size : int, optional
+        Cut each epoch's permutation into ``ceil(n_samples / chunk_size)``
+        chunks of (nearly) equal size; None: the epoch is one chunk.
+    chunk_passes : int, default=1
+        Passes of batches over each chunk, each after the first in a fresh
+        random order.
+    chunk_start : callable, optional
+        ``chunk_start(idx)``, called with each chunk's row indices (a device
+        tensor) before its passes.
 
     Returns
     -------
@@ -122,37 +139,45 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     """
     history = [] if history is None else history
     log = sys.stdout if log is None else log
-    slices = batch_slices(n_samples, batch_size, drop_last)
+    n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
     step_count = 0
     started = time.perf_counter()
     for epoch in range(first_epoch, first_epoch + max_epochs):
         t0 = time.perf_counter()
         perm = torch.randperm(n_samples, device=device, generator=generator)
-        sums, counts = {}, {}
-        for start, stop in slices:
-            step = steps[schedule[step_count % len(schedule)]]
-            idx = perm[start:stop]
-            with autocast:
-                terms = step.loss(idx)
-            total = sum(terms.values())
-            step.optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            step.optimizer.step()
-            for name, value in terms.items():
-                value = value.detach().float()
-                sums[name] = sums[name] + value if name in sums else value
-                counts[name] = counts.get(name, 0) + 1
-            step_count += 1
-            if check_every and step_count % check_every == 0:
-                _check_finite(sums, epoch)
+        sums, counts, seen = {}, {}, 0
+        for chunk in (perm.tensor_split(n_chunks) if n_chunks > 1 else (perm,)):
+            if chunk_start is not None:
+                chunk_start(chunk)
+            slices = batch_slices(len(chunk), batch_size, drop_last)
+            for chunk_pass in range(chunk_passes):
+                if chunk_pass:
+                    chunk = chunk[torch.randperm(len(chunk), device=device, generator=generator)]
+                for start, stop in slices:
+                    step = steps[schedule[step_count % len(schedule)]]
+                    idx = chunk[start:stop]
+                    with autocast:
+                        terms = step.loss(idx)
+                    total = sum(terms.values())
+                    step.optimizer.zero_grad(set_to_none=True)
+                    total.backward()
+                    step.optimizer.step()
+                    for name, value in terms.items():
+                        value = value.detach().float()
+                        sums[name] = sums[name] + value if name in sums else value
+                        counts[name] = counts.get(name, 0) + 1
+                    step_count += 1
+                    seen += stop - start
+                    if check_every and step_count % check_every == 0:
+                        _check_finite(sums, epoch)
         _check_finite(sums, epoch)
         values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
         elapsed = time.perf_counter() - t0
         record = {"epoch": epoch}
         record.update({name: v / counts[name] for name, v in zip(sums, values)})
         record["time"] = elapsed
-        record["samples_per_s"] = sum(b - a for a, b in slices) / max(elapsed, 1e-9)
+        record["samples_per_s"] = seen / max(elapsed, 1e-9)
         history.append(record)
         stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
         done = epoch - first_epoch + 1
