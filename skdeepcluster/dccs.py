@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from .nn.augment import ImageAugmenter, TabularAugmenter, to_grayscale
+from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, flat_size
 from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
 from .nn.training import Step, train
@@ -232,9 +232,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         """Scaled input (images in [0, 1]) to the encoder's input: colour mode, then [-1, 1]."""
         if x.dim() != 4:
             return x
-        if self.color_mode == "grayscale":
-            x = to_grayscale(x)
-        return 2.0 * x - 1.0
+        return 2.0 * apply_color_mode(x, self.color_mode) - 1.0
 
     def _crop_scale(self, spatial):
         """The crop's area range for images of size ``spatial = (H, W)`` (None: tabular)."""

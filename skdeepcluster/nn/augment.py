@@ -21,6 +21,7 @@ __all__ = [
     "random_hflip",
     "color_jitter",
     "to_grayscale",
+    "apply_color_mode",
     "random_grayscale",
     "channel_shuffle",
     "gaussian_noise",
@@ -111,6 +112,11 @@ def to_grayscale(x):
         return x
     w = torch.tensor(_GREY_WEIGHTS, device=x.device, dtype=x.dtype)
     return (x * w[None, :, None, None]).sum(dim=1, keepdim=True)
+
+
+def apply_color_mode(x, color_mode):
+    """``"grayscale"``: the luma of RGB images (see :func:`to_grayscale`); ``"rgb"``: ``x`` as is."""
+    return to_grayscale(x) if color_mode == "grayscale" else x
 
 
 def random_grayscale(x, p=0.2, generator=None):

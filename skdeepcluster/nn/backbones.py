@@ -19,6 +19,9 @@ __all__ = [
     "ConvDecoder",
     "MLPEncoder",
     "ResNetEncoder",
+    "VGGEncoder",
+    "VGG_LAYOUTS",
+    "vgg_layout",
     "build_encoder",
     "build_decoder",
     "conv_output_size",
@@ -309,6 +312,87 @@ class ResNetEncoder(nn.Module):
         features = self.down(x)
         z = self.head(self.top(features))
         return (z, features) if return_features else z
+
+
+class VGGEncoder(nn.Module):
+    """VGG-style feature map: unpadded 3x3 convolutions with batch norm and ReLU, max-pooling.
+
+    ``layout`` lists the stages, each a sequence of convolution widths
+    followed by a 2x2 max-pool (a stage given as ``(widths, False)`` has no
+    pool); a final 1x1 convolution (batch norm, ReLU) maps to
+    ``feature_dim`` channels.  GATCluster's released networks are
+    ``VGG_LAYOUTS["96"]`` (STL-10, 96x96 to a 6x6 map) and
+    ``VGG_LAYOUTS["128"]`` (ImageNet-10 at 128x128, also 6x6).  For other
+    sizes, :func:`vgg_layout` fits stages of the same style to the image.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)``.
+    feature_dim : int
+        Channels of the output map.
+    layout : sequence
+        Stages: ``(widths, pool)`` pairs.
+
+    Attributes
+    ----------
+    feature_shape : tuple of int
+        ``(feature_dim, H', W')`` of the output map.
+    """
+
+    def __init__(self, input_shape, feature_dim, layout):
+        super().__init__()
+        layers, channels = [], input_shape[0]
+        h, w = input_shape[1:]
+        for widths, pool in layout:
+            for width in widths:
+                layers += [nn.Conv2d(channels, width, 3), nn.BatchNorm2d(width), nn.ReLU()]
+                channels, h, w = width, h - 2, w - 2
+            if pool:
+                layers.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+        if min(h, w) < 1:
+            raise ValueError(f"images of shape {tuple(input_shape)} are too small for this layout")
+        layers += [nn.Conv2d(channels, feature_dim, 1), nn.BatchNorm2d(feature_dim), nn.ReLU()]
+        self.net = nn.Sequential(*layers)
+        self.feature_shape = (feature_dim, h, w)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+# GATCluster's released layouts: STL-10 (96 px) and ImageNet-10 (resized to 128 px).
+VGG_LAYOUTS = {
+    "96": (((64, 64, 64), True), ((128, 128, 128), True), ((256, 256, 256), True)),
+    "128": (((64, 64, 64), True), ((128, 128, 128), True), ((256, 256, 256), True),
+            ((256, 256), False)),
+}
+
+
+def vgg_layout(size, widths=(64, 128, 256), convs_per_stage=2, min_size=4):
+    """Stages of unpadded 3x3 convolutions and 2x2 max-pools fitted to ``size`` pixels.
+
+    Stage ``i`` has up to ``convs_per_stage`` convolutions of ``widths[i]``
+    channels, each taken while the map stays at least ``min_size`` wide, and
+    a max-pool when the halved map still is; building stops at the first
+    stage that fits no convolution.  28 px: 28-24, pool 12, 12-8, pool 4 (a
+    4x4 map); 32 px: a 5x5 map; 16 px: 16-12, pool 6, 6-4; 8 px: 8-4.
+    """
+    layout = []
+    for width in widths:
+        n_convs = 0
+        while n_convs < convs_per_stage and size - 2 >= min_size:
+            size -= 2
+            n_convs += 1
+        if not n_convs:
+            break
+        pool = size // 2 >= min_size
+        size = size // 2 if pool else size
+        layout.append(((width,) * n_convs, pool))
+    if not layout:
+        raise ValueError(f"images of {size} pixels are too small for a VGG encoder "
+                         f"(at least {min_size + 2} needed)")
+    return tuple(layout)
 
 
 def build_encoder(input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
