@@ -3,6 +3,7 @@
 from . import datasets, metrics
 from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
+from .gatcluster import GATCluster
 from .variational import VariationalClustering
 from .metrics import (
     ari_scorer,
@@ -17,6 +18,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "DCCSClustering",
     "DualAESpectralClustering",
+    "GATCluster",
     "VariationalClustering",
     "datasets",
     "metrics",

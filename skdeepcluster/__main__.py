@@ -13,11 +13,12 @@ from sklearn.datasets import load_digits
 from . import datasets
 from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
+from .gatcluster import GATCluster
 from .metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
 from .variational import VariationalClustering
 
 METHODS = {"dccs": DCCSClustering, "dual-ae-spectral": DualAESpectralClustering,
-           "variational": VariationalClustering}
+           "gatcluster": GATCluster, "variational": VariationalClustering}
 
 
 DATASETS = ["digits", "mnist-test", "mnist", "fashion-mnist-test", "fashion-mnist", "usps", "coil20"]

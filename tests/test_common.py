@@ -11,7 +11,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator
 
-from skdeepcluster import DCCSClustering, DualAESpectralClustering, VariationalClustering
+from skdeepcluster import (
+    DCCSClustering,
+    DualAESpectralClustering,
+    GATCluster,
+    VariationalClustering,
+)
 
 # Few epochs per estimator: these tests exercise the API, not the accuracy.
 FAST = {
@@ -19,6 +24,7 @@ FAST = {
     DualAESpectralClustering: dict(pretrain_epochs=3, spectral_epochs=3, max_epochs=2,
                                    latent_dim=16),
     VariationalClustering: dict(max_epochs=3),
+    GATCluster: dict(max_epochs=2, num_repeat=2),
 }
 ESTIMATORS = list(FAST)
 ids = [cls.__name__ for cls in ESTIMATORS]

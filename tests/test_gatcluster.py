@@ -1,0 +1,169 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits, make_blobs
+
+from skdeepcluster import GATCluster
+from skdeepcluster.gatcluster import (
+    _dissimilar_partner,
+    balanced_target,
+    gaussian_attention_map,
+    relation_groups,
+    sharpened_target,
+)
+from skdeepcluster.metrics import cluster_accuracy
+from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
+
+TERMS = {"similarity", "entropy", "attention_entropy", "relation", "attention"}
+
+
+@pytest.fixture(scope="module")
+def digits_fit():
+    digits = load_digits()
+    X, y = digits.images[:600], digits.target[:600]
+    est = GATCluster(n_clusters=10, max_epochs=8, random_state=0).fit(X)
+    return X, y, est
+
+
+def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
+    X, y, est = digits_fit
+    assert est.n_iter_ == 8 and TERMS <= set(est.history_[-1])
+    assert 0 <= est.history_[-1]["relation_fallback"] <= 1
+    # The entropy terms reach their minimum, -log(10) each, for balanced clusters.
+    assert est.history_[-1]["entropy"] < -3 * 0.9 * np.log(10)
+    assert est.history_[-1]["similarity"] < est.history_[0]["similarity"]
+    assert cluster_accuracy(y, est.labels_) > 0.35  # one cluster for all: 0.1
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    assert est.transform(X).shape == (600, 10)
+
+
+def test_attention_maps(digits_fit):
+    X, _, est = digits_fit
+    att = est.attention_maps(X[:20])
+    assert att["centers"].shape == (20, 2) and att["sigma"].shape == (20,)
+    assert att["maps"].shape == (20, 4, 4)  # an 8x8 digit gives a 4x4 feature map
+    assert np.all((att["centers"] >= 0) & (att["centers"] <= 1))
+    assert np.all((att["maps"] > 0) & (att["maps"] <= 1))
+
+
+def test_gaussian_map_peaks_at_its_centre_and_narrows_with_sigma():
+    theta = torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.5], [0.5, 0.5, 0.02], [0.5, 0.5, 1.0]])
+    maps = gaussian_attention_map(theta, 5, 5, lam=0.05)
+    assert maps.shape == (4, 5, 5)
+    assert maps[0].argmax() == 4 * 5 + 0  # mu_x = 0 (first column), mu_y = 1 (last row)
+    assert maps[1].argmax() == 0 * 5 + 4
+    assert maps[2, 2, 2] == pytest.approx(1.0) and maps[3, 2, 2] == pytest.approx(1.0)
+    assert maps[2, 0, 0] < maps[3, 0, 0]  # a smaller sigma is a narrower Gaussian
+    expected = np.exp(-(0.5 ** 2 + 0.5 ** 2) / (2 * 0.05 * 1.0 + 1e-5))
+    assert float(maps[3, 0, 0]) == pytest.approx(expected, rel=1e-5)
+    # A 1x1 map (tabular input) is constant.
+    assert torch.allclose(gaussian_attention_map(theta, 1, 1, 0.05), torch.ones(4, 1, 1))
+
+
+def test_targets_are_distributions_and_the_sharpened_one_is_sharper():
+    q = torch.softmax(torch.randn(50, 4, generator=torch.Generator().manual_seed(0)), dim=1)
+    for target in (balanced_target(q), sharpened_target(q)):
+        # The released 1e-5 in the denominators keeps rows a hair below 1.
+        torch.testing.assert_close(target.sum(1), torch.ones(50), atol=1e-3, rtol=0)
+    assert (sharpened_target(q).max(1).values >= q.max(1).values - 1e-6).float().mean() > 0.9
+    # The balanced target lowers the weight of a cluster that takes most rows.
+    skewed = torch.tensor([[0.9, 0.1]] * 9 + [[0.5, 0.5]])
+    assert balanced_target(skewed)[-1, 1] > 0.5
+
+
+def test_relation_groups_and_their_identity_fallback():
+    rng = np.random.default_rng(0)
+    centres = np.eye(3)
+    p = torch.as_tensor(np.repeat(centres, 20, axis=0) + 0.01 * rng.random((60, 3)))
+    groups = relation_groups(p, 3, 0.1, seed=0)
+    assert len(torch.unique(groups)) == 3
+    assert all(len(torch.unique(groups[i * 20:(i + 1) * 20])) == 1 for i in range(3))
+    # One cluster of two rows is smaller than 0.5 * 62 / 3 rows: identity.
+    small = torch.cat([p, torch.tensor([[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]])])
+    torch.testing.assert_close(relation_groups(torch.cat([small[:40], small[-2:]]), 3, 0.5, 0),
+                               torch.arange(42))
+    # Fewer distinct rows than clusters: identity.
+    torch.testing.assert_close(relation_groups(torch.ones(30, 3), 3, 0.1, 0), torch.arange(30))
+
+
+def test_negatives_come_from_other_groups():
+    groups = torch.tensor([0, 0, 1, 1, 2, 2])
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        partner = _dissimilar_partner(groups, gen)
+        assert torch.all(groups[partner] != groups)
+    torch.testing.assert_close(_dissimilar_partner(torch.zeros(4, dtype=torch.long), gen),
+                               torch.tensor([1, 2, 3, 0]))
+
+
+@pytest.mark.parametrize(
+    "params, absent",
+    [
+        (dict(similarity_weight=0), {"similarity"}),
+        (dict(entropy_weight=0), {"entropy", "attention_entropy"}),
+        (dict(relation_weight=0), {"relation", "relation_fallback"}),
+        (dict(attention_weight=0), {"attention"}),
+    ],
+    ids=["no-similarity", "no-entropy", "no-relation", "no-attention"],
+)
+def test_zero_weight_switches_its_term_off(params, absent):
+    X = load_digits().images[:200]
+    est = GATCluster(max_epochs=1, num_repeat=2, random_state=0, **params).fit(X)
+    terms = set().union(*(r.keys() for r in est.history_))
+    assert not absent & terms
+    assert (TERMS - absent) <= terms
+
+
+def test_mutual_information_variant():
+    X = load_digits().images[:200]
+    est = GATCluster(max_epochs=1, num_repeat=2, mi_weight=2.0, feature_dim=32,
+                     random_state=0).fit(X)
+    assert "mi" in est.history_[-1] and est.module_.mi is not None
+    assert est.transform(X).shape == (200, 32)
+    assert GATCluster(max_epochs=1, num_repeat=1, random_state=0).fit(X).module_.mi is None
+
+
+@pytest.mark.parametrize("layout, size", [("96", 96), ("128", 128)])
+def test_released_backbones_give_a_6x6_map(layout, size):
+    encoder = VGGEncoder((1, size, size), 10, VGG_LAYOUTS[layout])
+    assert encoder(torch.zeros(2, 1, size, size)).shape == (2, 10, 6, 6)
+    assert encoder.feature_shape == (10, 6, 6)
+
+
+def test_backbone_follows_the_image_size_and_widths():
+    X = np.random.default_rng(0).random((40, 28, 28))
+    est = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, random_state=0).fit(X)
+    assert est.module_.backbone.feature_shape == (10, 4, 4)
+    assert est.attention_maps(X[:2])["maps"].shape == (2, 4, 4)
+    narrow = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, backbone_widths=(16, 32),
+                        random_state=0).fit(X)
+    widths = [m.out_channels for m in narrow.module_.backbone.net if isinstance(m, torch.nn.Conv2d)]
+    assert widths == [16, 16, 32, 32, 10]
+    with pytest.raises(ValueError, match="backbone_widths"):
+        GATCluster(backbone_widths=(16, -1), max_epochs=1).fit(X)
+    with pytest.raises(ValueError, match="crop_scale"):
+        GATCluster(crop_scale=(0.5, 1.5), max_epochs=1).fit(X)
+    cropped = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, crop_scale=(0.4, 1.0),
+                         random_state=0).fit(X)
+    assert cropped.predict(X).shape == (40,)
+
+
+def test_colour_images_grayscale_by_default_and_rgb_on_request():
+    X = np.random.default_rng(0).random((40, 12, 12, 3)).astype(np.float32)
+    grey = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, random_state=0).fit(X)
+    rgb = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, color_mode="rgb", hflip=True,
+                     random_state=0).fit(X)
+    assert grey.module_.backbone.net[0].in_channels == 1
+    assert rgb.module_.backbone.net[0].in_channels == 3
+    assert grey.predict(X).shape == rgb.predict(X).shape == (40,)
+
+
+def test_tabular_input_finds_blobs():
+    X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
+    est = GATCluster(n_clusters=3, random_state=0).fit(X)
+    assert est.image_shape_ is None
+    assert cluster_accuracy(y, est.labels_) > 0.9
+    assert est.attention_maps(X[:3])["maps"].shape == (3, 1, 1)
