@@ -252,7 +252,9 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         that keeps the relation target.
     max_epochs : int, default=15
         Epochs (see above).  On two CPU cores a default fit of
-        scikit-learn's 1,797 digits takes about a minute.
+        scikit-learn's 1,797 digits takes about 35 s; 28 px images train at
+        about 550 samples/s, so an epoch of 10,000 MNIST images (8 passes)
+        takes about 2.5 minutes there.
     batch_size : int, default=32
         Images per sub-batch (step 2), the released 32.
     learning_rate : float, default=1e-3
