@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode
+from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, flat_size
 from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
 from .nn.training import Step, train
@@ -241,12 +241,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
                 return None
             small = min(spatial) < _SMALL_IMAGE_SIZE
             return _SMALL_IMAGE_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
-        scale = self.crop_scale
-        if (len(scale) != 2 or not all(isinstance(v, Real) for v in scale)
-                or not 0 < scale[0] <= scale[1] <= 1):
-            raise ValueError(f"crop_scale must be 'auto' or a pair (low, high) with "
-                             f"0 < low <= high <= 1; got {scale!r}.")
-        return tuple(float(v) for v in scale)
+        return check_crop_scale(self.crop_scale, "'auto'")
 
     def _augmenter(self, X):
         image = X.dim() == 4

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode
+from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, vgg_layout
 from .nn.losses import jsd_mi_loss, marginal_entropy
 from .nn.training import Step, adam, train
@@ -387,11 +387,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     def _augmenter(self, X):
         if X.dim() != 4:
             return TabularAugmenter()
-        scale = self.crop_scale
-        if scale is not None and (len(scale) != 2 or not all(isinstance(v, Real) for v in scale)
-                                  or not 0 < scale[0] <= scale[1] <= 1):
-            raise ValueError(f"crop_scale must be None or a pair (low, high) with "
-                             f"0 < low <= high <= 1; got {scale!r}.")
+        scale = None if self.crop_scale is None else check_crop_scale(self.crop_scale, "None")
         return ImageAugmenter(crop_scale=scale, affine=_AFFINE, hflip=0.5 if self.hflip else 0.0,
                               **_JITTER)
 

@@ -11,6 +11,7 @@ rows are ``(N, D)``.
 """
 
 import math
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,7 @@ __all__ = [
     "color_jitter",
     "to_grayscale",
     "apply_color_mode",
+    "check_crop_scale",
     "random_grayscale",
     "channel_shuffle",
     "gaussian_noise",
@@ -259,3 +261,15 @@ class TabularAugmenter:
         if self.dropout:
             x = feature_dropout(x, self.dropout, generator)
         return x
+
+
+def check_crop_scale(scale, alternative):
+    """``scale`` as a float pair ``(low, high)`` with ``0 < low <= high <= 1``, else ValueError.
+
+    ``alternative`` names the parameter's other accepted value in the message.
+    """
+    if (not isinstance(scale, (tuple, list)) or len(scale) != 2
+            or not all(isinstance(v, Real) for v in scale) or not 0 < scale[0] <= scale[1] <= 1):
+        raise ValueError(f"crop_scale must be {alternative} or a pair (low, high) with "
+                         f"0 < low <= high <= 1; got {scale!r}.")
+    return tuple(float(v) for v in scale)
