@@ -369,8 +369,6 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                 else:  # mean_x KL(q(y|x) || U), the ELBO's term
                     kl = (q * (log_q + log_k)).sum(dim=1).mean()
                 terms["categorical_kl"] = self.categorical_kl_weight * kl
-            if not terms:  # every weight 0: nothing to train, keep the loop's contract
-                terms["zero"] = logits.sum() * 0.0
             return terms
 
         def epoch_end(epoch, record):

@@ -41,7 +41,8 @@ class Step:
     loss : callable
         ``loss(idx) -> dict[str, Tensor]``: given a 1-D tensor of row indices
         on the device, the named scalar loss terms (already weighted).  Their
-        sum is minimised; each is recorded under its name in the history.
+        sum is minimised; each is recorded under its name in the history.  No
+        terms (every weight of a method 0) leave the parameters as they are.
     """
 
     optimizer: torch.optim.Optimizer
@@ -147,7 +148,7 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
         t0 = time.perf_counter()
         perm = torch.randperm(n_samples, device=device, generator=generator)
         sums, counts, seen = {}, {}, 0
-        for chunk in (perm.tensor_split(n_chunks) if n_chunks > 1 else (perm,)):
+        for chunk in perm.tensor_split(n_chunks):
             if chunk_start is not None:
                 chunk_start(chunk)
             slices = batch_slices(len(chunk), batch_size, drop_last)
@@ -159,10 +160,10 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                     idx = chunk[start:stop]
                     with autocast:
                         terms = step.loss(idx)
-                    total = sum(terms.values())
-                    step.optimizer.zero_grad(set_to_none=True)
-                    total.backward()
-                    step.optimizer.step()
+                    if terms:
+                        step.optimizer.zero_grad(set_to_none=True)
+                        sum(terms.values()).backward()
+                        step.optimizer.step()
                     for name, value in terms.items():
                         value = value.detach().float()
                         sums[name] = sums[name] + value if name in sums else value
