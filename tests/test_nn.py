@@ -130,6 +130,35 @@ def test_local_mi_estimator_scores_every_position():
     assert loss.dim() == 0 and torch.isfinite(loss)
 
 
+def test_pair_linear_is_the_linear_layer_on_the_concatenation():
+    torch.manual_seed(0)
+    layer = losses.PairLinear(5, 3, 4)
+    assert isinstance(layer, torch.nn.Linear) and layer.weight.shape == (4, 8)
+    a, b = torch.randn(6, 5), torch.randn(6, 3)
+    expected = torch.nn.functional.linear(torch.cat([a, b], 1), layer.weight, layer.bias)
+    torch.testing.assert_close(layer(a, b), expected)
+
+
+@pytest.mark.parametrize("local", [False, True], ids=["global", "local"])
+def test_mi_critics_score_the_concatenated_pairs(local):
+    # The shared first layer is a rewrite, not a change: the scores equal the
+    # critic run on [feature, z] and on [feature, shuffled z].
+    torch.manual_seed(0)
+    est = losses.LocalMIEstimator(4, 3, hidden=8) if local else losses.GlobalMIEstimator(4, 3, (8, 8))
+    f = torch.randn(5, 4, 2, 2) if local else torch.randn(5, 4)
+    z = torch.randn(5, 3)
+    loss = est(f, z, _gen(1))
+    z_neg = losses.shuffle_negatives(z, _gen(1))
+    whole = torch.nn.Sequential(torch.nn.Linear(7, 8), *est.rest)
+    whole[0].weight.data.copy_(est.first.weight)
+    whole[0].bias.data.copy_(est.first.bias)
+    rows = f.flatten(2).transpose(1, 2) if local else f
+    def score(codes):
+        codes = codes[:, None].expand(-1, rows.shape[1], -1) if local else codes
+        return whole(torch.cat([rows, codes], -1))
+    torch.testing.assert_close(loss, losses.jsd_mi_loss(score(z), score(z_neg)))
+
+
 def test_shuffle_negatives_is_a_derangement():
     z = torch.arange(10.0)[:, None]
     for seed in range(20):
