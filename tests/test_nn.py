@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from skdeepcluster.nn import augment, backbones, losses
-from skdeepcluster.nn.training import Step, batch_slices, train
+from skdeepcluster.nn.training import Step, batch_slices, epochs_for_updates, train
 
 
 def _gen(seed=0):
@@ -159,6 +159,31 @@ def test_mi_critics_score_the_concatenated_pairs(local):
     torch.testing.assert_close(loss, losses.jsd_mi_loss(score(z), score(z_neg)))
 
 
+def test_nearest_neighbors_is_exact_and_excludes_the_row_itself():
+    from sklearn.neighbors import NearestNeighbors
+
+    z = torch.randn(300, 5, generator=_gen(2), dtype=torch.float64)
+    dist, idx = losses.nearest_neighbors(z, 4, chunk_size=64)
+    ref_dist, ref_idx = NearestNeighbors(n_neighbors=5).fit(z.numpy()).kneighbors(z.numpy())
+    np.testing.assert_array_equal(idx.numpy(), ref_idx[:, 1:])
+    np.testing.assert_allclose(dist.numpy(), ref_dist[:, 1:], rtol=1e-6)
+    with pytest.raises(ValueError, match="n_neighbors=300"):
+        losses.nearest_neighbors(z, 300)
+
+
+def test_contrastive_loss_margins():
+    anchor = torch.zeros(4, 2)
+    near = torch.full((4, 3, 2), 0.01)          # within the positive margin
+    far = torch.full((4, 3, 2), 1.0)            # beyond the negative margin
+    assert float(losses.contrastive_loss(anchor, near, far)) == 0.0
+    # Swapped roles: positives too far, negatives too close.
+    loss = losses.contrastive_loss(anchor, far, near)
+    d_far, d_near = 2 ** 0.5, 0.01 * 2 ** 0.5
+    assert abs(float(loss) - ((d_far - 0.05) ** 2 + (1 - d_near) ** 2)) < 1e-5
+    # One partner per anchor works too.
+    assert losses.contrastive_loss(anchor, near[:, 0], far[:, 0]).dim() == 0
+
+
 def test_shuffle_negatives_is_a_derangement():
     z = torch.arange(10.0)[:, None]
     for seed in range(20):
@@ -217,6 +242,13 @@ def test_batch_slices():
     assert batch_slices(10, 4, drop_last=False) == [(0, 4), (4, 8), (8, 10)]
     assert batch_slices(3, 8) == [(0, 3)]
     assert batch_slices(8, 4) == [(0, 4), (4, 8)]
+
+
+def test_epochs_for_updates():
+    assert epochs_for_updates(1797, 256, 400) == 58      # 7 batches an epoch
+    assert epochs_for_updates(10000, 256, 400) == 11     # 39 batches
+    assert epochs_for_updates(100, 256, 400) == 400      # one (short) batch
+    assert epochs_for_updates(70000, 256, 400, min_epochs=3) == 3
 
 
 def _regression_steps(x, y):

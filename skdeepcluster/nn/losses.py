@@ -20,6 +20,8 @@ __all__ = [
     "kl_standard_normal",
     "kl_normal",
     "kl_diagonal_gaussians",
+    "nearest_neighbors",
+    "contrastive_loss",
     "knn_affinity",
     "spectral_loss",
     "kl_categorical",
@@ -187,6 +189,53 @@ def kl_standard_normal(mu, logvar):
     return kl_normal(mu, logvar, 0.0)
 
 
+def nearest_neighbors(z, n_neighbors, chunk_size=2048):
+    """Exact ``n_neighbors`` nearest neighbours of every row of ``z`` among the others.
+
+    Distances are Euclidean, computed on ``z``'s device in chunks of
+    ``chunk_size`` rows (memory ``chunk_size * n``), without gradient.
+
+    Returns
+    -------
+    distances : Tensor of shape (n, n_neighbors)
+        Sorted, nearest first.
+    indices : Tensor of shape (n, n_neighbors)
+        Row indices of the neighbours (never the row itself).
+    """
+    n = z.shape[0]
+    if not 0 < n_neighbors < n:
+        raise ValueError(f"n_neighbors={n_neighbors} must be in [1, {n - 1}] for {n} rows.")
+    distances, indices = [], []
+    with torch.no_grad():
+        for start in range(0, n, chunk_size):
+            d = torch.cdist(z[start:start + chunk_size], z)
+            rows = torch.arange(d.shape[0], device=z.device)
+            d[rows, rows + start] = float("inf")
+            dist, idx = d.topk(n_neighbors, dim=1, largest=False)
+            distances.append(dist)
+            indices.append(idx)
+    return torch.cat(distances), torch.cat(indices)
+
+
+def contrastive_loss(anchor, positive, negative, margin_positive=0.05, margin_negative=1.0):
+    """Contrastive loss of a Siamese net (Hadsell et al. 2006; SpectralNet's margins).
+
+    Positive pairs are pulled within ``margin_positive`` of each other and
+    negative pairs pushed at least ``margin_negative`` apart:
+    ``mean(relu(d_pos - m_pos)^2) + mean(relu(m_neg - d_neg)^2)`` with
+    Euclidean distances ``d``.  ``positive`` and ``negative`` may hold several
+    partners per anchor, shaped ``(n, k, dim)`` against ``anchor``'s
+    ``(n, dim)``.
+    """
+    def distance(a, b):
+        a = a.unsqueeze(1) if b.dim() == 3 else a
+        return (a - b).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+
+    pull = (distance(anchor, positive) - margin_positive).clamp_min(0).pow(2).mean()
+    push = (margin_negative - distance(anchor, negative)).clamp_min(0).pow(2).mean()
+    return pull + push
+
+
 def knn_affinity(z, n_neighbors, scale=None):
     """Symmetric Gaussian affinity on the ``n_neighbors`` nearest neighbours of each row.
 
@@ -210,9 +259,16 @@ def knn_affinity(z, n_neighbors, scale=None):
 
 
 def spectral_loss(y, affinity):
-    """SpectralNet loss ``sum_ij W_ij ||y_i - y_j||^2 / m^2`` on a batch of ``m`` rows."""
+    """SpectralNet loss ``sum_ij W_ij ||y_i - y_j||^2 / (2 m)`` on a batch of ``m`` rows.
+
+    The normalisation of SpectralNet's released code: the mean over rows of
+    each row's weighted squared distance to its neighbours (halved, each pair
+    being counted twice).  The paper writes ``1 / m^2``, which only rescales
+    the gradient of this term alone but makes it ``m / 2`` times smaller
+    beside other loss terms (DSCDAN's joint phase).
+    """
     sq = (y.unsqueeze(1) - y.unsqueeze(0)).pow(2).sum(-1)
-    return (affinity.to(y.dtype) * sq).sum() / y.shape[0] ** 2
+    return (affinity.to(y.dtype) * sq).sum() / (2 * y.shape[0])
 
 
 def kl_categorical(p_logits, q_logits):
