@@ -21,8 +21,8 @@ from skdeepcluster import (
 # Few epochs per estimator: these tests exercise the API, not the accuracy.
 FAST = {
     DCCSClustering: dict(max_epochs=3),
-    DualAESpectralClustering: dict(pretrain_epochs=3, spectral_epochs=3, max_epochs=2,
-                                   latent_dim=16),
+    DualAESpectralClustering: dict(pretrain_epochs=3, siamese_epochs=2, spectral_epochs=3,
+                                   max_epochs=2, latent_dim=16),
     VariationalClustering: dict(max_epochs=3),
     GATCluster: dict(max_epochs=2, num_repeat=2),
 }

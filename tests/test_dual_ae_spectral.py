@@ -6,23 +6,26 @@ from sklearn.datasets import load_digits, make_blobs
 from skdeepcluster import DualAESpectralClustering
 from skdeepcluster.metrics import cluster_accuracy
 
-FAST = dict(pretrain_epochs=3, spectral_epochs=3, max_epochs=2, latent_dim=16)
+FAST = dict(pretrain_epochs=3, siamese_epochs=2, spectral_epochs=3, max_epochs=2, latent_dim=16)
 
 
 def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     digits = load_digits()
     X, y = digits.images[:600], digits.target[:600]
-    est = DualAESpectralClustering(n_clusters=10, pretrain_epochs=15, spectral_epochs=15,
-                                   max_epochs=5, spectral_batch_size=300, random_state=0).fit(X)
+    est = DualAESpectralClustering(n_clusters=10, pretrain_epochs=15, siamese_epochs=10,
+                                   spectral_epochs=15, max_epochs=5, spectral_batch_size=300,
+                                   random_state=0).fit(X)
     phases = [r["phase"] for r in est.history_]
-    assert phases.count("autoencoder") == 15 and phases.count("spectral") == 15
-    assert phases.count("joint") == 5 and est.n_iter_ == 35
+    assert phases == ["autoencoder"] * 15 + ["siamese"] * 10 + ["spectral"] * 15 + ["joint"] * 5
+    assert est.n_iter_ == 45
     joint = est.history_[-1]
     assert {"reconstruction", "dual", "mi_global", "mi_local", "kl", "spectral"} <= set(joint)
     first_ae, last_ae = est.history_[0], est.history_[14]
     assert last_ae["reconstruction"] < first_ae["reconstruction"]
     assert last_ae["mi_local"] < first_ae["mi_local"]
-    assert cluster_accuracy(y, est.labels_) > 0.5
+    assert est.history_[24]["siamese"] < est.history_[15]["siamese"]
+    assert est.history_[39]["spectral"] < est.history_[25]["spectral"]
+    assert cluster_accuracy(y, est.labels_) > 0.6
     embedding = est.transform(X)
     assert embedding.shape == (600, 10)
     # The spectral embedding is orthonormal over the training set.
@@ -56,3 +59,32 @@ def test_tabular_input_uses_mlp_and_finds_blobs():
     est = DualAESpectralClustering(n_clusters=4, random_state=0).fit(X)
     assert est.image_shape_ is None and est.module_.mi_local is None
     assert cluster_accuracy(y, est.labels_) > 0.9
+
+
+def test_paper_affinity_has_no_siamese_phase():
+    X = load_digits().images[:150]
+    est = DualAESpectralClustering(affinity="knn", random_state=0, **FAST).fit(X)
+    assert est.module_.siamese is None
+    assert "siamese" not in {r["phase"] for r in est.history_}
+    assert est.module_.spectral[0].in_features == 16  # the spectral net reads z
+
+
+@pytest.mark.parametrize("shape, expected", [((8, 8), 10), ((28, 28), 120), ((16, 16), 39),
+                                             ((3, 32, 32), 120)])
+def test_auto_latent_dim_keeps_the_papers_ratio(shape, expected):
+    X = np.random.default_rng(0).random((40, *shape))
+    est = DualAESpectralClustering(n_clusters=2, pretrain_epochs=1, siamese_epochs=1,
+                                   spectral_epochs=1, max_epochs=1,
+                                   image_shape=shape if len(shape) == 3 else None,
+                                   random_state=0).fit(X)
+    assert est.module_.latent_dim == expected
+
+
+def test_auto_epochs_count_updates_not_passes():
+    # 300 samples are one autoencoder batch of 256 (the rest dropped) and one
+    # joint batch: "auto" gives the capped 100 and 50 epochs.
+    X = load_digits().images[:300]
+    est = DualAESpectralClustering(latent_dim=8, siamese_epochs=1, spectral_epochs=1,
+                                   random_state=0).fit(X)
+    phases = [r["phase"] for r in est.history_]
+    assert phases.count("autoencoder") == 100 and phases.count("joint") == 50
