@@ -184,6 +184,13 @@ def test_contrastive_loss_margins():
     assert losses.contrastive_loss(anchor, near[:, 0], far[:, 0]).dim() == 0
 
 
+def test_spectral_loss_is_the_weighted_sum_of_squared_distances():
+    y = torch.randn(7, 3, generator=_gen(4), dtype=torch.float64)
+    w = torch.rand(7, 7, generator=_gen(5), dtype=torch.float64)  # not symmetric
+    pairwise = (w * (y[:, None] - y[None]).pow(2).sum(-1)).sum() / (2 * 7)
+    torch.testing.assert_close(losses.spectral_loss(y, w), pairwise)
+
+
 def test_shuffle_negatives_is_a_derangement():
     z = torch.arange(10.0)[:, None]
     for seed in range(20):
