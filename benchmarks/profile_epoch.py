@@ -6,10 +6,12 @@ Usage (from the repository root)::
         --data-home ../shared/datasets [--epochs 1] [--rows 12]
 
 Fits the estimator with every epoch parameter set to ``--epochs`` and prints
-each phase's seconds per epoch and samples/s (from ``history_``), then the
-operators that took the most time over the whole fit, with their input
-shapes, so a layer can be told from another.  Run it on two commits to see
-where a change moved the time.
+each phase's seconds per epoch and samples/s (from ``history_``, the last
+epoch of each phase: the first pays for warm-up), then the operators that
+took the most time over the whole fit, with their input shapes, so a layer
+can be told from another.  The profiler slows small operators down
+unevenly: ``--no-profiler`` gives the epoch times alone.  Run it on two
+commits to see where a change moved the time.
 """
 
 import argparse
@@ -30,6 +32,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rows", type=int, default=12)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-profiler", action="store_true")
     args = parser.parse_args()
 
     X, y = _load(args.dataset, args.data_home, None)
@@ -38,19 +41,21 @@ def main():
     est = cls(n_clusters=len(set(y.tolist())), random_state=0, device=args.device, **params)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if args.device == "cuda" else [])
     start = time.perf_counter()
-    with profile(activities=activities, record_shapes=True) as prof:
-        est.fit(X)
+    prof = profile(activities=activities, record_shapes=True) if not args.no_profiler else None
+    if prof is not None:
+        prof.start()
+    est.fit(X)
     total = time.perf_counter() - start
+    if prof is not None:
+        prof.stop()
     print(f"{type(est).__name__} on {args.dataset} ({len(X)} samples), {args.epochs} epoch(s) per "
-          f"phase, torch {torch.__version__}, {torch.get_num_threads()} threads: fit {total:.1f} s "
-          "(under the profiler)")
-    phases = {}
-    for record in est.history_:
-        phase = record.get("phase", "train")
-        seconds, rate, count = phases.get(phase, (0.0, 0.0, 0))
-        phases[phase] = (seconds + record["time"], rate + record["samples_per_s"], count + 1)
-    for phase, (seconds, rate, count) in phases.items():
-        print(f"  {phase:>12}: {seconds / count:7.2f} s/epoch  {rate / count:9.0f} samples/s")
+          f"phase, torch {torch.__version__}, {torch.get_num_threads()} threads: fit {total:.1f} s"
+          + ("" if prof is None else " (under the profiler)"))
+    last = {record.get("phase", "train"): record for record in est.history_}
+    for phase, record in last.items():
+        print(f"  {phase:>12}: {record['time']:7.2f} s/epoch  {record['samples_per_s']:9.0f} samples/s")
+    if prof is None:
+        return
     print(prof.key_averages(group_by_input_shape=True).table(
         sort_by="self_cpu_time_total", row_limit=args.rows, max_name_column_width=32,
         max_shapes_column_width=70))
