@@ -247,13 +247,15 @@ def knn_affinity(z, n_neighbors, scale=None):
     """
     with torch.no_grad():
         z = z.float()
-        k = min(n_neighbors, z.shape[0] - 1)
-        d2 = torch.cdist(z, z).pow(2)
-        d2.fill_diagonal_(float("inf"))
-        knn_d2, knn_idx = d2.topk(k, dim=1, largest=False)
+        n = z.shape[0]
+        w = z.new_zeros(n, n)
+        k = min(n_neighbors, n - 1)
+        if k == 0:  # a single row has no neighbour
+            return w
+        knn_d, knn_idx = nearest_neighbors(z, k, chunk_size=n)
+        knn_d2 = knn_d.pow(2)
         if scale is None:
             scale = knn_d2[:, -1].clamp_min(1e-12).sqrt().median().clamp_min(1e-6)
-        w = torch.zeros_like(d2)
         w.scatter_(1, knn_idx, torch.exp(-knn_d2 / (2 * scale ** 2)))
         return torch.maximum(w, w.T)
 
