@@ -72,10 +72,16 @@ class PairLinear(nn.Linear):
         super().__init__(a_dim + b_dim, out_features)
         self.a_dim = a_dim
 
-    def parts(self, a, b):
-        """``(W_a a + bias, W_b b)``."""
-        return (F.linear(a, self.weight[:, :self.a_dim], self.bias),
-                F.linear(b, self.weight[:, self.a_dim:]))
+    def parts(self, a, *bs):
+        """``(W_a a + bias, W_b b, ...)``, one ``W_b b`` for each ``b`` given.
+
+        The weight is split once (not sliced per part): the backward pass
+        then joins the two gradients into the weight's with one copy,
+        where a slice per part would zero-fill a weight-sized gradient for
+        each (13% of a DCCS epoch, whose first MI layer is 3,260 x 1,024).
+        """
+        w_a, w_b = self.weight.split([self.a_dim, self.in_features - self.a_dim], dim=1)
+        return (F.linear(a, w_a, self.bias), *(F.linear(b, w_b) for b in bs))
 
     def forward(self, a, b):
         part_a, part_b = self.parts(a, b)
@@ -98,8 +104,7 @@ class _PairCritic(nn.Module):
                                   MLP([*hidden, 1], activation=activation))
 
     def scores(self, f, z, generator=None):
-        f_part, z_part = self.first.parts(f, z)
-        z_neg = F.linear(shuffle_negatives(z, generator), self.first.weight[:, self.first.a_dim:])
+        f_part, z_part, z_neg = self.first.parts(f, z, shuffle_negatives(z, generator))
         shape = (z.shape[0],) + (1,) * (f.dim() - 2) + (-1,)
         return self.rest(f_part + z_part.view(shape)), self.rest(f_part + z_neg.view(shape))
 
