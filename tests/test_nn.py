@@ -6,7 +6,13 @@ import torch
 from torch import nn
 
 from skdeepcluster.nn import augment, backbones, losses
-from skdeepcluster.nn.training import Step, batch_slices, epochs_for_updates, train
+from skdeepcluster.nn.training import (
+    Step,
+    batch_slices,
+    epochs_for_updates,
+    train,
+    warmup_cosine,
+)
 
 
 def _gen(seed=0):
@@ -283,6 +289,37 @@ def test_train_minimises_and_records_history():
     assert calls[:4] == [16] * 4
     lines = out.getvalue().splitlines()
     assert len(lines) == 3 and "samples/s" in lines[0] and "ETA" in lines[0] and "mse=" in lines[0]
+
+
+def test_warmup_cosine_rises_then_decays_to_final():
+    factor = warmup_cosine(warmup=0.1, final=0.0)
+    values = [factor(p) for p in np.linspace(0, 1, 101)]
+    assert 0 < values[0] < 0.05 and values[10] == pytest.approx(1.0)
+    assert np.all(np.diff(values[:11]) > 0) and np.all(np.diff(values[10:]) <= 1e-12)
+    assert values[-1] == pytest.approx(0.0, abs=1e-12)
+    assert warmup_cosine(0.0, final=0.2)(1.0) == pytest.approx(0.2)
+
+
+def test_train_sets_each_steps_learning_rate_from_the_schedule():
+    x = torch.randn(40, 3, generator=_gen(0))
+    y = x.sum(1, keepdim=True)
+    model, steps, _ = _regression_steps(x, y)
+    optimizer = steps["fit"].optimizer
+    base = optimizer.param_groups[0]["lr"]
+    seen = []
+    loss = steps["fit"].loss
+    steps["fit"].loss = lambda idx: (seen.append(optimizer.param_groups[0]["lr"]), loss(idx))[1]
+    progress = []
+    train(steps, ["fit"], 40, batch_size=8, max_epochs=3, device=torch.device("cpu"),
+          generator=_gen(5), lr_schedule=lambda p: (progress.append(p), 1 - p)[1])
+    # 5 batches x 3 epochs; the schedule sees the fraction of steps taken before each step.
+    np.testing.assert_allclose(progress, np.arange(15) / 15)
+    np.testing.assert_allclose(seen, base * (1 - np.arange(15) / 15))
+    before = model.weight.detach().clone()
+    train(steps, ["fit"], 40, batch_size=8, max_epochs=1, device=torch.device("cpu"),
+          generator=_gen(5), lr_schedule=lambda p: 0.0)
+    assert torch.equal(model.weight, before)  # a zero factor freezes the model
+    assert optimizer.param_groups[0]["lr"] == base  # and train restores the learning rate
 
 
 def test_train_is_repeatable_with_the_same_generator():

@@ -27,7 +27,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates"]
+__all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine"]
 
 
 @dataclass
@@ -85,6 +85,22 @@ def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1, drop_last=T
     return max(min_epochs, math.ceil(updates / steps))
 
 
+def warmup_cosine(warmup=0.05, final=0.0):
+    """A learning-rate factor of training progress: linear warm-up, then cosine decay.
+
+    Returns ``factor(progress)`` for ``progress`` in [0, 1] (the fraction of
+    the run's optimiser steps taken): it rises linearly from near 0 to 1
+    over the first ``warmup`` of the run, then follows a half cosine down to
+    ``final`` at the end (Loshchilov & Hutter's SGDR without restarts).
+    """
+    def factor(progress):
+        if progress < warmup:
+            return (progress + 1e-3) / (warmup + 1e-3)
+        rest = (progress - warmup) / max(1.0 - warmup, 1e-12)
+        return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0)))
+    return factor
+
+
 def _format(record):
     return "  ".join(f"{k}={v:.4g}" for k, v in record.items()
                      if k not in ("epoch", "time", "samples_per_s"))
@@ -92,7 +108,8 @@ def _format(record):
 
 def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator,
           amp=False, verbose=0, history=None, epoch_end=None, drop_last=True, check_every=100,
-          first_epoch=0, log=None, chunk_size=None, chunk_passes=1, chunk_start=None):
+          first_epoch=0, log=None, chunk_size=None, chunk_passes=1, chunk_start=None,
+          lr_schedule=None):
     """Run the optimisation and return the per-epoch history.
 
     Parameters
@@ -135,6 +152,13 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     chunk_start : callable, optional
         ``chunk_start(idx)``, called with each chunk's row indices (a device
         tensor) before its passes.
+    lr_schedule : callable, optional
+        ``lr_schedule(progress) -> factor``: before every step, each
+        optimiser's learning rates are set to their values at the start of
+        ``train`` times ``factor``, with ``progress`` the fraction of the
+        ``max_epochs`` epochs' steps already taken (e.g.
+        :func:`warmup_cosine`); they are restored when ``train`` returns.
+        None keeps the learning rates constant.
 
     Returns
     -------
@@ -154,6 +178,12 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
     step_count = 0
     started = time.perf_counter()
+    if lr_schedule is not None:
+        chunk_lengths = [len(c) for c in torch.arange(n_samples).tensor_split(n_chunks)]
+        total_steps = max_epochs * chunk_passes * sum(
+            len(batch_slices(length, batch_size, drop_last)) for length in chunk_lengths)
+        base_lrs = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
+                    for step in steps.values()}
     for epoch in range(first_epoch, first_epoch + max_epochs):
         t0 = time.perf_counter()
         perm = torch.randperm(n_samples, device=device, generator=generator)
@@ -168,6 +198,11 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                 for start, stop in slices:
                     step = steps[schedule[step_count % len(schedule)]]
                     idx = chunk[start:stop]
+                    if lr_schedule is not None:
+                        factor = lr_schedule(min(step_count / total_steps, 1.0))
+                        for group, base in zip(step.optimizer.param_groups,
+                                               base_lrs[id(step.optimizer)]):
+                            group["lr"] = base * factor
                     with autocast:
                         terms = step.loss(idx)
                     if terms:
@@ -198,6 +233,10 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                   f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
         if stop_now:
             break
+    if lr_schedule is not None:  # leave the optimisers as they came
+        for step in steps.values():
+            for group, base in zip(step.optimizer.param_groups, base_lrs[id(step.optimizer)]):
+                group["lr"] = base
     return history
 
 
