@@ -59,13 +59,52 @@ def test_colour_images_grayscale_by_default_and_rgb_on_request():
     assert grey.predict(X).shape == rgb.predict(X).shape == (40,)
 
 
-def test_large_images_use_the_resnet_encoder():
+def test_large_images_get_the_resnet_encoder_on_request():
     X = np.random.default_rng(0).random((24, 32, 32, 3)).astype(np.float32)
-    est = DCCSClustering(n_clusters=2, max_epochs=1, batch_size=8, random_state=0).fit(X)
+    est = DCCSClustering(n_clusters=2, encoder="resnet", max_epochs=1, batch_size=8,
+                         random_state=0).fit(X)
     encoder = est.module_.encoder
     assert isinstance(encoder, ResNetEncoder)
     assert encoder.feature_shape == (512, 4, 4)  # the official CIFAR feature map
     assert est.predict_proba(X).shape == (24, 2)
+
+
+@pytest.mark.parametrize("size, feature_shape", [(32, (128, 6, 6)), (64, (256, 6, 6))])
+def test_auto_encoder_on_the_cpu_is_the_conv_encoder_grown_to_the_image(size, feature_shape):
+    X = np.random.default_rng(0).random((16, size, size)).astype(np.float32)
+    est = DCCSClustering(n_clusters=2, max_epochs=1, batch_size=8, device="cpu",
+                         random_state=0).fit(X)
+    assert not isinstance(est.module_.encoder, ResNetEncoder)
+    assert est.module_.encoder.feature_shape == feature_shape
+    assert est.module_.mi.first.in_features == 36 * feature_shape[0] + 50 + 2
+
+
+def test_a_torch_module_as_encoder_is_copied_and_trained():
+    torch = pytest.importorskip("torch")
+    backbone = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, stride=2), torch.nn.ReLU())
+    before = [p.detach().clone() for p in backbone.parameters()]
+    X = load_digits().images[:120]
+    est = DCCSClustering(n_clusters=3, encoder=backbone, max_epochs=1, batch_size=20,
+                         random_state=0).fit(X)  # 6 batches: 4 critic, 1 encoder, 1 critic
+    # The user's module is untouched; the fitted copy started from its weights and moved.
+    for p, b in zip(backbone.parameters(), before):
+        assert torch.equal(p, b)
+    fitted = est.module_.encoder.backbone
+    assert fitted is not backbone
+    assert not torch.equal(fitted[0].weight, before[0])
+    assert est.module_.encoder.feature_shape == (8, 3, 3)
+    assert est.predict(X).shape == (120,)
+
+
+def test_encoder_module_with_wrong_output_is_refused():
+    torch = pytest.importorskip("torch")
+
+    class Scalar(torch.nn.Module):
+        def forward(self, x):
+            return x.sum()
+
+    with pytest.raises(ValueError, match="encoder must map"):
+        DCCSClustering(n_clusters=3, encoder=Scalar(), max_epochs=1).fit(load_digits().images[:30])
 
 
 def test_tabular_input_uses_mlp_and_finds_blobs():
