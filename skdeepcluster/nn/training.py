@@ -199,10 +199,8 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                     step = steps[schedule[step_count % len(schedule)]]
                     idx = chunk[start:stop]
                     if lr_schedule is not None:
-                        factor = lr_schedule(min(step_count / total_steps, 1.0))
-                        for group, base in zip(step.optimizer.param_groups,
-                                               base_lrs[id(step.optimizer)]):
-                            group["lr"] = base * factor
+                        _scale_lrs(step.optimizer, base_lrs,
+                                   lr_schedule(min(step_count / total_steps, 1.0)))
                     with autocast:
                         terms = step.loss(idx)
                     if terms:
@@ -235,9 +233,14 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             break
     if lr_schedule is not None:  # leave the optimisers as they came
         for step in steps.values():
-            for group, base in zip(step.optimizer.param_groups, base_lrs[id(step.optimizer)]):
-                group["lr"] = base
+            _scale_lrs(step.optimizer, base_lrs, 1.0)
     return history
+
+
+def _scale_lrs(optimizer, base_lrs, factor):
+    """Set each of ``optimizer``'s learning rates to its base (``base_lrs[id(optimizer)]``) times ``factor``."""
+    for group, base in zip(optimizer.param_groups, base_lrs[id(optimizer)]):
+        group["lr"] = base * factor
 
 
 def _check_finite(sums, epoch):
