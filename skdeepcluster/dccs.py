@@ -44,9 +44,10 @@ def _conv_layers(spatial):
     size = min(spatial)
     for _, kernel, stride, padding in layers:
         size = conv_output_size(size, kernel, stride, padding)
-    while conv_output_size(size, 4, 2, 0) >= _CONV_MIN_MAP:
-        layers.append((min(2 * layers[-1][0], _CONV_MAX_CHANNELS), 4, 2, 0))
-        size = conv_output_size(size, 4, 2, 0)
+    kernel_stride_padding = (4, 2, 0)
+    while conv_output_size(size, *kernel_stride_padding) >= _CONV_MIN_MAP:
+        layers.append((min(2 * layers[-1][0], _CONV_MAX_CHANNELS), *kernel_stride_padding))
+        size = conv_output_size(size, *kernel_stride_padding)
     return tuple(layers)
 
 
@@ -93,7 +94,7 @@ class _DCCSNet(nn.Module):
         self.mi = GlobalMIEstimator(flat_size(self.encoder.feature_shape), latent, _MI_HIDDEN)
         self.style_dim = style_dim
         # the user's backbone keeps its own weights
-        own = [self.encoder.head if isinstance(encoder, nn.Module) else self.encoder,
+        own = [self.encoder.head if isinstance(self.encoder, _ModuleEncoder) else self.encoder,
                self.critic, self.mi]
         for part in own:  # Xavier-normal, as the official code
             for module in part.modules():
@@ -284,9 +285,8 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
     def __init__(self, n_clusters=10, *, image_shape=None, style_dim=50, style_std=0.1,
                  beta_mi=0.5, beta_adv=1.0, beta_aug=2.0, gp_weight=10.0, n_critic=4,
                  color_mode="grayscale", crop_scale="auto", hflip=False, encoder="auto",
-                 max_epochs=100,
-                 batch_size=64, learning_rate=1e-3, lr_schedule="constant", device="auto",
-                 random_state=None, verbose=0):
+                 max_epochs=100, batch_size=64, learning_rate=1e-3, lr_schedule="constant",
+                 device="auto", random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.style_dim = style_dim
@@ -337,8 +337,8 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
 
     def _encoder(self, input_shape, device):
         """``"conv"``, ``"resnet"`` or a copy of the user's module (``encoder="auto"`` resolved)."""
-        if isinstance(self.encoder, nn.Module):
-            return copy.deepcopy(self.encoder)
+        if isinstance(self.encoder, nn.Module):  # on the CPU for _ModuleEncoder's shape probe
+            return copy.deepcopy(self.encoder).cpu()
         if self.encoder != "auto":
             return self.encoder
         large = len(input_shape) == 3 and min(input_shape[1:]) >= _RESNET_MIN_SIZE
@@ -362,7 +362,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         betas = (0.5, 0.9)
         critic_opt = adam(net.critic.parameters(), lr=self.learning_rate, betas=betas)
         encoder_opt = adam([*net.encoder.parameters(), *net.mi.parameters()],
-                               lr=self.learning_rate, betas=betas)
+                           lr=self.learning_rate, betas=betas)
         adversarial = self.beta_adv > 0 and self.n_critic > 0
 
         def critic_loss(idx):

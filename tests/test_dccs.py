@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits, make_blobs
 
 from skdeepcluster import DCCSClustering
@@ -80,7 +81,6 @@ def test_auto_encoder_on_the_cpu_is_the_conv_encoder_grown_to_the_image(size, fe
 
 
 def test_a_torch_module_as_encoder_is_copied_and_trained():
-    torch = pytest.importorskip("torch")
     backbone = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, stride=2), torch.nn.ReLU())
     before = [p.detach().clone() for p in backbone.parameters()]
     X = load_digits().images[:120]
@@ -97,8 +97,6 @@ def test_a_torch_module_as_encoder_is_copied_and_trained():
 
 
 def test_encoder_module_with_wrong_output_is_refused():
-    torch = pytest.importorskip("torch")
-
     class Scalar(torch.nn.Module):
         def forward(self, x):
             return x.sum()
