@@ -35,7 +35,9 @@ either channel layout) or be rows of ``n_features_in_`` values.
 """
 
 import copy
+import hashlib
 import math
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -46,7 +48,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "resolve_device"]
+from .nn.training import (
+    FitSession,
+    TrainingInterrupted,
+    load_checkpoint,
+    save_checkpoint,
+    stop_on_interrupt,
+    to_cpu,
+)
+
+__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "long_fit_parameters", "resolve_device"]
 
 _INFERENCE_BATCH = 1024
 
@@ -84,6 +95,43 @@ def resolve_device(device):
     elif dev.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'.")
     return dev
+
+
+_LONG_FIT_PARAMETERS = """\
+    warm_start : bool, default=False
+        If True and the estimator is fitted, ``fit`` trains the fitted model
+        further, for ``max_epochs`` more epochs on the given ``X`` (same
+        per-sample shape), continuing its optimiser and random states,
+        scaling and ``history_``: two fits of 5 epochs give the model of one
+        fit of 10{warm_note}.  If False, every ``fit`` starts afresh.
+    checkpoint_path : str or path-like, default=None
+        If given, the full training state (model, optimisers, random states,
+        epoch, history) is written there every ``checkpoint_every`` epochs,
+        atomically (a temporary file renamed over the old one).  A ``fit``
+        that finds a checkpoint written for the same parameters, data and
+        device resumes from it (a finished one goes straight to the read-out);
+        one written for another fit raises a ``ValueError`` naming what
+        differs, and an unreadable file a ``ValueError`` too.  Files are read
+        with ``torch.load(weights_only=True)``: no code in them runs.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints (counted over the whole fit); the last
+        epoch of each training phase is always written.
+"""
+
+
+def long_fit_parameters(warm_note=""):
+    """Class decorator: document ``warm_start``, ``checkpoint_path`` and ``checkpoint_every``.
+
+    The text replaces the docstring line ``    <long-fit parameters>``;
+    ``warm_note`` ends its first sentence with what is particular to the
+    method (e.g. ", where ...").
+    """
+    def decorate(cls):
+        if cls.__doc__:
+            text = _LONG_FIT_PARAMETERS.format(warm_note=warm_note)
+            cls.__doc__ = cls.__doc__.replace("    <long-fit parameters>\n", text)
+        return cls
+    return decorate
 
 
 def _resolve_layout(shape, image_shape):
@@ -134,7 +182,14 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "checkpoint_path": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     }
+
+    # Parameters that change neither the training nor its result: a checkpoint
+    # written with other values of them is resumed.
+    _resume_ignores = ("verbose", "warm_start", "checkpoint_path", "checkpoint_every")
 
     # ------------------------------------------------------------------ input
     def _check_image_shape(self):
@@ -236,31 +291,127 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X = self._validate_X(X, reset=True)
-        if self.n_clusters > X.shape[0]:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} is larger than the number of samples "
-                f"n_samples={X.shape[0]}."
-            )
+        warm = getattr(self, "warm_start", False) and hasattr(self, "_training_state")
+        if warm:
+            X = self._validate_X(X, reset=False)
+            self._check_n_clusters(X)
+        else:
+            X = self._validate_X(X, reset=True)
+            self._check_n_clusters(X)
+            self._fit_scaler(X)
         self.device_ = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._fit_scaler(X)
+        session = self._start_session(X, warm)
         data = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
         cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        interrupted = None
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
-            generator = torch.Generator(device=self.device_)
-            generator.manual_seed(seed)
-            self.history_ = []
-            self._fit_module(data, generator)
+            session.generator.manual_seed(seed)
+            self._session = session
+            try:
+                with stop_on_interrupt(session):
+                    self._fit_module(data, session.generator)
+            except TrainingInterrupted as exc:
+                interrupted = exc
+            finally:
+                del self._session
         del data
         self.module_ = self.module_.cpu().eval()
+        # What a warm start continues from (the module is module_ itself).
+        self._training_state = dict(to_cpu(session.state(module=False)),
+                                    description=session.description)
         self.n_iter_ = len(self.history_)
         outputs = self._infer(X)
         raw = self._raw_labels(outputs)
         self._set_label_map(raw)
         self.labels_ = self.label_map_[raw]
+        if interrupted is not None:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in epoch "
+                f"{interrupted.epoch + 1}, after {interrupted.steps} of its steps; the model, "
+                f"labels_ and n_iter_={self.n_iter_} (complete epochs) are those of the training "
+                "so far.",
+                UserWarning,
+                stacklevel=3,  # the caller of fit (through _fit_context)
+            )
         return self
+
+    def _check_n_clusters(self, X):
+        if self.n_clusters > X.shape[0]:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} is larger than the number of samples "
+                f"n_samples={X.shape[0]}."
+            )
+
+    # ------------------------------------------------------------ sessions
+    def _fit_description(self, X, warm):
+        """What a checkpoint must match to be resumed: parameters, data, device and start."""
+        params = {name: repr(value) for name, value in sorted(self.get_params(deep=False).items())
+                  if name not in self._resume_ignores}
+        digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel()).hexdigest()
+        start = "a new fit"
+        if warm:
+            start = (f"a warm start after {len(self.history_)} epochs of the fit "
+                     f"{self._training_state['description']['fingerprint']}")
+        description = {"params": params, "data": f"{X.shape} {X.dtype} sha256 {digest}",
+                       "device": self.device_.type, "start": start}
+        description["fingerprint"] = hashlib.sha256(repr(sorted(description.items())).encode()).hexdigest()[:16]
+        return description
+
+    def _start_session(self, X, warm):
+        """The :class:`~skdeepcluster.nn.training.FitSession` of this fit.
+
+        A warm start continues the previous fit's state; a checkpoint written
+        for the same fit (parameters, data, device, start) continues from
+        where it was written and one written for another is refused.  History
+        and the fitted scaler carry over with the state.
+        """
+        generator = torch.Generator(device=self.device_)
+        resume = extend = None
+        if warm:
+            resume = dict(self._training_state, module=self.module_.state_dict())
+            extend = True
+        else:
+            self.history_ = []
+        description = self._fit_description(X, warm)
+        path = getattr(self, "checkpoint_path", None)
+        save = None
+        if path is not None:
+            if os.path.exists(path):
+                written = load_checkpoint(path)
+                theirs = written.get("description", {})
+                if theirs.get("fingerprint") != description["fingerprint"]:
+                    own = warm and theirs == self._training_state["description"]
+                    if not own:  # the previous fit's own last state is overwritten
+                        raise ValueError(self._mismatch_message(path, theirs, description))
+                else:
+                    resume, extend = written, False
+            every = self.checkpoint_every
+
+            def save(state):
+                save_checkpoint(path, {**state, "description": description})
+        else:
+            every = 1
+        session = FitSession(generator, self.history_, self.device_, resume=resume,
+                             extend=bool(extend), save=save, save_every=every)
+        session.description = description
+        return session
+
+    @staticmethod
+    def _mismatch_message(path, theirs, ours):
+        differences = []
+        their_params = theirs.get("params", {})
+        for name, value in ours["params"].items():
+            if their_params.get(name) != value:
+                differences.append(f"{name} ({their_params.get(name, 'absent')} there, {value} here)")
+        for key, what in (("data", "the training data"), ("device", "the device"),
+                          ("start", "the start")):
+            if theirs.get(key) != ours[key]:
+                differences.append(f"{what} ({theirs.get(key)} there, {ours[key]} here)")
+        return (f"The checkpoint {os.fspath(path)!r} was written by another fit; it differs in "
+                + "; ".join(differences or ["its description"])
+                + ". Delete the file or pass another checkpoint_path to start this fit.")
 
     def _fit_module(self, X, generator):  # pragma: no cover - abstract
         raise NotImplementedError

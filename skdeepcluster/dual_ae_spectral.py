@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer
+from ._base import BaseDeepClusterer, long_fit_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
 from .nn.losses import (
     CholeskyOrthonorm,
@@ -21,7 +21,7 @@ from .nn.losses import (
     nearest_neighbors,
     spectral_loss,
 )
-from .nn.training import Step, epochs_for_updates, train
+from .nn.training import Step, TrainingInterrupted, epochs_for_updates, train
 
 __all__ = ["DualAESpectralClustering"]
 
@@ -81,6 +81,9 @@ class _DualAESpectralNet(nn.Module):
         return self.orthonorm(self.spectral(self.affinity_space(z)))
 
 
+@long_fit_parameters('; warm starting continues the joint phase (phase 4) for\n'
+                     '        ``max_epochs`` more (``"auto"``: its count again), without repeating\n'
+                     '        the three before it')
 class DualAESpectralClustering(BaseDeepClusterer):
     """Deep spectral clustering using a dual autoencoder network (DSCDAN).
 
@@ -200,6 +203,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         the same seed are identical.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
+    <long-fit parameters>
 
     Attributes
     ----------
@@ -275,7 +279,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                  spectral_weight=1.0, affinity="siamese", n_neighbors=3, siamese_neighbors=3,
                  pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
                  batch_size=256, spectral_batch_size=1024, learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, warm_start=False,
+                 checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.latent_dim = latent_dim
@@ -298,6 +303,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
 
     # ------------------------------------------------------------- losses
     def _autoencoder_terms(self, net, x, encoded, generator, prior_mean=0.0):
@@ -337,15 +345,26 @@ class DualAESpectralClustering(BaseDeepClusterer):
         return min(most, epochs_for_updates(n, batch_size, updates))
 
     def _fit_module(self, X, generator):
+        siamese = self.affinity == "siamese"
+        latent = self._latent_size(flat_size(X.shape[1:]))
+        net = self._session.adopt(
+            _DualAESpectralNet(tuple(X.shape[1:]), latent, self.n_clusters, siamese).to(X.device))
+        self.module_ = net
+        try:
+            self._train_phases(net, X, generator)
+        except TrainingInterrupted:  # labels from the model trained so far
+            self._read_out(net, X, generator)
+            raise
+        self._read_out(net, X, generator)
+
+    def _train_phases(self, net, X, generator):
+        """The four training phases; a resumed fit skips those its state finished."""
         n = X.shape[0]
         device = X.device
         siamese = self.affinity == "siamese"
-        latent = self._latent_size(flat_size(X.shape[1:]))
-        net = _DualAESpectralNet(tuple(X.shape[1:]), latent, self.n_clusters, siamese).to(device)
-        self.module_ = net
-        amp = device.type == "cuda"
-        common = dict(device=device, generator=generator, amp=amp, verbose=self.verbose,
-                      history=self.history_)
+        session = self._session
+        common = dict(device=device, generator=generator, amp=device.type == "cuda",
+                      verbose=self.verbose, history=self.history_, session=session)
         ae_params = [*net.encoder.parameters(), *net.decoder.parameters(),
                      *net.mi_global.parameters(),
                      *(net.mi_local.parameters() if net.mi_local is not None else [])]
@@ -362,14 +381,17 @@ class DualAESpectralClustering(BaseDeepClusterer):
                         self._epochs(self.pretrain_epochs, n, self.batch_size, _PRETRAIN_UPDATES,
                                      _PRETRAIN_MAX_EPOCHS), **common)
 
+        # The codes of the pretrained encoder (which phases 2 and 3 leave as it
+        # is): recomputed when a resumed fit needs them, never stored.
         net.eval()
         with torch.no_grad():
-            codes = torch.cat([net.encode(X[i:i + 1024])[0] for i in range(0, n, 1024)])
+            codes = torch.cat([net.encode(X[i:i + 1024])[0] for i in range(0, n, 1024)]) \
+                if (siamese and session.pending("siamese")) or "space" not in session.cache else None
         net.train()
 
         # Phase 2 (SpectralNet's Siamese affinity): pull each code's nearest
         # neighbours close, push random codes apart.
-        if siamese:
+        if siamese and session.pending("siamese"):
             k = min(self.siamese_neighbors, n - 1)
             _, neighbors = nearest_neighbors(codes, k)
             siamese_opt = torch.optim.Adam(net.siamese.parameters(), lr=lr)
@@ -386,8 +408,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
                             self.batch_size, self.siamese_epochs, **common)
 
         # Phase 3: the spectral net on the frozen codes (in the Siamese space).
+        # Phase 4 changes the encoder: its graph space is kept in the fit's state.
         with torch.no_grad():
-            space = net.affinity_space(codes)
+            space = session.cached("space", lambda: net.affinity_space(codes))
         sn_opt = torch.optim.Adam(net.spectral.parameters(), lr=lr)
 
         def sn_loss(idx):
@@ -424,8 +447,13 @@ class DualAESpectralClustering(BaseDeepClusterer):
                         self._epochs(self.max_epochs, n, self.spectral_batch_size, _JOINT_UPDATES,
                                      _JOINT_MAX_EPOCHS), **common)
 
-        # Read-out: orthonormalise over the whole training set, then k-means.  In
-        # float64, as inference on the CPU runs, so the stored map matches it.
+    def _read_out(self, net, X, generator):
+        """Orthonormalise over the whole training set, then k-means.
+
+        In float64, as inference on the CPU runs, so the stored map matches it.
+        """
+        n = X.shape[0]
+        device = X.device
         net.eval()
         exact = copy.deepcopy(net).double()
         with torch.no_grad():
@@ -442,13 +470,13 @@ class DualAESpectralClustering(BaseDeepClusterer):
     def _run_phase(self, phase, steps, n, batch_size, epochs, **common):
         if epochs == 0:
             return
-        start = len(common["history"])
-        train(steps, list(steps), n, batch_size=batch_size, max_epochs=epochs,
-              first_epoch=start, **common)
-        for record in common["history"][start:]:
+
+        def epoch_end(epoch, record):  # tagged before a checkpoint holds it
             record["phase"] = phase
 
-    # ---------------------------------------------------------- inference
+        train(steps, list(steps), n, batch_size=batch_size, max_epochs=epochs,
+              epoch_end=epoch_end, phase=phase, **common)
+
     def _inference(self, module, x):
         mu, _, _ = module.encode(x)
         y = module.embed(mu)

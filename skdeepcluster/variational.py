@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin
+from ._base import BaseDeepClusterer, SoftAssignmentMixin, long_fit_parameters
 from .nn.backbones import build_decoder, build_encoder
 from .nn.losses import kl_diagonal_gaussians
 from .nn.training import Step, adam, train
@@ -92,6 +92,7 @@ class _GMVAENet(nn.Module):
         return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
 
 
+@long_fit_parameters(' (the temperature goes on annealing from the epoch reached)')
 class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
 
@@ -204,6 +205,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         :meth:`sample`; CPU fits with the same seed are identical.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
+    <long-fit parameters>
 
     Attributes
     ----------
@@ -288,7 +290,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                  reconstruction_weight=1.0, gaussian_kl_weight="auto", categorical_kl_weight=1.0,
                  categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
                  straight_through=False, max_epochs=100, batch_size=64, learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, warm_start=False,
+                 checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.latent_dim = latent_dim
@@ -307,6 +310,9 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
 
     # --------------------------------------------------------------- model
     def _likelihood(self):
@@ -339,12 +345,13 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         if self.tau_min > self.tau0:
             raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
         self._likelihood_ = self._likelihood()
-        net = _GMVAENet(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
+        net = self._session.adopt(
+            _GMVAENet(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device))
         self.module_ = net
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         log_k = math.log(self.n_clusters)
         beta = self._gaussian_kl_weight()
-        state = {"tau": self._temperature(0)}
+        state = {}
 
         def loss(idx):
             x = X[idx]
@@ -371,14 +378,16 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                 terms["categorical_kl"] = self.categorical_kl_weight * kl
             return terms
 
+        def epoch_start(epoch):
+            state["tau"] = self._temperature(epoch)
+
         def epoch_end(epoch, record):
             record["temperature"] = state["tau"]
-            state["tau"] = self._temperature(epoch + 1)
 
         train({"elbo": Step(optimizer, loss)}, ["elbo"], X.shape[0], batch_size=self.batch_size,
               max_epochs=self.max_epochs, device=X.device, generator=generator,
               amp=X.device.type == "cuda", verbose=self.verbose, history=self.history_,
-              epoch_end=epoch_end)
+              epoch_start=epoch_start, epoch_end=epoch_end, session=self._session)
 
     def fit(self, X, y=None):
         """Train the Gaussian-mixture VAE on ``X`` and cluster it.

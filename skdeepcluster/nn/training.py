@@ -17,17 +17,37 @@ permutation is then cut into chunks of at most ``chunk_size`` rows,
 Losses are summed on the device and read back once per epoch (and every
 ``check_every`` steps for the NaN/inf guard), so the loop never waits on the
 GPU inside a step.
+
+A :class:`FitSession` carries one fit's progress across its ``train`` calls
+(a method may train in several *phases*, one call each): epochs and steps
+done per phase, the optimisers, random states, history and any tensors the
+method computed between phases.  Its :meth:`~FitSession.state` is what a
+checkpoint file holds; a session built from such a state resumes where it
+was written, skipping finished phases, and one built with ``extend=True``
+trains a finished fit's last phase further (warm start).  A stop requested
+through the session (Ctrl-C under :func:`stop_on_interrupt`) ends ``train``
+after the current step with :class:`TrainingInterrupted`.
 """
 
+import contextlib
+import copy
 import math
+import os
+import signal
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-__all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine"]
+__all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
+           "FitSession", "TrainingInterrupted", "stop_on_interrupt", "save_checkpoint",
+           "load_checkpoint"]
+
+CHECKPOINT_FORMAT = 1
 
 
 @dataclass
@@ -101,15 +121,257 @@ def warmup_cosine(warmup=0.05, final=0.0):
     return factor
 
 
+class TrainingInterrupted(Exception):
+    """A stop was requested during :func:`train`; raised after the step that was running.
+
+    ``epoch`` is the (0-based) epoch that was running and ``steps`` the
+    steps of it that were taken.
+    """
+
+    def __init__(self, epoch, steps):
+        super().__init__(f"training interrupted in epoch {epoch + 1} after {steps} of its steps")
+        self.epoch = epoch
+        self.steps = steps
+
+
+def _rng_state(generator):
+    state = {"generator": generator.get_state(), "cpu": torch.get_rng_state()}
+    if generator.device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(generator.device)
+    return state
+
+
+def _set_rng_state(generator, state):
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], generator.device)
+
+
+def to_cpu(obj):
+    """``obj`` (nested dicts, lists, tuples of tensors and plain values) with every tensor copied to the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {key: to_cpu(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(value) for value in obj)
+    return obj
+
+
+class FitSession:
+    """One fit's progress across its :func:`train` calls; what a checkpoint holds.
+
+    Parameters
+    ----------
+    generator : torch.Generator
+        The fit's generator (its state is saved and restored with the rest).
+    history : list
+        The fit's per-epoch records; replaced by the state's when resuming.
+    device : torch.device
+        Where cached tensors live during the fit.
+    resume : dict, optional
+        A :meth:`state` (e.g. read back by :func:`load_checkpoint`), with the
+        module's ``state_dict`` under ``"module"``: the fit continues from it.
+        Phases it finished are skipped, the running one goes on from its last
+        complete epoch with the optimisers' and random states restored.
+    extend : bool, default=False
+        ``resume`` is the end of an earlier fit to be trained further (warm
+        start): the phase it ended in gets the epochs asked for again on top
+        of those it has done.
+    save : callable, optional
+        ``save(state)``, called every ``save_every`` epochs (counted over the
+        whole fit) and at the end of every phase.
+    save_every : int, default=1
+    """
+
+    def __init__(self, generator, history, device, resume=None, extend=False, save=None,
+                 save_every=1):
+        self.generator = generator
+        self.history = history
+        self.device = device
+        self.save = save
+        self.save_every = save_every
+        self.stop_requested = False
+        self.module = None
+        self.phases = {}  # name -> {"target": epochs, "done": epochs, "steps": steps taken}
+        self.current = None
+        self.optimizers = {}
+        self.cache = {}
+        self._resume = resume
+        self._extend = extend
+        self._rng_pending = resume is not None
+        self._rng = _rng_state(generator)
+        if resume is not None:
+            self.phases = copy.deepcopy(resume["phases"])
+            self.current = resume["current"]
+            self.cache = dict(resume["cache"])
+            history[:] = copy.deepcopy(resume["history"])
+            self._rng = resume["rng"]
+
+    @property
+    def epochs_done(self):
+        """Complete epochs over all phases."""
+        return sum(info["done"] for info in self.phases.values())
+
+    def adopt(self, module):
+        """Register the fit's module (loading the resumed weights into it); returns it."""
+        self.module = module
+        if self._resume is not None:
+            module.load_state_dict(self._resume["module"])
+        return module
+
+    def cached(self, name, compute):
+        """``compute()``, or the tensor a resumed state holds under ``name``; kept for later states."""
+        if name in self.cache:
+            self.cache[name] = self.cache[name].to(self.device)
+        else:
+            self.cache[name] = compute()
+        return self.cache[name]
+
+    def pending(self, phase):
+        """Whether ``phase`` still has epochs to run (False for a phase a resumed state finished)."""
+        info = self.phases.get(phase)
+        return (info is None or info["done"] < info["target"]
+                or (self._extend and phase == self.current))
+
+    def begin(self, phase, epochs, steps):
+        """Start (or resume) ``phase`` of ``epochs`` epochs; None if it has nothing left to run.
+
+        Returns the phase's ``{"target", "done", "steps"}``; restores the
+        optimisers of ``steps`` when the phase resumes part-way, and the random
+        states at the first phase that runs after resuming.
+        """
+        if self.stop_requested:
+            raise TrainingInterrupted(self.epochs_done, 0)
+        info = self.phases.setdefault(phase, {"target": epochs, "done": 0, "steps": 0})
+        resumed = self._resume is not None and phase == self._resume["current"]
+        if resumed and self._extend:
+            info["target"] = info["done"] + epochs
+            self._extend = False
+        if info["done"] >= info["target"]:
+            return None
+        self.current = phase
+        self.optimizers = {name: step.optimizer for name, step in steps.items()}
+        if resumed and info["done"]:
+            for name, optimizer in self.optimizers.items():
+                if name in self._resume["optimizers"]:
+                    optimizer.load_state_dict(self._resume["optimizers"][name])
+        if self._rng_pending:
+            _set_rng_state(self.generator, self._rng)
+            self._rng_pending = False
+        return info
+
+    def end_epoch(self, info, step_count, stopped=False):
+        """Record a complete epoch of the running phase; save a checkpoint when one is due."""
+        info["done"] += 1
+        info["steps"] = step_count
+        if stopped:
+            info["target"] = info["done"]
+        self._rng = _rng_state(self.generator)
+        last = info["done"] >= info["target"]
+        if self.save is not None and (last or self.epochs_done % self.save_every == 0):
+            self.save(self.state())
+
+    def state(self, module=True):
+        """The fit's state at its last complete epoch, as tensors and plain values.
+
+        What ``torch.load(..., weights_only=True)`` reads back: the module's
+        and optimisers' ``state_dict`` (the module's omitted with
+        ``module=False``), random states, per-phase progress, the history and
+        the cached tensors.
+        """
+        state = {"format": CHECKPOINT_FORMAT, "phases": copy.deepcopy(self.phases),
+                 "current": self.current,
+                 "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+                 "rng": self._rng, "history": copy.deepcopy(self.history), "cache": self.cache}
+        if module:
+            state["module"] = self.module.state_dict()
+        return state
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(session):
+    """Within the block, Ctrl-C (SIGINT) asks ``session`` to stop after the current step.
+
+    A second Ctrl-C raises ``KeyboardInterrupt`` at once.  Only in the main
+    thread, and only while SIGINT has Python's default handler (a handler the
+    user installed is left alone); elsewhere the block runs unchanged.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def handler(signum, frame):
+        if session.stop_requested:
+            raise KeyboardInterrupt
+        session.stop_requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def save_checkpoint(path, state):
+    """Write ``state`` to ``path`` with ``torch.save`` atomically.
+
+    The bytes go to a temporary file in the same directory, are flushed to
+    disk, and the file is then renamed over ``path``: a crash at any moment
+    leaves either the previous checkpoint or the new one, never a partial file.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path):
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: no code runs).
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read (truncated, corrupted, not a checkpoint).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"The checkpoint file {os.fspath(path)!r} cannot be read: it is truncated, corrupted "
+            f"or not a checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+            "Delete it to start the fit afresh."
+        ) from exc
+    keys = {"format", "phases", "current", "optimizers", "rng", "history", "cache", "module"}
+    if not isinstance(state, dict) or not keys <= state.keys():
+        raise ValueError(f"The file {os.fspath(path)!r} is not a skdeepcluster checkpoint; "
+                         "delete it or pass another checkpoint_path.")
+    if state["format"] != CHECKPOINT_FORMAT:
+        raise ValueError(f"The checkpoint {os.fspath(path)!r} has format {state['format']}; this "
+                         f"version reads format {CHECKPOINT_FORMAT}. Delete it to start afresh.")
+    return state
+
+
 def _format(record):
-    return "  ".join(f"{k}={v:.4g}" for k, v in record.items()
-                     if k not in ("epoch", "time", "samples_per_s"))
+    return "  ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4g}"
+                     for k, v in record.items() if k not in ("epoch", "time", "samples_per_s"))
 
 
 def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator,
           amp=False, verbose=0, history=None, epoch_end=None, drop_last=True, check_every=100,
           first_epoch=0, log=None, chunk_size=None, chunk_passes=1, chunk_start=None,
-          lr_schedule=None):
+          lr_schedule=None, epoch_start=None, session=None, phase="train"):
     """Run the optimisation and return the per-epoch history.
 
     Parameters
@@ -159,6 +421,16 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
         ``max_epochs`` epochs' steps already taken (e.g.
         :func:`warmup_cosine`); they are restored when ``train`` returns.
         None keeps the learning rates constant.
+    epoch_start : callable, optional
+        ``epoch_start(epoch)``, called before each epoch.
+    session : FitSession, optional
+        The fit this call is a phase of: it then decides the epochs to run
+        (``max_epochs`` on a new fit; what is left of them when resuming; none
+        for a phase a resumed state finished), numbers them after those in
+        ``history`` (``first_epoch`` is ignored), saves checkpoints, and a stop
+        it requests ends the call after the current step.
+    phase : str, default="train"
+        This call's name in ``session`` (unique within a fit).
 
     Returns
     -------
@@ -171,23 +443,51 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     FloatingPointError
         When a loss term becomes NaN or infinite; the message names the term
         and the epoch.
+    TrainingInterrupted
+        When ``session`` asked to stop (after the step that was running).
     """
     history = [] if history is None else history
     log = sys.stdout if log is None else log
     n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
-    step_count = 0
+    step_count, planned = 0, max_epochs
+    if session is not None:
+        progress = session.begin(phase, max_epochs, steps)
+        if progress is None:
+            return history
+        first_epoch, step_count, planned = len(history), progress["steps"], progress["target"]
+        max_epochs = progress["target"] - progress["done"]
     started = time.perf_counter()
     if lr_schedule is not None:
         chunk_lengths = [len(c) for c in torch.arange(n_samples).tensor_split(n_chunks)]
-        total_steps = max_epochs * chunk_passes * sum(
+        total_steps = planned * chunk_passes * sum(
             len(batch_slices(length, batch_size, drop_last)) for length in chunk_lengths)
         base_lrs = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
                     for step in steps.values()}
-    for epoch in range(first_epoch, first_epoch + max_epochs):
+    try:
+        _run_epochs(steps, schedule, n_samples, batch_size, device, generator, autocast, verbose,
+                    history, epoch_end, drop_last, check_every, range(first_epoch, first_epoch + max_epochs),
+                    log, n_chunks, chunk_passes, chunk_start, epoch_start, session,
+                    progress if session is not None else None, step_count, started,
+                    (lr_schedule, total_steps, base_lrs) if lr_schedule is not None else None)
+    finally:
+        if lr_schedule is not None:  # leave the optimisers as they came
+            for step in steps.values():
+                _scale_lrs(step.optimizer, base_lrs, 1.0)
+    return history
+
+
+def _run_epochs(steps, schedule, n_samples, batch_size, device, generator, autocast, verbose,
+                history, epoch_end, drop_last, check_every, epochs, log, n_chunks, chunk_passes,
+                chunk_start, epoch_start, session, progress, step_count, started, lr):
+    """The epochs of :func:`train` (its arguments, resolved)."""
+    last_epoch = epochs[-1] if len(epochs) else 0
+    for epoch in epochs:
+        if epoch_start is not None:
+            epoch_start(epoch)
         t0 = time.perf_counter()
         perm = torch.randperm(n_samples, device=device, generator=generator)
-        sums, counts, seen = {}, {}, 0
+        sums, counts, seen, epoch_steps = {}, {}, 0, 0
         for chunk in perm.tensor_split(n_chunks):
             if chunk_start is not None:
                 chunk_start(chunk)
@@ -198,23 +498,32 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                 for start, stop in slices:
                     step = steps[schedule[step_count % len(schedule)]]
                     idx = chunk[start:stop]
-                    if lr_schedule is not None:
+                    if lr is not None:
+                        lr_schedule, total_steps, base_lrs = lr
                         _scale_lrs(step.optimizer, base_lrs,
                                    lr_schedule(min(step_count / total_steps, 1.0)))
-                    with autocast:
-                        terms = step.loss(idx)
-                    if terms:
-                        step.optimizer.zero_grad(set_to_none=True)
-                        sum(terms.values()).backward()
-                        step.optimizer.step()
+                    try:
+                        with autocast:
+                            terms = step.loss(idx)
+                        if terms:
+                            step.optimizer.zero_grad(set_to_none=True)
+                            sum(terms.values()).backward()
+                            step.optimizer.step()
+                    except KeyboardInterrupt:  # no stop_on_interrupt handler: keep what there is
+                        if session is None:
+                            raise
+                        raise TrainingInterrupted(epoch, epoch_steps) from None
                     for name, value in terms.items():
                         value = value.detach().float()
                         sums[name] = sums[name] + value if name in sums else value
                         counts[name] = counts.get(name, 0) + 1
                     step_count += 1
+                    epoch_steps += 1
                     seen += stop - start
                     if check_every and step_count % check_every == 0:
                         _check_finite(sums, epoch)
+                    if session is not None and session.stop_requested:
+                        raise TrainingInterrupted(epoch, epoch_steps)
         _check_finite(sums, epoch)
         values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
         elapsed = time.perf_counter() - t0
@@ -224,17 +533,15 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
         record["samples_per_s"] = seen / max(elapsed, 1e-9)
         history.append(record)
         stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
-        done = epoch - first_epoch + 1
-        if verbose and (done % verbose == 0 or done == max_epochs or stop_now):
-            eta = (time.perf_counter() - started) / done * (max_epochs - done)
-            print(f"epoch {epoch + 1}/{first_epoch + max_epochs}  {_format(record)}  "
+        if session is not None:
+            session.end_epoch(progress, step_count, stopped=stop_now)
+        done, planned = epoch - epochs[0] + 1, len(epochs)
+        if verbose and (done % verbose == 0 or done == planned or stop_now):
+            eta = (time.perf_counter() - started) / done * (planned - done)
+            print(f"epoch {epoch + 1}/{last_epoch + 1}  {_format(record)}  "
                   f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
         if stop_now:
             break
-    if lr_schedule is not None:  # leave the optimisers as they came
-        for step in steps.values():
-            _scale_lrs(step.optimizer, base_lrs, 1.0)
-    return history
 
 
 def _scale_lrs(optimizer, base_lrs, factor):

@@ -1,0 +1,238 @@
+"""Long fits: Ctrl-C keeps the work, warm starts continue, checkpoints resume (all four estimators)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from skdeepcluster import (
+    DCCSClustering,
+    DualAESpectralClustering,
+    GATCluster,
+    VariationalClustering,
+)
+from skdeepcluster.nn.training import load_checkpoint, save_checkpoint
+
+# Small, quick settings; ``epochs`` is what the SIGKILL test's fit runs in all.
+SETTINGS = {
+    "DCCSClustering": dict(max_epochs=6, batch_size=64),
+    "VariationalClustering": dict(max_epochs=6, batch_size=64),
+    "GATCluster": dict(max_epochs=6, batch_size=32, target_batch=100, num_repeat=1),
+    "DualAESpectralClustering": dict(pretrain_epochs=2, siamese_epochs=2, spectral_epochs=2,
+                                     max_epochs=2, batch_size=64, spectral_batch_size=100),
+}
+ESTIMATORS = [DCCSClustering, VariationalClustering, GATCluster, DualAESpectralClustering]
+IDS = [cls.__name__ for cls in ESTIMATORS]
+
+
+def _data(n=200):
+    return load_digits().images[:n]
+
+
+def _make(cls, **params):
+    return cls(n_clusters=10, random_state=0, **{**SETTINGS[cls.__name__], **params})
+
+
+def _same_weights(a, b):
+    sa, sb = a.module_.state_dict(), b.module_.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _losses(history):
+    return [{k: v for k, v in r.items() if k not in ("time", "samples_per_s")} for r in history]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+def test_warm_start_twice_equals_one_longer_fit(cls):
+    X = _data()
+    if cls is DualAESpectralClustering:  # warm starts continue the joint phase
+        one = _make(cls, max_epochs=4).fit(X)
+    else:
+        one = _make(cls, max_epochs=4).fit(X)
+    two = _make(cls, max_epochs=2, warm_start=True).fit(X)
+    first_labels = two.labels_.copy()
+    two.fit(X)
+    assert _same_weights(one, two)
+    np.testing.assert_array_equal(one.labels_, two.labels_)
+    assert one.n_iter_ == two.n_iter_ == len(two.history_)
+    assert _losses(one.history_) == _losses(two.history_)
+    assert first_labels.shape == two.labels_.shape
+
+
+def test_warm_start_false_starts_afresh():
+    X = _data()
+    est = _make(VariationalClustering, max_epochs=2)
+    a = est.fit(X).labels_.copy()
+    b = est.fit(X).labels_
+    np.testing.assert_array_equal(a, b)
+    assert est.n_iter_ == 2
+
+
+def test_warm_start_needs_the_fitted_shape():
+    est = _make(VariationalClustering, max_epochs=1, warm_start=True).fit(_data())
+    with pytest.raises(ValueError, match="shape"):
+        est.fit(np.random.rand(50, 6, 6))
+
+
+def test_dccs_cosine_warm_start_is_not_one_schedule():
+    """Where the schedule does not allow it (cosine planned per fit), the models differ."""
+    X = _data()
+    one = _make(DCCSClustering, max_epochs=4, lr_schedule="cosine").fit(X)
+    two = _make(DCCSClustering, max_epochs=2, lr_schedule="cosine", warm_start=True).fit(X).fit(X)
+    assert not _same_weights(one, two)
+    assert two.n_iter_ == 4
+
+
+def _interrupt_at_backward(monkeypatch, call, how):
+    """Deliver Ctrl-C during the ``call``-th backward pass (mid-step, as a user's would land)."""
+    original = torch.Tensor.backward
+    count = {"n": 0}
+
+    def backward(self, *args, **kwargs):
+        count["n"] += 1
+        if count["n"] == call:
+            if how == "signal":
+                signal.raise_signal(signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "backward", backward)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+def test_ctrl_c_keeps_the_work(cls, monkeypatch):
+    X = _data()
+    _interrupt_at_backward(monkeypatch, 7, "signal")
+    est = _make(cls)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X)
+    monkeypatch.undo()
+    assert est.n_iter_ == len(est.history_) < 6
+    assert est.labels_.shape == (len(X),)
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_keyboard_interrupt_without_the_handler_keeps_the_work(monkeypatch):
+    """A KeyboardInterrupt raised inside a step (no SIGINT handler of ours) also keeps the model."""
+    X = _data()
+    _interrupt_at_backward(monkeypatch, 5, "raise")
+    est = _make(VariationalClustering)
+    with pytest.warns(UserWarning, match="in epoch 2, after 1 of its steps"):
+        est.fit(X)
+    monkeypatch.undo()
+    assert est.n_iter_ == 1
+    assert est.predict(X).shape == (len(X),)
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    from sklearn.datasets import load_digits
+    import skdeepcluster
+    cls = getattr(skdeepcluster, sys.argv[1])
+    params = eval(sys.argv[2])
+    cls(**params).fit(load_digits().images[:200])
+""")
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+def test_sigkill_then_resume_gives_the_uninterrupted_fit(cls, tmp_path):
+    path = tmp_path / "fit.ckpt"
+    params = dict(n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path),
+                  **SETTINGS[cls.__name__])
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, cls.__name__, repr(params)],
+                             stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    epochs_seen = 0
+    for line in child.stdout:
+        epochs_seen += line.startswith("epoch ")
+        if epochs_seen == 3:  # its checkpoint is written before the line is printed
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the fit ended before it could be killed"
+    written = load_checkpoint(path)
+    done = sum(p["done"] for p in written["phases"].values())
+    assert done == 3
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+    resumed = cls(**{**params, "verbose": 0}).fit(_data())
+    fresh = cls(**{k: v for k, v in params.items() if k not in ("verbose", "checkpoint_path")})
+    fresh.fit(_data())
+    # The resumed fit carries the killed process's first epochs (their timings too).
+    assert [r["time"] for r in resumed.history_[:3]] == [r["time"] for r in written["history"]]
+    np.testing.assert_array_equal(resumed.labels_, fresh.labels_)
+    assert _same_weights(resumed, fresh)
+    assert _losses(resumed.history_) == _losses(fresh.history_)
+
+
+def test_finished_checkpoint_goes_straight_to_the_read_out(tmp_path):
+    path = tmp_path / "vc.ckpt"
+    first = _make(VariationalClustering, max_epochs=2, checkpoint_path=path).fit(_data())
+    again = _make(VariationalClustering, max_epochs=2, checkpoint_path=path).fit(_data())
+    assert again.history_ == first.history_  # no epoch trained again (same timings)
+    np.testing.assert_array_equal(again.labels_, first.labels_)
+
+
+def test_checkpoint_of_another_fit_is_refused(tmp_path):
+    path = tmp_path / "vc.ckpt"
+    _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
+    with pytest.raises(ValueError, match=r"learning_rate \(0.001 there, 0.01 here\)"):
+        _make(VariationalClustering, max_epochs=1, learning_rate=0.01,
+              checkpoint_path=path).fit(_data())
+    with pytest.raises(ValueError, match="the training data"):
+        _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data(150))
+    # verbose and checkpoint_every change nothing: the checkpoint is resumed.
+    _make(VariationalClustering, max_epochs=1, checkpoint_path=path, verbose=0,
+          checkpoint_every=3).fit(_data())
+
+
+def test_warm_start_overwrites_its_own_checkpoint(tmp_path):
+    path = tmp_path / "vc.ckpt"
+    est = _make(VariationalClustering, max_epochs=1, warm_start=True, checkpoint_path=path)
+    est.fit(_data()).fit(_data())
+    assert sum(p["done"] for p in load_checkpoint(path)["phases"].values()) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "other", "code"])
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path, damage):
+    path = tmp_path / "vc.ckpt"
+    _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[:len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(os.urandom(len(data)))
+    elif damage == "other":
+        torch.save({"weights": torch.zeros(3)}, path)
+    else:  # a pickle that would run code: refused by weights_only=True
+        torch.save({"payload": _Evil()}, path)
+    with pytest.raises(ValueError, match="checkpoint"):
+        _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo ran",))
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "state.ckpt"
+    save_checkpoint(path, {"a": torch.ones(2)})
+
+    def failing_save(obj, handle):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, {"a": torch.zeros(2)})
+    monkeypatch.undo()
+    assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(2))
+    assert os.listdir(tmp_path) == ["state.ckpt"]
