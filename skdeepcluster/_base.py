@@ -356,7 +356,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                      f"{self._training_state['description']['fingerprint']}")
         description = {"params": params, "data": f"{X.shape} {X.dtype} sha256 {digest}",
                        "device": self.device_.type, "start": start}
-        description["fingerprint"] = hashlib.sha256(repr(sorted(description.items())).encode()).hexdigest()[:16]
+        summary = repr(sorted(description.items())).encode()
+        description["fingerprint"] = hashlib.sha256(summary).hexdigest()[:16]
         return description
 
     def _start_session(self, X, warm):
@@ -378,6 +379,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         path = getattr(self, "checkpoint_path", None)
         save = None
         if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise ValueError(f"checkpoint_path={os.fspath(path)!r}: the folder {folder!r} "
+                                 "does not exist.")
             if os.path.exists(path):
                 written = load_checkpoint(path)
                 theirs = written.get("description", {})
@@ -496,6 +501,17 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return copy.deepcopy(self.module_).to(device=device, dtype=dtype).eval(), device, dtype
 
     # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        """Pickle without the optimisers' state (two to three times the weights' size).
+
+        A warm start after unpickling then continues the model with fresh
+        optimiser moments; ``checkpoint_path`` keeps the exact continuation.
+        """
+        state = dict(super().__getstate__())  # may be __dict__ itself
+        if state.get("_training_state") is not None:
+            state["_training_state"] = dict(state["_training_state"], optimizers={})
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
         dev = state.get("device_")

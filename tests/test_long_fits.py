@@ -236,3 +236,23 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(2))
     assert os.listdir(tmp_path) == ["state.ckpt"]
+
+
+def test_checkpoint_folder_must_exist(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        _make(VariationalClustering, max_epochs=1,
+              checkpoint_path=tmp_path / "missing" / "fit.ckpt").fit(_data())
+
+
+def test_pickle_leaves_the_optimisers_behind_and_still_warm_starts():
+    import pickle
+
+    X = _data()
+    est = _make(VariationalClustering, max_epochs=1, warm_start=True).fit(X)
+    blob = pickle.dumps(est)
+    assert est._training_state["optimizers"]  # kept in memory for an exact warm start
+    weights = sum(t.numel() * t.element_size() for t in est.module_.state_dict().values())
+    assert len(blob) < 1.5 * weights
+    loaded = pickle.loads(blob)
+    loaded.fit(X)
+    assert loaded.n_iter_ == 2 and loaded.labels_.shape == (len(X),)

@@ -149,7 +149,7 @@ def _set_rng_state(generator, state):
 
 
 def to_cpu(obj):
-    """``obj`` (nested dicts, lists, tuples of tensors and plain values) with every tensor copied to the CPU."""
+    """``obj`` (nested dicts, lists, tuples of tensors, plain values), its tensors copied to the CPU."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().to("cpu", copy=True)
     if isinstance(obj, dict):
@@ -350,7 +350,7 @@ def load_checkpoint(path):
     except Exception as exc:
         raise ValueError(
             f"The checkpoint file {os.fspath(path)!r} cannot be read: it is truncated, corrupted "
-            f"or not a checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+            f"or not a checkpoint ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}). "
             "Delete it to start the fit afresh."
         ) from exc
     keys = {"format", "phases", "current", "optimizers", "rng", "history", "cache", "module"}
@@ -450,7 +450,7 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     log = sys.stdout if log is None else log
     n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
-    step_count, planned = 0, max_epochs
+    step_count, planned, progress = 0, max_epochs, None
     if session is not None:
         progress = session.begin(phase, max_epochs, steps)
         if progress is None:
@@ -465,83 +465,70 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
         base_lrs = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
                     for step in steps.values()}
     try:
-        _run_epochs(steps, schedule, n_samples, batch_size, device, generator, autocast, verbose,
-                    history, epoch_end, drop_last, check_every, range(first_epoch, first_epoch + max_epochs),
-                    log, n_chunks, chunk_passes, chunk_start, epoch_start, session,
-                    progress if session is not None else None, step_count, started,
-                    (lr_schedule, total_steps, base_lrs) if lr_schedule is not None else None)
+        for epoch in range(first_epoch, first_epoch + max_epochs):
+            if epoch_start is not None:
+                epoch_start(epoch)
+            t0 = time.perf_counter()
+            perm = torch.randperm(n_samples, device=device, generator=generator)
+            sums, counts, seen, epoch_steps = {}, {}, 0, 0
+            for chunk in perm.tensor_split(n_chunks):
+                if chunk_start is not None:
+                    chunk_start(chunk)
+                slices = batch_slices(len(chunk), batch_size, drop_last)
+                for chunk_pass in range(chunk_passes):
+                    if chunk_pass:
+                        chunk = chunk[torch.randperm(len(chunk), device=device, generator=generator)]
+                    for start, stop in slices:
+                        step = steps[schedule[step_count % len(schedule)]]
+                        idx = chunk[start:stop]
+                        if lr_schedule is not None:
+                            _scale_lrs(step.optimizer, base_lrs,
+                                       lr_schedule(min(step_count / total_steps, 1.0)))
+                        try:
+                            with autocast:
+                                terms = step.loss(idx)
+                            if terms:
+                                step.optimizer.zero_grad(set_to_none=True)
+                                sum(terms.values()).backward()
+                                step.optimizer.step()
+                        except KeyboardInterrupt:  # no stop_on_interrupt handler: keep what there is
+                            if session is None:
+                                raise
+                            raise TrainingInterrupted(epoch, epoch_steps) from None
+                        for name, value in terms.items():
+                            value = value.detach().float()
+                            sums[name] = sums[name] + value if name in sums else value
+                            counts[name] = counts.get(name, 0) + 1
+                        step_count += 1
+                        epoch_steps += 1
+                        seen += stop - start
+                        if check_every and step_count % check_every == 0:
+                            _check_finite(sums, epoch)
+                        if session is not None and session.stop_requested:
+                            raise TrainingInterrupted(epoch, epoch_steps)
+            _check_finite(sums, epoch)
+            values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
+            elapsed = time.perf_counter() - t0
+            record = {"epoch": epoch}
+            record.update({name: v / counts[name] for name, v in zip(sums, values)})
+            record["time"] = elapsed
+            record["samples_per_s"] = seen / max(elapsed, 1e-9)
+            history.append(record)
+            stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
+            if session is not None:
+                session.end_epoch(progress, step_count, stopped=stop_now)
+            done = epoch - first_epoch + 1
+            if verbose and (done % verbose == 0 or done == max_epochs or stop_now):
+                eta = (time.perf_counter() - started) / done * (max_epochs - done)
+                print(f"epoch {epoch + 1}/{first_epoch + max_epochs}  {_format(record)}  "
+                      f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
+            if stop_now:
+                break
     finally:
         if lr_schedule is not None:  # leave the optimisers as they came
             for step in steps.values():
                 _scale_lrs(step.optimizer, base_lrs, 1.0)
     return history
-
-
-def _run_epochs(steps, schedule, n_samples, batch_size, device, generator, autocast, verbose,
-                history, epoch_end, drop_last, check_every, epochs, log, n_chunks, chunk_passes,
-                chunk_start, epoch_start, session, progress, step_count, started, lr):
-    """The epochs of :func:`train` (its arguments, resolved)."""
-    last_epoch = epochs[-1] if len(epochs) else 0
-    for epoch in epochs:
-        if epoch_start is not None:
-            epoch_start(epoch)
-        t0 = time.perf_counter()
-        perm = torch.randperm(n_samples, device=device, generator=generator)
-        sums, counts, seen, epoch_steps = {}, {}, 0, 0
-        for chunk in perm.tensor_split(n_chunks):
-            if chunk_start is not None:
-                chunk_start(chunk)
-            slices = batch_slices(len(chunk), batch_size, drop_last)
-            for chunk_pass in range(chunk_passes):
-                if chunk_pass:
-                    chunk = chunk[torch.randperm(len(chunk), device=device, generator=generator)]
-                for start, stop in slices:
-                    step = steps[schedule[step_count % len(schedule)]]
-                    idx = chunk[start:stop]
-                    if lr is not None:
-                        lr_schedule, total_steps, base_lrs = lr
-                        _scale_lrs(step.optimizer, base_lrs,
-                                   lr_schedule(min(step_count / total_steps, 1.0)))
-                    try:
-                        with autocast:
-                            terms = step.loss(idx)
-                        if terms:
-                            step.optimizer.zero_grad(set_to_none=True)
-                            sum(terms.values()).backward()
-                            step.optimizer.step()
-                    except KeyboardInterrupt:  # no stop_on_interrupt handler: keep what there is
-                        if session is None:
-                            raise
-                        raise TrainingInterrupted(epoch, epoch_steps) from None
-                    for name, value in terms.items():
-                        value = value.detach().float()
-                        sums[name] = sums[name] + value if name in sums else value
-                        counts[name] = counts.get(name, 0) + 1
-                    step_count += 1
-                    epoch_steps += 1
-                    seen += stop - start
-                    if check_every and step_count % check_every == 0:
-                        _check_finite(sums, epoch)
-                    if session is not None and session.stop_requested:
-                        raise TrainingInterrupted(epoch, epoch_steps)
-        _check_finite(sums, epoch)
-        values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
-        elapsed = time.perf_counter() - t0
-        record = {"epoch": epoch}
-        record.update({name: v / counts[name] for name, v in zip(sums, values)})
-        record["time"] = elapsed
-        record["samples_per_s"] = seen / max(elapsed, 1e-9)
-        history.append(record)
-        stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
-        if session is not None:
-            session.end_epoch(progress, step_count, stopped=stop_now)
-        done, planned = epoch - epochs[0] + 1, len(epochs)
-        if verbose and (done % verbose == 0 or done == planned or stop_now):
-            eta = (time.perf_counter() - started) / done * (planned - done)
-            print(f"epoch {epoch + 1}/{last_epoch + 1}  {_format(record)}  "
-                  f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
-        if stop_now:
-            break
 
 
 def _scale_lrs(optimizer, base_lrs, factor):
