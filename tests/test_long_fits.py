@@ -51,10 +51,7 @@ def _losses(history):
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
 def test_warm_start_twice_equals_one_longer_fit(cls):
     X = _data()
-    if cls is DualAESpectralClustering:  # warm starts continue the joint phase
-        one = _make(cls, max_epochs=4).fit(X)
-    else:
-        one = _make(cls, max_epochs=4).fit(X)
+    one = _make(cls, max_epochs=4).fit(X)  # DualAE: 4 joint epochs after the other phases
     two = _make(cls, max_epochs=2, warm_start=True).fit(X)
     first_labels = two.labels_.copy()
     two.fit(X)
@@ -106,30 +103,30 @@ def _interrupt_at_backward(monkeypatch, call, how):
     monkeypatch.setattr(torch.Tensor, "backward", backward)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
-def test_ctrl_c_keeps_the_work(cls, monkeypatch):
+def _interrupted_fit(cls, monkeypatch, call, how, match):
     X = _data()
-    _interrupt_at_backward(monkeypatch, 7, "signal")
+    _interrupt_at_backward(monkeypatch, call, how)
     est = _make(cls)
-    with pytest.warns(UserWarning, match="interrupted"):
+    with pytest.warns(UserWarning, match=match):
         est.fit(X)
     monkeypatch.undo()
-    assert est.n_iter_ == len(est.history_) < 6
-    assert est.labels_.shape == (len(X),)
     np.testing.assert_array_equal(est.predict(X), est.labels_)
+    assert est.labels_.shape == (len(X),)
+    return est
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+def test_ctrl_c_keeps_the_work(cls, monkeypatch):
+    est = _interrupted_fit(cls, monkeypatch, 7, "signal", "interrupted")
+    assert est.n_iter_ == len(est.history_) < 6
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_keyboard_interrupt_without_the_handler_keeps_the_work(monkeypatch):
     """A KeyboardInterrupt raised inside a step (no SIGINT handler of ours) also keeps the model."""
-    X = _data()
-    _interrupt_at_backward(monkeypatch, 5, "raise")
-    est = _make(VariationalClustering)
-    with pytest.warns(UserWarning, match="in epoch 2, after 1 of its steps"):
-        est.fit(X)
-    monkeypatch.undo()
+    est = _interrupted_fit(VariationalClustering, monkeypatch, 5, "raise",
+                           "in epoch 2, after 1 of its steps")
     assert est.n_iter_ == 1
-    assert est.predict(X).shape == (len(X),)
 
 
 _CHILD = textwrap.dedent("""
