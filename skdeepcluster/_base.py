@@ -49,6 +49,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .nn.training import (
+    DeviceData,
     FitSession,
     TrainingInterrupted,
     load_checkpoint,
@@ -57,7 +58,7 @@ from .nn.training import (
     to_cpu,
 )
 
-__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "long_fit_parameters", "resolve_device"]
+__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "shared_parameters", "resolve_device"]
 
 _INFERENCE_BATCH = 1024
 
@@ -97,7 +98,14 @@ def resolve_device(device):
     return dev
 
 
-_LONG_FIT_PARAMETERS = """\
+_SHARED_PARAMETERS = """\
+    max_device_bytes : int, default=None
+        The most memory the training data may take on the device.  Images
+        given as uint8 stay uint8 there (a quarter of float32) and become
+        float a batch at a time.  Data larger than this limit, or than the
+        device has room for, stay in host memory (page-locked for CUDA) and
+        each batch is copied to the device as it is drawn: slower, same
+        result.  None: no limit.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` trains the fitted model
         further, for ``max_epochs`` more epochs on the given ``X`` (same
@@ -119,17 +127,19 @@ _LONG_FIT_PARAMETERS = """\
 """
 
 
-def long_fit_parameters(warm_note=""):
-    """Class decorator: document ``warm_start``, ``checkpoint_path`` and ``checkpoint_every``.
+def shared_parameters(warm_note=""):
+    """Class decorator: document the parameters every estimator has the same way.
 
-    The text replaces the docstring line ``    <long-fit parameters>``;
+    ``max_device_bytes``, ``warm_start``, ``checkpoint_path`` and
+    ``checkpoint_every``: the text replaces the docstring line
+    ``    <shared parameters>``;
     ``warm_note`` ends its first sentence with what is particular to the
     method (e.g. ", where ...").
     """
     def decorate(cls):
         if cls.__doc__:
-            text = _LONG_FIT_PARAMETERS.format(warm_note=warm_note)
-            cls.__doc__ = cls.__doc__.replace("    <long-fit parameters>\n", text)
+            text = _SHARED_PARAMETERS.format(warm_note=warm_note)
+            cls.__doc__ = cls.__doc__.replace("    <shared parameters>\n", text)
         return cls
     return decorate
 
@@ -185,11 +195,13 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "checkpoint_path": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "max_device_bytes": [None, Interval(Integral, 0, None, closed="left")],
     }
 
     # Parameters that change neither the training nor its result: a checkpoint
     # written with other values of them is resumed.
-    _resume_ignores = ("verbose", "warm_start", "checkpoint_path", "checkpoint_every")
+    _resume_ignores = ("verbose", "warm_start", "checkpoint_path", "checkpoint_every",
+                       "max_device_bytes")
 
     # ------------------------------------------------------------------ input
     def _check_image_shape(self):
@@ -205,7 +217,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _validate_X(self, X, reset):
         """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
         nd = (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) >= 3
-        check = dict(dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1)
+        # uint8 (images as stored) stays uint8: a quarter of float32's memory.
+        check = dict(dtype=[np.float64, np.float32, np.uint8], ensure_min_samples=2 if reset else 1)
         if reset:
             image_shape = self._check_image_shape()
             X = validate_data(self, X, reset=True, allow_nd=nd, **check)
@@ -302,7 +315,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         session = self._start_session(X, warm)
-        data = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
+        data = DeviceData(X, self._scale, self.device_, getattr(self, "max_device_bytes", None),
+                          elementwise=self.image_shape_ is not None)
         cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
         interrupted = None
         with torch.random.fork_rng(devices=cuda_devices):
@@ -438,11 +452,11 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         inference = self._inference if inference is None else inference
         module, device, dtype = self._inference_module()
-        X = self._scale(X)
         chunks = {}
-        with torch.no_grad():
+        with torch.no_grad():  # scaled a batch at a time: no float copy of the whole set
             for start in range(0, len(X), _INFERENCE_BATCH):
-                batch = torch.as_tensor(X[start:start + _INFERENCE_BATCH], dtype=dtype, device=device)
+                batch = torch.as_tensor(self._scale(X[start:start + _INFERENCE_BATCH]), dtype=dtype,
+                                        device=device)
                 for key, value in inference(module, batch).items():
                     chunks.setdefault(key, []).append(value.double().cpu().numpy())
         return {key: np.concatenate(values) for key, values in chunks.items()}

@@ -7,7 +7,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin, long_fit_parameters
+from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
 from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
@@ -112,7 +112,7 @@ class _DCCSNet(nn.Module):
         return torch.cat([z[:, :self.style_dim], z[:, self.style_dim:].softmax(dim=1)], dim=1)
 
 
-@long_fit_parameters(' (with the constant learning rate; ``lr_schedule="cosine"`` is planned\n'
+@shared_parameters(' (with the constant learning rate; ``lr_schedule="cosine"`` is planned\n'
                      '        over the epochs so far, and the first 5 have already decayed it to zero)')
 class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
     """Deep image clustering with category-style representation (DCCS).
@@ -220,7 +220,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         fits with the same seed are identical.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
-    <long-fit parameters>
+    <shared parameters>
 
     Attributes
     ----------
@@ -289,8 +289,8 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
                  beta_mi=0.5, beta_adv=1.0, beta_aug=2.0, gp_weight=10.0, n_critic=4,
                  color_mode="grayscale", crop_scale="auto", hflip=False, encoder="auto",
                  max_epochs=100, batch_size=64, learning_rate=1e-3, lr_schedule="constant",
-                 device="auto", random_state=None, verbose=0, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+                 device="auto", random_state=None, verbose=0, max_device_bytes=None,
+                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.style_dim = style_dim
@@ -311,6 +311,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every

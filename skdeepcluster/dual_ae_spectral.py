@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer, long_fit_parameters
+from ._base import BaseDeepClusterer, shared_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
 from .nn.losses import (
     CholeskyOrthonorm,
@@ -81,7 +81,7 @@ class _DualAESpectralNet(nn.Module):
         return self.orthonorm(self.spectral(self.affinity_space(z)))
 
 
-@long_fit_parameters('; warm starting continues the joint phase (phase 4) for\n'
+@shared_parameters('; warm starting continues the joint phase (phase 4) for\n'
                      '        ``max_epochs`` more (``"auto"``: its count again), without repeating\n'
                      '        the three before it')
 class DualAESpectralClustering(BaseDeepClusterer):
@@ -203,7 +203,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         the same seed are identical.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
-    <long-fit parameters>
+    <shared parameters>
 
     Attributes
     ----------
@@ -279,8 +279,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                  spectral_weight=1.0, affinity="siamese", n_neighbors=3, siamese_neighbors=3,
                  pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
                  batch_size=256, spectral_batch_size=1024, learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+                 random_state=None, verbose=0, max_device_bytes=None,
+                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.latent_dim = latent_dim
@@ -303,6 +303,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every

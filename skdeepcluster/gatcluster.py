@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin, long_fit_parameters
+from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, vgg_layout
 from .nn.losses import jsd_mi_loss, marginal_entropy
@@ -159,7 +159,7 @@ def _dissimilar_partner(groups, generator):
     return torch.where(different.any(dim=1), partner, fallback)
 
 
-@long_fit_parameters()
+@shared_parameters()
 class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     """Self-supervised Gaussian-attention network for image clustering (GATCluster).
 
@@ -266,7 +266,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         with the same seed are identical.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
-    <long-fit parameters>
+    <shared parameters>
 
     Attributes
     ----------
@@ -357,8 +357,8 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                  similarity_weight=5.0, entropy_weight=3.0, relation_weight=1.0,
                  attention_weight=5.0, mi_weight=0.0, attention_lambda=0.05, min_ratio=0.1,
                  max_epochs=15, batch_size=32, learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+                 random_state=None, verbose=0, max_device_bytes=None,
+                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.feature_dim = feature_dim
@@ -381,6 +381,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin, long_fit_parameters
+from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.backbones import build_decoder, build_encoder
 from .nn.losses import kl_diagonal_gaussians
 from .nn.training import Step, adam, train
@@ -92,7 +92,7 @@ class _GMVAENet(nn.Module):
         return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
 
 
-@long_fit_parameters(' (the temperature goes on annealing from the epoch reached)')
+@shared_parameters(' (the temperature goes on annealing from the epoch reached)')
 class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
 
@@ -205,7 +205,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         :meth:`sample`; CPU fits with the same seed are identical.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
-    <long-fit parameters>
+    <shared parameters>
 
     Attributes
     ----------
@@ -290,8 +290,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                  reconstruction_weight=1.0, gaussian_kl_weight="auto", categorical_kl_weight=1.0,
                  categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
                  straight_through=False, max_epochs=100, batch_size=64, learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+                 random_state=None, verbose=0, max_device_bytes=None,
+                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.latent_dim = latent_dim
@@ -310,6 +310,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every

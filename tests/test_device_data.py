@@ -1,0 +1,70 @@
+"""Training data on the device: uint8 kept, streaming past a memory limit, same results."""
+
+import numpy as np
+import pytest
+import torch
+
+from skdeepcluster.nn.training import DeviceData
+
+from .test_long_fits import ESTIMATORS, IDS, _data, _make, _same_weights
+
+CPU = torch.device("cpu")
+
+
+def _scale(values):
+    return (values - 3.0) / 250.0
+
+
+def test_uint8_rows_are_stored_as_uint8_and_scaled_per_batch():
+    values = np.random.default_rng(0).integers(0, 256, (50, 1, 4, 4), dtype=np.uint8)
+    data = DeviceData(values, _scale, CPU, elementwise=True)
+    assert data._rows.dtype == torch.uint8 and data.nbytes == values.size
+    idx = torch.tensor([4, 0, 49])
+    expected = torch.as_tensor(_scale(values[[4, 0, 49]].astype(np.float64)), dtype=torch.float32)
+    assert torch.equal(data[idx], expected)  # bit for bit what scaling the whole set gave
+    assert torch.equal(data[:2], torch.as_tensor(_scale(values[:2].astype(float)), dtype=torch.float32))
+    assert data.shape == values.shape and data.dim() == 4 and len(data) == 50
+
+
+def test_rows_scaled_per_feature_are_stored_as_float32():
+    values = np.arange(40, dtype=np.uint8).reshape(10, 4)
+    data = DeviceData(values, lambda v: v - v.mean(axis=0), CPU)
+    assert data._rows.dtype == torch.float32
+
+
+def test_a_device_limit_streams_the_rows():
+    values = np.zeros((10, 8), dtype=np.float64)
+    assert not DeviceData(values, _scale, CPU, max_bytes=320).streaming
+    streamed = DeviceData(values, _scale, CPU, max_bytes=319)
+    assert streamed.streaming
+    assert streamed[torch.tensor([1, 2])].device == CPU
+
+
+def test_no_room_on_the_device_streams_the_rows(monkeypatch):
+    def no_room(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("no room")
+
+    monkeypatch.setattr(torch.Tensor, "to", no_room)
+    data = DeviceData(np.zeros((4, 2)), _scale, CPU)
+    monkeypatch.undo()
+    assert data.streaming
+    assert data[torch.tensor([0, 3])].shape == (2, 2)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+def test_fit_past_the_device_limit_gives_the_same_labels(cls):
+    X = (_data() * 15).astype(np.uint8)  # digits' 0..16 as uint8 grey levels
+    fits = _make(cls).fit(X)
+    streamed = _make(cls, max_device_bytes=1000).fit(X)
+    np.testing.assert_array_equal(fits.labels_, streamed.labels_)
+    assert _same_weights(fits, streamed)
+
+
+def test_uint8_images_fit_as_their_float_values():
+    from skdeepcluster import VariationalClustering
+
+    X = (_data() * 15).astype(np.uint8)
+    a = _make(VariationalClustering, max_epochs=2).fit(X)
+    b = _make(VariationalClustering, max_epochs=2).fit(X.astype(np.float64))
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X.astype(np.float32)))
