@@ -52,7 +52,11 @@ from .nn.training import (
     DeviceData,
     FitSession,
     TrainingInterrupted,
+    broadcast_from_first,
+    join_launched_group,
     load_checkpoint,
+    process_group,
+    same_on_every_rank,
     save_checkpoint,
     stop_on_interrupt,
     to_cpu,
@@ -312,8 +316,14 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             X = self._validate_X(X, reset=True)
             self._check_n_clusters(X)
             self._fit_scaler(X)
-        self.device_ = resolve_device(self.device)
+        self.device_ = join_launched_group(resolve_device(self.device))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(broadcast_from_first(torch.tensor([seed], dtype=torch.int64)))  # rank 0's
+        if process_group()[1] > 1:
+            digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel()).digest()
+            if not same_on_every_rank(int.from_bytes(digest[:8], "little", signed=True)):
+                raise ValueError("A distributed fit needs the same X on every rank; the ranks of "
+                                 "this process group were given different data.")
         session = self._start_session(X, warm)
         data = DeviceData(X, self._scale, self.device_, getattr(self, "max_device_bytes", None),
                           elementwise=self.image_shape_ is not None)

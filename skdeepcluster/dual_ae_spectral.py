@@ -21,7 +21,7 @@ from .nn.losses import (
     nearest_neighbors,
     spectral_loss,
 )
-from .nn.training import Step, TrainingInterrupted, epochs_for_updates, train
+from .nn.training import Step, TrainingInterrupted, epochs_for_updates, gather_rows, train
 
 __all__ = ["DualAESpectralClustering"]
 
@@ -415,8 +415,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
         sn_opt = torch.optim.Adam(net.spectral.parameters(), lr=lr)
 
         def sn_loss(idx):
-            a = space[idx]
-            y = net.orthonorm(net.spectral(a))
+            a = gather_rows(space[idx])  # the whole batch's graph and orthonormalisation
+            y = net.orthonorm(gather_rows(net.spectral(space[idx])))
             return {"spectral": spectral_loss(y, knn_affinity(a, self.n_neighbors))}
 
         self._run_phase("spectral", {"sn": Step(sn_opt, sn_loss)}, n, self.spectral_batch_size,
@@ -434,11 +434,12 @@ class DualAESpectralClustering(BaseDeepClusterer):
             x = X[idx]
             encoded = net.encode(x)
             a = net.affinity_space(encoded[0])
-            y = net.orthonorm(net.spectral(a))
+            hidden, own = gather_rows(net.spectral(a), own=True)  # the whole batch's
+            y = net.orthonorm(hidden)
             terms = self._autoencoder_terms(net, x, encoded, generator,
-                                            prior_mean=net.prior_mean(y.detach()))
+                                            prior_mean=net.prior_mean(y[own].detach()))
             if self.spectral_weight:
-                graph = space[idx] if siamese else a
+                graph = gather_rows(space[idx] if siamese else a)
                 terms["spectral"] = self.spectral_weight * spectral_loss(
                     y, knn_affinity(graph, self.n_neighbors))
             return terms

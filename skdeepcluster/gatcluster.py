@@ -16,7 +16,7 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, vgg_layout
 from .nn.losses import jsd_mi_loss, marginal_entropy
-from .nn.training import Step, adam, train
+from .nn.training import Step, adam, gather_rows, train
 
 __all__ = ["GATCluster"]
 
@@ -447,14 +447,15 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
             if self.similarity_weight:
                 terms["similarity"] = -self.similarity_weight * (
                     q * state["balanced"][j]).sum(dim=1).mean()
-            if self.entropy_weight:
-                terms["entropy"] = -self.entropy_weight * marginal_entropy(q, _EPS)
-                terms["attention_entropy"] = -self.entropy_weight * marginal_entropy(q_att, _EPS)
-            if self.relation_weight:
-                unit = F.normalize(q, dim=1)
-                rows, cols = torch.tril_indices(len(j), len(j), device=q.device)
+            if self.entropy_weight:  # marginals of the whole batch
+                terms["entropy"] = -self.entropy_weight * marginal_entropy(gather_rows(q), _EPS)
+                terms["attention_entropy"] = -self.entropy_weight * marginal_entropy(
+                    gather_rows(q_att), _EPS)
+            if self.relation_weight:  # over the pairs of the whole batch
+                unit = F.normalize(gather_rows(q), dim=1)
+                rows, cols = torch.tril_indices(len(unit), len(unit), device=q.device)
                 similarity = (unit @ unit.T)[rows, cols].clamp(0.0, 1.0)
-                groups = state["groups"][j]
+                groups = gather_rows(state["groups"][j])
                 terms["relation"] = self.relation_weight * _bce(
                     similarity, groups[rows] == groups[cols])
             if self.attention_weight:

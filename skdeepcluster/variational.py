@@ -14,7 +14,7 @@ from torch import nn
 from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.backbones import build_decoder, build_encoder
 from .nn.losses import kl_diagonal_gaussians
-from .nn.training import Step, adam, train
+from .nn.training import Step, adam, gather_rows, train
 
 __all__ = ["VariationalClustering", "gumbel_softmax", "mixture_reparametrize"]
 
@@ -372,7 +372,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                     q * net.kl_gaussians(mean, log_var)).sum(dim=1).mean()
             if self.categorical_kl_weight:
                 if self.categorical_kl == "marginal":  # KL(mean_x q(y|x) || U)
-                    q_mean = q.mean(dim=0)
+                    q_mean = gather_rows(q).mean(dim=0)
                     kl = (q_mean * (torch.log(q_mean.clamp_min(1e-12)) + log_k)).sum()
                 else:  # mean_x KL(q(y|x) || U), the ELBO's term
                     kl = (q * (log_q + log_k)).sum(dim=1).mean()

@@ -45,10 +45,111 @@ import numpy as np
 import torch
 
 __all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
-           "DeviceData", "FitSession", "TrainingInterrupted", "stop_on_interrupt", "save_checkpoint",
+           "DeviceData", "FitSession", "broadcast_from_first", "gather_rows", "join_launched_group", "process_group",
+           "same_on_every_rank", "TrainingInterrupted", "stop_on_interrupt", "save_checkpoint",
            "load_checkpoint"]
 
 CHECKPOINT_FORMAT = 1
+
+
+def join_launched_group(device):
+    """Join the process group ``torchrun`` launched this process into, if it is not joined yet.
+
+    ``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and the rendezvous address
+    in each process's environment; with a world of more than one, the group
+    is initialised with NCCL when ``device`` is CUDA (gloo otherwise), and a
+    CUDA device without an index becomes ``cuda:LOCAL_RANK``.  Returns the
+    device to use.  Without those variables nothing happens.
+    """
+    dist = torch.distributed
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+    if not dist.is_available() or not (launched or dist.is_initialized()):
+        return device
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def process_group():
+    """``(rank, world_size)`` of the initialised ``torch.distributed`` group, ``(0, 1)`` without one."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def gather_rows(tensor, own=False):
+    """The rows of ``tensor`` from every rank, in rank order.
+
+    Gradients flow back to each rank's own rows (all-gather's backward sums
+    over ranks; DistributedDataParallel's average then gives the gradient
+    of the whole batch).  Ranks may hold different numbers of rows.  With
+    ``own=True`` also returns the slice of this rank's rows in the result.
+    Without a process group: ``tensor`` itself (and ``slice(None)``).
+    """
+    rank, world = process_group()
+    if world == 1:
+        return (tensor, slice(None)) if own else tensor
+    dist = torch.distributed
+    size = torch.tensor([tensor.shape[0]], device=tensor.device)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    sizes = [int(s) for s in sizes]
+    padded = torch.nn.functional.pad(tensor, (0, 0) * (tensor.dim() - 1) + (0, max(sizes) - sizes[rank]))
+    if tensor.requires_grad:
+        from torch.distributed.nn.functional import all_gather
+        parts = all_gather(padded)
+    else:
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded.contiguous())
+    full = torch.cat([part[:n] for part, n in zip(parts, sizes)])
+    if not own:
+        return full
+    start = sum(sizes[:rank])
+    return full, slice(start, start + sizes[rank])
+
+
+def _collective_device():
+    dist = torch.distributed
+    if dist.get_backend() == "nccl":  # NCCL moves CUDA tensors only
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def broadcast_from_first(tensor):
+    """``tensor`` as rank 0 holds it, on every rank (itself without a process group)."""
+    if process_group()[1] == 1:
+        return tensor
+    value = tensor.to(_collective_device())
+    torch.distributed.broadcast(value, src=0)
+    return value.to(tensor.device)
+
+
+def same_on_every_rank(value):
+    """Whether every rank passed the same integer ``value`` (True without a process group)."""
+    _, world = process_group()
+    if world == 1:
+        return True
+    mine = torch.tensor([value], dtype=torch.int64, device=_collective_device())
+    values = [torch.zeros_like(mine) for _ in range(world)]
+    torch.distributed.all_gather(values, mine)
+    return all(torch.equal(v, mine) for v in values)
+
+
+class _StepModule(torch.nn.Module):
+    """A step's loss as a module's forward, so DistributedDataParallel can sync its gradients."""
+
+    def __init__(self, module, loss):
+        super().__init__()
+        self.module = module
+        self.loss = loss
+
+    def forward(self, idx):
+        return self.loss(idx)
 
 
 class DeviceData:
@@ -527,6 +628,15 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             return history
         first_epoch, step_count, planned = len(history), progress["steps"], progress["target"]
         max_epochs = progress["target"] - progress["done"]
+    rank, world = process_group()
+    losses = {name: step.loss for name, step in steps.items()}
+    if world > 1:
+        if session is None or session.module is None:
+            raise RuntimeError("A distributed fit trains through a FitSession with its module.")
+        from torch.nn.parallel import DistributedDataParallel
+        losses = {name: DistributedDataParallel(_StepModule(session.module, step.loss),
+                                                find_unused_parameters=True)
+                  for name, step in steps.items()}
     started = time.perf_counter()
     if lr_schedule is not None:
         chunk_lengths = [len(c) for c in torch.arange(n_samples).tensor_split(n_chunks)]
@@ -549,14 +659,17 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                     if chunk_pass:
                         chunk = chunk[torch.randperm(len(chunk), device=device, generator=generator)]
                     for start, stop in slices:
-                        step = steps[schedule[step_count % len(schedule)]]
+                        name = schedule[step_count % len(schedule)]
+                        step = steps[name]
                         idx = chunk[start:stop]
+                        if world > 1:  # this rank's share of the batch
+                            idx = idx.tensor_split(world)[rank]
                         if lr_schedule is not None:
                             _scale_lrs(step.optimizer, base_lrs,
                                        lr_schedule(min(step_count / total_steps, 1.0)))
                         try:
                             with autocast:
-                                terms = step.loss(idx)
+                                terms = losses[name](idx)
                             if terms:
                                 step.optimizer.zero_grad(set_to_none=True)
                                 sum(terms.values()).backward()
@@ -577,6 +690,10 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                         if session is not None and session.stop_requested:
                             raise TrainingInterrupted(epoch, epoch_steps)
             _check_finite(sums, epoch)
+            if sums and world > 1:  # the losses of the whole batch, the same on every rank
+                stacked = torch.stack(list(sums.values()))
+                torch.distributed.all_reduce(stacked)
+                sums = dict(zip(sums, stacked / world))
             values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
             elapsed = time.perf_counter() - t0
             record = {"epoch": epoch}
@@ -594,6 +711,9 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                       f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
             if stop_now:
                 break
+        if world > 1:  # batch statistics of the last step: rank 0's, as DDP's forward does
+            for buffer in session.module.buffers():
+                torch.distributed.broadcast(buffer, src=0)
     finally:
         if lr_schedule is not None:  # leave the optimisers as they came
             for step in steps.values():
