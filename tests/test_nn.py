@@ -402,3 +402,19 @@ def test_mlp_encoder_returns_its_last_hidden_layer():
     z, features = enc(torch.randn(5, 7), return_features=True)
     assert z.shape == (5, 3) and features.shape == (5, 8) == (5, *enc.feature_shape)
     assert backbones.MLPEncoder(7, 3, hidden=()).feature_shape == (7,)
+
+
+def test_synced_batch_norm_swaps_in_and_back_sharing_the_tensors():
+    from skdeepcluster.nn.training import synced_batch_norm
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                              torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(8)))
+    before = list(net.modules())
+    weight, running = net[1].weight, net[1].running_mean
+    with synced_batch_norm(net):
+        assert isinstance(net[1], torch.nn.SyncBatchNorm)
+        assert isinstance(net[2][1], torch.nn.SyncBatchNorm)
+        assert net[1].weight is weight and net[1].running_mean is running
+    assert list(net.modules()) == before
+    with synced_batch_norm(net, enabled=False):
+        assert isinstance(net[1], torch.nn.BatchNorm2d)

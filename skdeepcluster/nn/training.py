@@ -45,7 +45,8 @@ import numpy as np
 import torch
 
 __all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
-           "DeviceData", "FitSession", "broadcast_from_first", "gather_rows", "join_launched_group", "process_group",
+           "DeviceData", "FitSession", "broadcast_from_first", "gather_rows", "join_launched_group",
+           "process_group", "synced_batch_norm",
            "same_on_every_rank", "TrainingInterrupted", "stop_on_interrupt", "save_checkpoint",
            "load_checkpoint"]
 
@@ -138,6 +139,30 @@ def same_on_every_rank(value):
     values = [torch.zeros_like(mine) for _ in range(world)]
     torch.distributed.all_gather(values, mine)
     return all(torch.equal(v, mine) for v in values)
+
+
+@contextlib.contextmanager
+def synced_batch_norm(module, enabled=True):
+    """Within the block, ``module``'s BatchNorm layers are SyncBatchNorm (statistics of the whole batch).
+
+    The SyncBatchNorm layers share the BatchNorm layers' parameters and
+    running statistics, and the BatchNorm layers are put back afterwards,
+    so optimisers keep working and the fitted module is an ordinary one.
+    torch runs SyncBatchNorm on GPUs only: enable it on CUDA.
+    """
+    swapped = []
+    if enabled:
+        for parent in list(module.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, torch.nn.modules.batchnorm._BatchNorm) and not isinstance(
+                        child, torch.nn.SyncBatchNorm):
+                    setattr(parent, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(child))
+                    swapped.append((parent, name, child))
+    try:
+        yield module
+    finally:
+        for parent, name, child in swapped:
+            setattr(parent, name, child)
 
 
 class _StepModule(torch.nn.Module):
@@ -628,15 +653,6 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             return history
         first_epoch, step_count, planned = len(history), progress["steps"], progress["target"]
         max_epochs = progress["target"] - progress["done"]
-    rank, world = process_group()
-    losses = {name: step.loss for name, step in steps.items()}
-    if world > 1:
-        if session is None or session.module is None:
-            raise RuntimeError("A distributed fit trains through a FitSession with its module.")
-        from torch.nn.parallel import DistributedDataParallel
-        losses = {name: DistributedDataParallel(_StepModule(session.module, step.loss),
-                                                find_unused_parameters=True)
-                  for name, step in steps.items()}
     started = time.perf_counter()
     if lr_schedule is not None:
         chunk_lengths = [len(c) for c in torch.arange(n_samples).tensor_split(n_chunks)]
@@ -644,7 +660,18 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             len(batch_slices(length, batch_size, drop_last)) for length in chunk_lengths)
         base_lrs = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
                     for step in steps.values()}
+    rank, world = process_group()
+    losses = {name: step.loss for name, step in steps.items()}
+    restore = contextlib.ExitStack()
     try:
+        if world > 1:
+            if session is None or session.module is None:
+                raise RuntimeError("A distributed fit trains through a FitSession with its module.")
+            from torch.nn.parallel import DistributedDataParallel
+            restore.enter_context(synced_batch_norm(session.module, enabled=device.type == "cuda"))
+            losses = {name: DistributedDataParallel(_StepModule(session.module, step.loss),
+                                                    find_unused_parameters=True)
+                      for name, step in steps.items()}
         for epoch in range(first_epoch, first_epoch + max_epochs):
             if epoch_start is not None:
                 epoch_start(epoch)
@@ -715,6 +742,7 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             for buffer in session.module.buffers():
                 torch.distributed.broadcast(buffer, src=0)
     finally:
+        restore.close()
         if lr_schedule is not None:  # leave the optimisers as they came
             for step in steps.values():
                 _scale_lrs(step.optimizer, base_lrs, 1.0)
