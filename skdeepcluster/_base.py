@@ -309,22 +309,19 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         warm = getattr(self, "warm_start", False) and hasattr(self, "_training_state")
-        if warm:
-            X = self._validate_X(X, reset=False)
-            self._check_n_clusters(X)
-        else:
-            X = self._validate_X(X, reset=True)
-            self._check_n_clusters(X)
+        X = self._validate_X(X, reset=not warm)
+        self._check_n_clusters(X)
+        if not warm:  # a warm start keeps the scaling its model was trained on
             self._fit_scaler(X)
         self.device_ = join_launched_group(resolve_device(self.device))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         seed = int(broadcast_from_first(torch.tensor([seed], dtype=torch.int64)))  # rank 0's
-        if process_group()[1] > 1:
-            digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel()).digest()
-            if not same_on_every_rank(int.from_bytes(digest[:8], "little", signed=True)):
-                raise ValueError("A distributed fit needs the same X on every rank; the ranks of "
-                                 "this process group were given different data.")
-        session = self._start_session(X, warm)
+        digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
+        if process_group()[1] > 1 and not same_on_every_rank(
+                int.from_bytes(digest.digest()[:8], "little", signed=True)):
+            raise ValueError("A distributed fit needs the same X on every rank; the ranks of "
+                             "this process group were given different data.")
+        session = self._start_session(X, warm, digest.hexdigest())
         data = DeviceData(X, self._scale, self.device_, getattr(self, "max_device_bytes", None),
                           elementwise=self.image_shape_ is not None)
         cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
@@ -369,11 +366,13 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             )
 
     # ------------------------------------------------------------ sessions
-    def _fit_description(self, X, warm):
-        """What a checkpoint must match to be resumed: parameters, data, device and start."""
+    def _fit_description(self, X, warm, digest):
+        """What a checkpoint must match to be resumed: parameters, data, device and start.
+
+        ``digest`` is the SHA-256 of ``X`` (hex), computed once per fit.
+        """
         params = {name: repr(value) for name, value in sorted(self.get_params(deep=False).items())
                   if name not in self._resume_ignores}
-        digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel()).hexdigest()
         start = "a new fit"
         if warm:
             start = (f"a warm start after {len(self.history_)} epochs of the fit "
@@ -384,7 +383,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         description["fingerprint"] = hashlib.sha256(summary).hexdigest()[:16]
         return description
 
-    def _start_session(self, X, warm):
+    def _start_session(self, X, warm, digest):
         """The :class:`~skdeepcluster.nn.training.FitSession` of this fit.
 
         A warm start continues the previous fit's state; a checkpoint written
@@ -393,13 +392,12 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         and the fitted scaler carry over with the state.
         """
         generator = torch.Generator(device=self.device_)
-        resume = extend = None
+        resume, extend = None, warm
         if warm:
             resume = dict(self._training_state, module=self.module_.state_dict())
-            extend = True
         else:
             self.history_ = []
-        description = self._fit_description(X, warm)
+        description = self._fit_description(X, warm, digest)
         path = getattr(self, "checkpoint_path", None)
         save = None
         if path is not None:
@@ -423,7 +421,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             every = 1
         session = FitSession(generator, self.history_, self.device_, resume=resume,
-                             extend=bool(extend), save=save, save_every=every)
+                             extend=extend, save=save, save_every=every)
         session.description = description
         return session
 

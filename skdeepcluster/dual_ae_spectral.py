@@ -384,11 +384,12 @@ class DualAESpectralClustering(BaseDeepClusterer):
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): recomputed when a resumed fit needs them, never stored.
-        net.eval()
-        with torch.no_grad():
-            codes = torch.cat([net.encode(X[i:i + 1024])[0] for i in range(0, n, 1024)]) \
-                if (siamese and session.pending("siamese")) or "space" not in session.cache else None
-        net.train()
+        codes = None
+        if (siamese and session.pending("siamese")) or "space" not in session.cache:
+            net.eval()
+            with torch.no_grad():
+                codes = torch.cat([net.encode(X[i:i + 1024])[0] for i in range(0, n, 1024)])
+            net.train()
 
         # Phase 2 (SpectralNet's Siamese affinity): pull each code's nearest
         # neighbours close, push random codes apart.
@@ -415,8 +416,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
         sn_opt = torch.optim.Adam(net.spectral.parameters(), lr=lr)
 
         def sn_loss(idx):
-            a = gather_rows(space[idx])  # the whole batch's graph and orthonormalisation
-            y = net.orthonorm(gather_rows(net.spectral(space[idx])))
+            own = space[idx]
+            a = gather_rows(own)  # the whole batch's graph and orthonormalisation
+            y = net.orthonorm(gather_rows(net.spectral(own)))
             return {"spectral": spectral_loss(y, knn_affinity(a, self.n_neighbors))}
 
         self._run_phase("spectral", {"sn": Step(sn_opt, sn_loss)}, n, self.spectral_batch_size,
@@ -479,6 +481,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         train(steps, list(steps), n, batch_size=batch_size, max_epochs=epochs,
               epoch_end=epoch_end, phase=phase, **common)
 
+    # ---------------------------------------------------------- inference
     def _inference(self, module, x):
         mu, _, _ = module.encode(x)
         y = module.embed(mu)

@@ -447,12 +447,13 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
             if self.similarity_weight:
                 terms["similarity"] = -self.similarity_weight * (
                     q * state["balanced"][j]).sum(dim=1).mean()
+            batch_q = gather_rows(q)  # the whole batch's (every rank's rows)
             if self.entropy_weight:  # marginals of the whole batch
-                terms["entropy"] = -self.entropy_weight * marginal_entropy(gather_rows(q), _EPS)
+                terms["entropy"] = -self.entropy_weight * marginal_entropy(batch_q, _EPS)
                 terms["attention_entropy"] = -self.entropy_weight * marginal_entropy(
                     gather_rows(q_att), _EPS)
             if self.relation_weight:  # over the pairs of the whole batch
-                unit = F.normalize(gather_rows(q), dim=1)
+                unit = F.normalize(batch_q, dim=1)
                 rows, cols = torch.tril_indices(len(unit), len(unit), device=q.device)
                 similarity = (unit @ unit.T)[rows, cols].clamp(0.0, 1.0)
                 groups = gather_rows(state["groups"][j])

@@ -45,10 +45,9 @@ import numpy as np
 import torch
 
 __all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
-           "DeviceData", "FitSession", "broadcast_from_first", "gather_rows", "join_launched_group",
-           "process_group", "synced_batch_norm",
-           "same_on_every_rank", "TrainingInterrupted", "stop_on_interrupt", "save_checkpoint",
-           "load_checkpoint"]
+           "DeviceData", "FitSession", "TrainingInterrupted", "stop_on_interrupt",
+           "save_checkpoint", "load_checkpoint", "join_launched_group", "process_group",
+           "gather_rows", "broadcast_from_first", "same_on_every_rank", "synced_batch_norm"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -686,8 +685,8 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                     if chunk_pass:
                         chunk = chunk[torch.randperm(len(chunk), device=device, generator=generator)]
                     for start, stop in slices:
-                        name = schedule[step_count % len(schedule)]
-                        step = steps[name]
+                        step_name = schedule[step_count % len(schedule)]
+                        step = steps[step_name]
                         idx = chunk[start:stop]
                         if world > 1:  # this rank's share of the batch
                             idx = idx.tensor_split(world)[rank]
@@ -696,7 +695,7 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
                                        lr_schedule(min(step_count / total_steps, 1.0)))
                         try:
                             with autocast:
-                                terms = losses[name](idx)
+                                terms = losses[step_name](idx)
                             if terms:
                                 step.optimizer.zero_grad(set_to_none=True)
                                 sum(terms.values()).backward()
@@ -750,7 +749,7 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
 
 
 def _scale_lrs(optimizer, base_lrs, factor):
-    """Set each of ``optimizer``'s learning rates to its base (``base_lrs[id(optimizer)]``) times ``factor``."""
+    """Set ``optimizer``'s learning rates to their bases (``base_lrs[id(optimizer)]``) times ``factor``."""
     for group, base in zip(optimizer.param_groups, base_lrs[id(optimizer)]):
         group["lr"] = base * factor
 
