@@ -1,5 +1,7 @@
 """Many fits over a Dask cluster through joblib (needs the ``distributed`` extra)."""
 
+import os
+
 import joblib
 import numpy as np
 import pytest
@@ -18,11 +20,16 @@ def test_grid_search_on_a_local_dask_cluster():
     grid = GridSearchCV(VariationalClustering(n_clusters=10, max_epochs=2, random_state=0),
                         {"latent_dim": [4, 8]}, scoring=cluster_accuracy_scorer,
                         cv=KFold(2, shuffle=True, random_state=0), n_jobs=-1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client, joblib.parallel_backend("dask"):
-        grid.fit(X, y)
-        workers = client.run(lambda: "ok")
+    environment = dict(os.environ)  # the cluster sets OMP_NUM_THREADS=1 (and more) in it
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client, joblib.parallel_backend("dask"):
+            grid.fit(X, y)
+            workers = client.run(lambda: "ok")
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
     assert len(workers) == 2
     scores = grid.cv_results_["mean_test_score"]
     assert np.all((scores > 0.2) & (scores <= 1.0))  # chance is about 0.1

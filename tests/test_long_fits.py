@@ -129,10 +129,16 @@ def test_keyboard_interrupt_without_the_handler_keeps_the_work(monkeypatch):
     assert est.n_iter_ == 1
 
 
+# The child runs with this process's torch threads: a CPU fit is the same bit
+# for bit for the same seed and thread count (reductions split across threads
+# sum in another order), and the environment may say otherwise (a Dask cluster
+# started earlier in the session sets OMP_NUM_THREADS=1 in it).
 _CHILD = textwrap.dedent("""
     import sys
+    import torch
     from sklearn.datasets import load_digits
     import skdeepcluster
+    torch.set_num_threads(int(sys.argv[3]))
     cls = getattr(skdeepcluster, sys.argv[1])
     params = eval(sys.argv[2])
     cls(**params).fit(load_digits().images[:200])
@@ -144,7 +150,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_fit(cls, tmp_path):
     path = tmp_path / "fit.ckpt"
     params = dict(n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path),
                   **SETTINGS[cls.__name__])
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, cls.__name__, repr(params)],
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, cls.__name__, repr(params),
+                              str(torch.get_num_threads())],
                              stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     epochs_seen = 0
     for line in child.stdout:
