@@ -48,18 +48,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .nn.training import (
-    DeviceData,
-    FitSession,
-    TrainingInterrupted,
+from ._session import TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
+from .nn.data import DeviceData
+from .nn.distributed import (
     broadcast_from_first,
     join_launched_group,
-    load_checkpoint,
     process_group,
     same_on_every_rank,
-    save_checkpoint,
-    stop_on_interrupt,
-    to_cpu,
 )
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "shared_parameters", "resolve_device"]
@@ -202,11 +197,6 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         "max_device_bytes": [None, Interval(Integral, 0, None, closed="left")],
     }
 
-    # Parameters that change neither the training nor its result: a checkpoint
-    # written with other values of them is resumed.
-    _resume_ignores = ("verbose", "warm_start", "checkpoint_path", "checkpoint_every",
-                       "max_device_bytes")
-
     # ------------------------------------------------------------------ input
     def _check_image_shape(self):
         if self.image_shape is None:
@@ -321,7 +311,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 int.from_bytes(digest.digest()[:8], "little", signed=True)):
             raise ValueError("A distributed fit needs the same X on every rank; the ranks of "
                              "this process group were given different data.")
-        session = self._start_session(X, warm, digest.hexdigest())
+        session = open_session(self, X, digest.hexdigest(), warm)
+        self.history_ = session.history
         data = DeviceData(X, self._scale, self.device_, getattr(self, "max_device_bytes", None),
                           elementwise=self.image_shape_ is not None)
         cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
@@ -364,81 +355,6 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"n_clusters={self.n_clusters} is larger than the number of samples "
                 f"n_samples={X.shape[0]}."
             )
-
-    # ------------------------------------------------------------ sessions
-    def _fit_description(self, X, warm, digest):
-        """What a checkpoint must match to be resumed: parameters, data, device and start.
-
-        ``digest`` is the SHA-256 of ``X`` (hex), computed once per fit.
-        """
-        params = {name: repr(value) for name, value in sorted(self.get_params(deep=False).items())
-                  if name not in self._resume_ignores}
-        start = "a new fit"
-        if warm:
-            start = (f"a warm start after {len(self.history_)} epochs of the fit "
-                     f"{self._training_state['description']['fingerprint']}")
-        description = {"params": params, "data": f"{X.shape} {X.dtype} sha256 {digest}",
-                       "device": self.device_.type, "start": start}
-        summary = repr(sorted(description.items())).encode()
-        description["fingerprint"] = hashlib.sha256(summary).hexdigest()[:16]
-        return description
-
-    def _start_session(self, X, warm, digest):
-        """The :class:`~skdeepcluster.nn.training.FitSession` of this fit.
-
-        A warm start continues the previous fit's state; a checkpoint written
-        for the same fit (parameters, data, device, start) continues from
-        where it was written and one written for another is refused.  History
-        and the fitted scaler carry over with the state.
-        """
-        generator = torch.Generator(device=self.device_)
-        resume, extend = None, warm
-        if warm:
-            resume = dict(self._training_state, module=self.module_.state_dict())
-        else:
-            self.history_ = []
-        description = self._fit_description(X, warm, digest)
-        path = getattr(self, "checkpoint_path", None)
-        save = None
-        if path is not None:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise ValueError(f"checkpoint_path={os.fspath(path)!r}: the folder {folder!r} "
-                                 "does not exist.")
-            if os.path.exists(path):
-                written = load_checkpoint(path)
-                theirs = written.get("description", {})
-                if theirs.get("fingerprint") != description["fingerprint"]:
-                    own = warm and theirs == self._training_state["description"]
-                    if not own:  # the previous fit's own last state is overwritten
-                        raise ValueError(self._mismatch_message(path, theirs, description))
-                else:
-                    resume, extend = written, False
-            every = self.checkpoint_every
-
-            def save(state):
-                save_checkpoint(path, {**state, "description": description})
-        else:
-            every = 1
-        session = FitSession(generator, self.history_, self.device_, resume=resume,
-                             extend=extend, save=save, save_every=every)
-        session.description = description
-        return session
-
-    @staticmethod
-    def _mismatch_message(path, theirs, ours):
-        differences = []
-        their_params = theirs.get("params", {})
-        for name, value in ours["params"].items():
-            if their_params.get(name) != value:
-                differences.append(f"{name} ({their_params.get(name, 'absent')} there, {value} here)")
-        for key, what in (("data", "the training data"), ("device", "the device"),
-                          ("start", "the start")):
-            if theirs.get(key) != ours[key]:
-                differences.append(f"{what} ({theirs.get(key)} there, {ours[key]} here)")
-        return (f"The checkpoint {os.fspath(path)!r} was written by another fit; it differs in "
-                + "; ".join(differences or ["its description"])
-                + ". Delete the file or pass another checkpoint_path to start this fit.")
 
     def _fit_module(self, X, generator):  # pragma: no cover - abstract
         raise NotImplementedError

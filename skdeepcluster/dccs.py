@@ -11,7 +11,7 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
 from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
-from .nn.training import Step, adam, train, warmup_cosine
+from .nn.loop import Step, adam, train, warmup_cosine
 
 __all__ = ["DCCSClustering"]
 

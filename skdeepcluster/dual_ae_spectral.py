@@ -21,7 +21,8 @@ from .nn.losses import (
     nearest_neighbors,
     spectral_loss,
 )
-from .nn.training import Step, TrainingInterrupted, epochs_for_updates, gather_rows, train
+from .nn.distributed import gather_rows
+from .nn.loop import Step, TrainingInterrupted, epochs_for_updates, train
 
 __all__ = ["DualAESpectralClustering"]
 

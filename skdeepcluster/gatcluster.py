@@ -16,7 +16,8 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, vgg_layout
 from .nn.losses import jsd_mi_loss, marginal_entropy
-from .nn.training import Step, adam, gather_rows, train
+from .nn.distributed import gather_rows
+from .nn.loop import Step, adam, train
 
 __all__ = ["GATCluster"]
 

@@ -14,7 +14,8 @@ from torch import nn
 from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
 from .nn.backbones import build_decoder, build_encoder
 from .nn.losses import kl_diagonal_gaussians
-from .nn.training import Step, adam, gather_rows, train
+from .nn.distributed import gather_rows
+from .nn.loop import Step, adam, train
 
 __all__ = ["VariationalClustering", "gumbel_softmax", "mixture_reparametrize"]
 

@@ -11,7 +11,7 @@ from skdeepcluster._base import BaseDeepClusterer, SoftAssignmentMixin
 from skdeepcluster.nn.augment import ImageAugmenter, TabularAugmenter
 from skdeepcluster.nn.backbones import build_encoder
 from skdeepcluster.nn.losses import entropy, kl_categorical, marginal_entropy
-from skdeepcluster.nn.training import Step, train
+from skdeepcluster.nn.loop import Step, train
 
 
 class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):

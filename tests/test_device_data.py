@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skdeepcluster.nn.training import DeviceData
+from skdeepcluster.nn.data import DeviceData
 
 from .test_long_fits import ESTIMATORS, IDS, _data, _make, _same_weights
 

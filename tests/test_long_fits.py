@@ -17,7 +17,7 @@ from skdeepcluster import (
     GATCluster,
     VariationalClustering,
 )
-from skdeepcluster.nn.training import load_checkpoint, save_checkpoint
+from skdeepcluster._session import load_checkpoint, save_checkpoint
 
 # Small, quick settings; ``epochs`` is what the SIGKILL test's fit runs in all.
 SETTINGS = {

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from skdeepcluster.nn import augment, backbones, losses
-from skdeepcluster.nn.training import (
+from skdeepcluster.nn.loop import (
     Step,
     batch_slices,
     epochs_for_updates,
@@ -405,7 +405,7 @@ def test_mlp_encoder_returns_its_last_hidden_layer():
 
 
 def test_synced_batch_norm_swaps_in_and_back_sharing_the_tensors():
-    from skdeepcluster.nn.training import synced_batch_norm
+    from skdeepcluster.nn.distributed import synced_batch_norm
 
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
                               torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(8)))

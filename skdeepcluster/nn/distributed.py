@@ -1,0 +1,137 @@
+"""Data-parallel training across the processes ``torchrun`` launches.
+
+Everything here is a no-op in a single process: :func:`gather_rows` returns
+its argument and the broadcasts return theirs.
+"""
+
+import contextlib
+import os
+
+import torch
+
+__all__ = ["join_launched_group", "process_group", "gather_rows", "broadcast_from_first",
+           "same_on_every_rank", "synced_batch_norm"]
+
+
+def join_launched_group(device):
+    """Join the process group ``torchrun`` launched this process into, if it is not joined yet.
+
+    ``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and the rendezvous address
+    in each process's environment; with a world of more than one, the group
+    is initialised with NCCL when ``device`` is CUDA (gloo otherwise), and a
+    CUDA device without an index becomes ``cuda:LOCAL_RANK``.  Returns the
+    device to use.  Without those variables nothing happens.
+    """
+    dist = torch.distributed
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+    if not dist.is_available() or not (launched or dist.is_initialized()):
+        return device
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def process_group():
+    """``(rank, world_size)`` of the initialised ``torch.distributed`` group, ``(0, 1)`` without one."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def gather_rows(tensor, own=False):
+    """The rows of ``tensor`` from every rank, in rank order.
+
+    Gradients flow back to each rank's own rows (all-gather's backward sums
+    over ranks; DistributedDataParallel's average then gives the gradient
+    of the whole batch).  Ranks may hold different numbers of rows.  With
+    ``own=True`` also returns the slice of this rank's rows in the result.
+    Without a process group: ``tensor`` itself (and ``slice(None)``).
+    """
+    rank, world = process_group()
+    if world == 1:
+        return (tensor, slice(None)) if own else tensor
+    dist = torch.distributed
+    size = torch.tensor([tensor.shape[0]], device=tensor.device)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    sizes = [int(s) for s in sizes]
+    padded = torch.nn.functional.pad(tensor, (0, 0) * (tensor.dim() - 1) + (0, max(sizes) - sizes[rank]))
+    if tensor.requires_grad:
+        from torch.distributed.nn.functional import all_gather
+        parts = all_gather(padded)
+    else:
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded.contiguous())
+    full = torch.cat([part[:n] for part, n in zip(parts, sizes)])
+    if not own:
+        return full
+    start = sum(sizes[:rank])
+    return full, slice(start, start + sizes[rank])
+
+
+def _collective_device():
+    dist = torch.distributed
+    if dist.get_backend() == "nccl":  # NCCL moves CUDA tensors only
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def broadcast_from_first(tensor):
+    """``tensor`` as rank 0 holds it, on every rank (itself without a process group)."""
+    if process_group()[1] == 1:
+        return tensor
+    value = tensor.to(_collective_device())
+    torch.distributed.broadcast(value, src=0)
+    return value.to(tensor.device)
+
+
+def same_on_every_rank(value):
+    """Whether every rank passed the same integer ``value`` (True without a process group)."""
+    _, world = process_group()
+    if world == 1:
+        return True
+    mine = torch.tensor([value], dtype=torch.int64, device=_collective_device())
+    values = [torch.zeros_like(mine) for _ in range(world)]
+    torch.distributed.all_gather(values, mine)
+    return all(torch.equal(v, mine) for v in values)
+
+
+@contextlib.contextmanager
+def synced_batch_norm(module, enabled=True):
+    """Within the block, ``module``'s BatchNorm layers are SyncBatchNorm (statistics of the whole batch).
+
+    The SyncBatchNorm layers share the BatchNorm layers' parameters and
+    running statistics, and the BatchNorm layers are put back afterwards,
+    so optimisers keep working and the fitted module is an ordinary one.
+    torch runs SyncBatchNorm on GPUs only: enable it on CUDA.
+    """
+    swapped = []
+    if enabled:
+        for parent in list(module.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, torch.nn.modules.batchnorm._BatchNorm) and not isinstance(
+                        child, torch.nn.SyncBatchNorm):
+                    setattr(parent, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(child))
+                    swapped.append((parent, name, child))
+    try:
+        yield module
+    finally:
+        for parent, name, child in swapped:
+            setattr(parent, name, child)
+
+
+class _StepModule(torch.nn.Module):
+    """A step's loss as a module's forward, so DistributedDataParallel can sync its gradients."""
+
+    def __init__(self, module, loss):
+        super().__init__()
+        self.module = module
+        self.loss = loss
+
+    def forward(self, idx):
+        return self.loss(idx)
