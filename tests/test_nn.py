@@ -1,5 +1,3 @@
-import io
-
 import numpy as np
 import pytest
 import torch
@@ -276,18 +274,17 @@ def _regression_steps(x, y):
     return model, {"fit": Step(opt, loss)}, calls
 
 
-def test_train_minimises_and_records_history():
+def test_train_minimises_and_records_history(capsys):
     g = _gen(0)
     x = torch.randn(64, 3, generator=g)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
     model, steps, calls = _regression_steps(x, y)
-    out = io.StringIO()
     history = train(steps, ["fit"], 64, batch_size=16, max_epochs=30, device=torch.device("cpu"),
-                    generator=_gen(1), verbose=10, log=out)
+                    generator=_gen(1), verbose=10)
     assert len(history) == 30 and history[-1]["mse"] < 1e-3 < history[0]["mse"]
     assert set(history[0]) == {"epoch", "mse", "time", "samples_per_s"}
     assert calls[:4] == [16] * 4
-    lines = out.getvalue().splitlines()
+    lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and "samples/s" in lines[0] and "ETA" in lines[0] and "mse=" in lines[0]
 
 

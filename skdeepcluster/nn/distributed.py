@@ -1,7 +1,8 @@
 """Data-parallel training across the processes ``torchrun`` launches.
 
-Everything here is a no-op in a single process: :func:`gather_rows` returns
-its argument and the broadcasts return theirs.
+Everything here is a no-op in a single process, so methods call it
+unconditionally: :func:`gather_rows` returns its argument, the broadcasts
+return theirs, and :func:`data_parallel` hands the losses back unwrapped.
 """
 
 import contextlib
@@ -10,7 +11,7 @@ import os
 import torch
 
 __all__ = ["join_launched_group", "process_group", "gather_rows", "broadcast_from_first",
-           "same_on_every_rank", "synced_batch_norm"]
+           "same_on_every_rank", "synced_batch_norm", "data_parallel"]
 
 
 def join_launched_group(device):
@@ -135,3 +136,29 @@ class _StepModule(torch.nn.Module):
 
     def forward(self, idx):
         return self.loss(idx)
+
+
+@contextlib.contextmanager
+def data_parallel(losses, module, device):
+    """Within the block, the ``losses`` (name to ``loss(idx)``) sync gradients across ranks.
+
+    Yields the losses to call.  With more than one rank each becomes the
+    forward of a ``DistributedDataParallel`` around a module holding
+    ``module`` (the methods call its submodules directly, so wrapping the
+    network itself would not sync); on CUDA the BatchNorm layers run as
+    SyncBatchNorm.  When the block ends normally, every buffer takes rank
+    0's value (the batch statistics of the last step, as DDP's forward
+    broadcasts them).  In a single process the losses are yielded as given.
+    """
+    if process_group()[1] == 1:
+        yield losses
+        return
+    if module is None:
+        raise RuntimeError("A distributed fit needs the module it trains.")
+    from torch.nn.parallel import DistributedDataParallel
+
+    with synced_batch_norm(module, enabled=device.type == "cuda"):
+        yield {name: DistributedDataParallel(_StepModule(module, loss), find_unused_parameters=True)
+               for name, loss in losses.items()}
+        for buffer in module.buffers():
+            torch.distributed.broadcast(buffer, src=0)

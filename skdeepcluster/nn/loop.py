@@ -15,26 +15,34 @@ permutation is then cut into chunks of at most ``chunk_size`` rows,
 ``chunk_passes`` passes of batches over that chunk before the next one.
 
 Losses are summed on the device and read back once per epoch (and every
-``check_every`` steps for the NaN/inf guard), so the loop never waits on the
-GPU inside a step.
+``_CHECK_EVERY`` steps for the NaN/inf guard), so the loop never waits on
+the GPU inside a step.
 
-A session (``skdeepcluster._session.FitSession``) carries one fit's progress
-across its ``train`` calls; it is passed in, never imported here.
+A *session* (``skdeepcluster._session.FitSession``) carries one fit across
+the ``train`` calls of its phases.  The loop asks it
+``begin(phase, epochs, steps)`` for the phase's progress (a dict with the
+epochs ``target`` and ``done`` and the ``steps`` taken; None when there is
+nothing left to run), reports each finished epoch with ``end_epoch(progress,
+step_count, stopped)``, reads ``stop_requested`` after every step (then
+raising :class:`TrainingInterrupted`), and wraps ``module`` for data-parallel
+training.  Nothing in this package imports the session: it is passed in.
 """
 
 import contextlib
 import math
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from .distributed import _StepModule, process_group, synced_batch_norm
+from .distributed import data_parallel, process_group
 
 __all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
            "TrainingInterrupted"]
+
+# Steps between the NaN/inf checks inside an epoch (each check costs one sync).
+_CHECK_EVERY = 100
 
 
 @dataclass
@@ -54,6 +62,19 @@ class Step:
 
     optimizer: torch.optim.Optimizer
     loss: Callable
+
+
+class TrainingInterrupted(Exception):
+    """A stop was requested during :func:`train`; raised after the step that was running.
+
+    ``epoch`` is the (0-based) epoch that was running and ``steps`` the
+    steps of it that were taken.
+    """
+
+    def __init__(self, epoch, steps):
+        super().__init__(f"training interrupted in epoch {epoch + 1} after {steps} of its steps")
+        self.epoch = epoch
+        self.steps = steps
 
 
 def adam(params, lr, betas=(0.9, 0.999)):
@@ -82,14 +103,13 @@ def batch_slices(n_samples, batch_size, drop_last=True):
     return slices
 
 
-def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1, drop_last=True):
+def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1):
     """Epochs that give about ``updates`` optimiser steps on ``n_samples`` rows (at least ``min_epochs``).
 
     A schedule stated in updates trains a small data set as long as a large
     one: 2,000 images in batches of 256 take 7 steps an epoch, 70,000 take 273.
     """
-    steps = len(batch_slices(n_samples, batch_size, drop_last))
-    return max(min_epochs, math.ceil(updates / steps))
+    return max(min_epochs, math.ceil(updates / len(batch_slices(n_samples, batch_size))))
 
 
 def warmup_cosine(warmup=0.05, final=0.0):
@@ -108,213 +128,192 @@ def warmup_cosine(warmup=0.05, final=0.0):
     return factor
 
 
-class TrainingInterrupted(Exception):
-    """A stop was requested during :func:`train`; raised after the step that was running.
-
-    ``epoch`` is the (0-based) epoch that was running and ``steps`` the
-    steps of it that were taken.
-    """
-
-    def __init__(self, epoch, steps):
-        super().__init__(f"training interrupted in epoch {epoch + 1} after {steps} of its steps")
-        self.epoch = epoch
-        self.steps = steps
-
-
-def _format(record):
-    return "  ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4g}"
-                     for k, v in record.items() if k not in ("epoch", "time", "samples_per_s"))
-
-
-def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator,
-          amp=False, verbose=0, history=None, epoch_end=None, drop_last=True, check_every=100,
-          first_epoch=0, log=None, chunk_size=None, chunk_passes=1, chunk_start=None,
-          lr_schedule=None, epoch_start=None, session=None, phase="train"):
-    """Run the optimisation and return the per-epoch history.
+def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator, amp=False,
+          verbose=0, history=None, epoch_start=None, epoch_end=None, chunk_size=None,
+          chunk_passes=1, chunk_start=None, lr_schedule=None, session=None, phase="train"):
+    """Run the optimisation; return the history with one record per epoch appended.
 
     Parameters
     ----------
     steps : dict of str to Step
     schedule : sequence of str
-        Names in ``steps``, cycled over batches (the cycle continues across
-        epochs).
-    n_samples : int
-        Number of training rows; batches hold indices into them.
-    batch_size : int
-    max_epochs : int
-    device : torch.device
-    generator : torch.Generator
-        On ``device``; draws the batch permutations.
+        Names in ``steps``, cycled over batches (the cycle continues across epochs).
+    n_samples, batch_size, max_epochs : int
+        Rows to draw batches of indices from (last short batch dropped), and epochs.
+    device, generator : torch.device, torch.Generator
+        The generator lives on ``device`` and draws the batch permutations.
     amp : bool, default=False
-        bf16 autocast (on CUDA).
+        bf16 autocast.
     verbose : int, default=0
-        If positive, print one line per ``verbose`` epochs: losses,
-        samples/s and the estimated time left.
+        Print losses, samples/s and the time left every ``verbose`` epochs.
     history : list, optional
-        Records are appended to it (a new list if None).
-    epoch_end : callable, optional
-        ``epoch_end(epoch, record) -> bool``; called after each epoch with the
-        epoch's record (it may add entries), returning True stops training.
-    drop_last : bool, default=True
-        See :func:`batch_slices`.
-    check_every : int, default=100
-        Steps between NaN/inf checks inside an epoch (each costs one sync).
-    first_epoch : int, default=0
-        Number given to the first epoch (for training in several phases).
-    log : file-like, optional
-        Where progress goes (default ``sys.stdout``).
-    chunk_size : int, optional
-        Cut each epoch's permutation into ``ceil(n_samples / chunk_size)``
-        chunks of (nearly) equal size; None: the epoch is one chunk.
-    chunk_passes : int, default=1
-        Passes of batches over each chunk, each after the first in a fresh
-        random order.
-    chunk_start : callable, optional
-        ``chunk_start(idx)``, called with each chunk's row indices (a device
-        tensor) before its passes.
+        Where the records go: ``epoch``, the mean of each loss term over the
+        batches that computed it, ``time`` (s) and ``samples_per_s``.
+    epoch_start, epoch_end : callable, optional
+        ``epoch_start(epoch)`` before each epoch; ``epoch_end(epoch, record)``
+        after it (it may add entries to the record) and True stops training.
+    chunk_size, chunk_passes, chunk_start : optional
+        Chunked training (see the module docstring); None: one chunk, one pass.
     lr_schedule : callable, optional
-        ``lr_schedule(progress) -> factor``: before every step, each
-        optimiser's learning rates are set to their values at the start of
-        ``train`` times ``factor``, with ``progress`` the fraction of the
-        ``max_epochs`` epochs' steps already taken (e.g.
-        :func:`warmup_cosine`); they are restored when ``train`` returns.
-        None keeps the learning rates constant.
-    epoch_start : callable, optional
-        ``epoch_start(epoch)``, called before each epoch.
-    session : FitSession, optional
-        The fit this call is a phase of: it then decides the epochs to run
-        (``max_epochs`` on a new fit; what is left of them when resuming; none
-        for a phase a resumed state finished), numbers them after those in
-        ``history`` (``first_epoch`` is ignored), saves checkpoints, and a stop
-        it requests ends the call after the current step.
-    phase : str, default="train"
-        This call's name in ``session`` (unique within a fit).
-
-    Returns
-    -------
-    history : list of dict
-        One record per epoch: ``epoch``, the mean of each loss term over the
-        batches that computed it, ``time`` (seconds) and ``samples_per_s``.
+        ``factor(progress)``: before every step its optimiser's learning rates
+        are their values at the start times the factor of the fraction of the
+        planned steps taken (e.g. :func:`warmup_cosine`); restored on return.
+    session, phase : optional
+        The fit this call is the phase ``phase`` of (see the module docstring):
+        it decides the epochs to run and numbers them after ``history``.
 
     Raises
     ------
     FloatingPointError
-        When a loss term becomes NaN or infinite; the message names the term
-        and the epoch.
+        When a loss term becomes NaN or infinite (the message names it and the epoch).
     TrainingInterrupted
-        When ``session`` asked to stop (after the step that was running).
+        When ``session`` asked to stop, or Ctrl-C reached a step of a fit with a session.
     """
     history = [] if history is None else history
-    log = sys.stdout if log is None else log
-    n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
-    step_count, planned, progress = 0, max_epochs, None
+    first_epoch, step_count, planned, epochs, progress = 0, 0, max_epochs, max_epochs, None
     if session is not None:
         progress = session.begin(phase, max_epochs, steps)
         if progress is None:
             return history
         first_epoch, step_count, planned = len(history), progress["steps"], progress["target"]
-        max_epochs = progress["target"] - progress["done"]
-    started = time.perf_counter()
-    if lr_schedule is not None:
-        chunk_lengths = [len(c) for c in torch.arange(n_samples).tensor_split(n_chunks)]
-        total_steps = planned * chunk_passes * sum(
-            len(batch_slices(length, batch_size, drop_last)) for length in chunk_lengths)
-        base_lrs = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
-                    for step in steps.values()}
-    rank, world = process_group()
+        epochs = progress["target"] - progress["done"]
+    n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
+    total_steps = planned * _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes)
     losses = {name: step.loss for name, step in steps.items()}
-    restore = contextlib.ExitStack()
-    try:
-        if world > 1:
-            if session is None or session.module is None:
-                raise RuntimeError("A distributed fit trains through a FitSession with its module.")
-            from torch.nn.parallel import DistributedDataParallel
-            restore.enter_context(synced_batch_norm(session.module, enabled=device.type == "cuda"))
-            losses = {name: DistributedDataParallel(_StepModule(session.module, step.loss),
-                                                    find_unused_parameters=True)
-                      for name, step in steps.items()}
-        for epoch in range(first_epoch, first_epoch + max_epochs):
+    module, started = getattr(session, "module", None), time.perf_counter()
+    with _learning_rate_plan(steps, lr_schedule, total_steps) as set_learning_rate, \
+            data_parallel(losses, module, device) as losses:
+        for epoch in range(first_epoch, first_epoch + epochs):
             if epoch_start is not None:
                 epoch_start(epoch)
-            t0 = time.perf_counter()
+            totals = _EpochTotals()
             perm = torch.randperm(n_samples, device=device, generator=generator)
-            sums, counts, seen, epoch_steps = {}, {}, 0, 0
-            for chunk in perm.tensor_split(n_chunks):
-                if chunk_start is not None:
-                    chunk_start(chunk)
-                slices = batch_slices(len(chunk), batch_size, drop_last)
-                for chunk_pass in range(chunk_passes):
-                    if chunk_pass:
-                        chunk = chunk[torch.randperm(len(chunk), device=device, generator=generator)]
-                    for start, stop in slices:
-                        step_name = schedule[step_count % len(schedule)]
-                        step = steps[step_name]
-                        idx = chunk[start:stop]
-                        if world > 1:  # this rank's share of the batch
-                            idx = idx.tensor_split(world)[rank]
-                        if lr_schedule is not None:
-                            _scale_lrs(step.optimizer, base_lrs,
-                                       lr_schedule(min(step_count / total_steps, 1.0)))
-                        try:
-                            with autocast:
-                                terms = losses[step_name](idx)
-                            if terms:
-                                step.optimizer.zero_grad(set_to_none=True)
-                                sum(terms.values()).backward()
-                                step.optimizer.step()
-                        except KeyboardInterrupt:  # no stop_on_interrupt handler: keep what there is
-                            if session is None:
-                                raise
-                            raise TrainingInterrupted(epoch, epoch_steps) from None
-                        for name, value in terms.items():
-                            value = value.detach().float()
-                            sums[name] = sums[name] + value if name in sums else value
-                            counts[name] = counts.get(name, 0) + 1
-                        step_count += 1
-                        epoch_steps += 1
-                        seen += stop - start
-                        if check_every and step_count % check_every == 0:
-                            _check_finite(sums, epoch)
-                        if session is not None and session.stop_requested:
-                            raise TrainingInterrupted(epoch, epoch_steps)
-            _check_finite(sums, epoch)
-            if sums and world > 1:  # the losses of the whole batch, the same on every rank
-                stacked = torch.stack(list(sums.values()))
-                torch.distributed.all_reduce(stacked)
-                sums = dict(zip(sums, stacked / world))
-            values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
-            elapsed = time.perf_counter() - t0
-            record = {"epoch": epoch}
-            record.update({name: v / counts[name] for name, v in zip(sums, values)})
-            record["time"] = elapsed
-            record["samples_per_s"] = seen / max(elapsed, 1e-9)
-            history.append(record)
+            for idx, rows in _batches(perm, n_chunks, batch_size, chunk_passes, chunk_start, generator):
+                name = schedule[step_count % len(schedule)]
+                set_learning_rate(steps[name].optimizer, step_count)
+                try:
+                    with autocast:
+                        terms = losses[name](idx)
+                    _descend(steps[name].optimizer, terms)
+                except KeyboardInterrupt:  # without stop_on_interrupt's handler: keep what there is
+                    if session is None:
+                        raise
+                    raise TrainingInterrupted(epoch, totals.steps) from None
+                totals.add(terms, rows)
+                step_count += 1
+                if step_count % _CHECK_EVERY == 0:
+                    _check_finite(totals.sums, epoch)
+                if session is not None and session.stop_requested:
+                    raise TrainingInterrupted(epoch, totals.steps)
+            history.append(record := totals.record(epoch))
             stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
             if session is not None:
                 session.end_epoch(progress, step_count, stopped=stop_now)
-            done = epoch - first_epoch + 1
-            if verbose and (done % verbose == 0 or done == max_epochs or stop_now):
-                eta = (time.perf_counter() - started) / done * (max_epochs - done)
-                print(f"epoch {epoch + 1}/{first_epoch + max_epochs}  {_format(record)}  "
-                      f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", file=log, flush=True)
+            if verbose:
+                _report(record, epoch - first_epoch + 1, epochs, first_epoch, started, verbose, stop_now)
             if stop_now:
                 break
-        if world > 1:  # batch statistics of the last step: rank 0's, as DDP's forward does
-            for buffer in session.module.buffers():
-                torch.distributed.broadcast(buffer, src=0)
-    finally:
-        restore.close()
-        if lr_schedule is not None:  # leave the optimisers as they came
-            for step in steps.values():
-                _scale_lrs(step.optimizer, base_lrs, 1.0)
     return history
 
 
-def _scale_lrs(optimizer, base_lrs, factor):
-    """Set ``optimizer``'s learning rates to their bases (``base_lrs[id(optimizer)]``) times ``factor``."""
-    for group, base in zip(optimizer.param_groups, base_lrs[id(optimizer)]):
-        group["lr"] = base * factor
+def _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes):
+    """Optimiser steps in an epoch of ``n_chunks`` chunks (``tensor_split``'s sizes) and passes."""
+    size, larger = divmod(n_samples, n_chunks)
+    lengths = [size + 1] * larger + [size] * (n_chunks - larger)
+    return chunk_passes * sum(len(batch_slices(length, batch_size)) for length in lengths if length)
+
+
+def _batches(perm, n_chunks, batch_size, chunk_passes, chunk_start, generator):
+    """The batches of an epoch's permutation: this rank's share of each, and the batch's size."""
+    rank, world = process_group()
+    for chunk in perm.tensor_split(n_chunks):
+        if chunk_start is not None:
+            chunk_start(chunk)
+        slices = batch_slices(len(chunk), batch_size)
+        for chunk_pass in range(chunk_passes):
+            if chunk_pass:
+                chunk = chunk[torch.randperm(len(chunk), device=chunk.device, generator=generator)]
+            for start, stop in slices:
+                idx = chunk[start:stop]
+                yield (idx.tensor_split(world)[rank] if world > 1 else idx), stop - start
+
+
+def _descend(optimizer, terms):
+    """One gradient step on the sum of ``terms`` (none: the parameters stay as they are)."""
+    if terms:
+        optimizer.zero_grad(set_to_none=True)
+        sum(terms.values()).backward()
+        optimizer.step()
+
+
+@contextlib.contextmanager
+def _learning_rate_plan(steps, lr_schedule, total_steps):
+    """Yields ``set(optimizer, step_count)``, which scales its learning rates by the schedule.
+
+    The factor is ``lr_schedule(step_count / total_steps)`` of the rates the
+    optimisers had when the block began; they get those back when it ends.
+    Without a schedule ``set`` does nothing.
+    """
+    if lr_schedule is None:
+        yield lambda optimizer, step_count: None
+        return
+    base = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
+            for step in steps.values()}
+
+    def scale(optimizer, factor):
+        for group, lr in zip(optimizer.param_groups, base[id(optimizer)]):
+            group["lr"] = lr * factor
+
+    try:
+        yield lambda optimizer, step_count: scale(
+            optimizer, lr_schedule(min(step_count / total_steps, 1.0)))
+    finally:
+        for step in steps.values():
+            scale(step.optimizer, 1.0)
+
+
+class _EpochTotals:
+    """The loss sums (on the device), batch counts and rows seen of one epoch."""
+
+    def __init__(self):
+        self.sums, self.counts, self.seen, self.steps = {}, {}, 0, 0
+        self.started = time.perf_counter()
+
+    def add(self, terms, rows):
+        for name, value in terms.items():
+            value = value.detach().float()
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+            self.counts[name] = self.counts.get(name, 0) + 1
+        self.seen += rows
+        self.steps += 1
+
+    def record(self, epoch):
+        """The epoch's record: mean losses (over every rank), time and samples/s; checks them."""
+        _check_finite(self.sums, epoch)
+        sums, world = self.sums, process_group()[1]
+        if sums and world > 1:  # the losses of the whole batch, the same on every rank
+            stacked = torch.stack(list(sums.values()))
+            torch.distributed.all_reduce(stacked)
+            sums = dict(zip(sums, stacked / world))
+        values = torch.stack(list(sums.values())).cpu().tolist() if sums else []
+        elapsed = time.perf_counter() - self.started
+        record = {"epoch": epoch}
+        record.update({name: v / self.counts[name] for name, v in zip(sums, values)})
+        record["time"] = elapsed
+        record["samples_per_s"] = self.seen / max(elapsed, 1e-9)
+        return record
+
+
+def _report(record, done, epochs, first_epoch, started, every, last):
+    """Print the progress line of an epoch every ``every`` epochs, and after the last."""
+    if done % every and done != epochs and not last:
+        return
+    eta = (time.perf_counter() - started) / done * (epochs - done)
+    losses = "  ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4g}"
+                       for k, v in record.items() if k not in ("epoch", "time", "samples_per_s"))
+    print(f"epoch {record['epoch'] + 1}/{first_epoch + epochs}  {losses}  "
+          f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", flush=True)
 
 
 def _check_finite(sums, epoch):
