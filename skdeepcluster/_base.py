@@ -1,20 +1,11 @@
 """scikit-learn plumbing shared by the deep clustering estimators.
 
-:class:`BaseDeepClusterer` validates and reshapes the input, scales it,
-moves it to the device once, seeds every random draw from ``random_state``,
-calls the method's ``_fit_module`` and then reads labels and embeddings out
-with batched, gradient-free inference.  A method subclass supplies:
-
-``_fit_module(self, X, generator)``
-    ``X`` is the scaled training data as a float32 tensor on ``device_``,
-    shaped ``(n, C, H, W)`` (images) or ``(n, D)`` (tabular); ``generator``
-    is a seeded ``torch.Generator`` on that device.  It builds, trains and
-    stores ``self.module_`` (a ``torch.nn.Module``), appending per-epoch
-    records to ``self.history_``.
-``_inference(self, module, x)``
-    Given a copy of ``module_`` in ``eval()`` mode and a batch, return a dict
-    with ``"embedding"`` (what :meth:`transform` returns) and ``"proba"``
-    (soft cluster assignments) or ``"labels"``.
+:class:`BaseDeepClusterer` runs ``fit`` for every method: it validates and
+reshapes the input, scales it, puts it on the device once, seeds every
+random draw from ``random_state``, opens the fit's session (warm start,
+checkpoints, Ctrl-C), calls the method's hooks, and then reads labels and
+embeddings out with batched, gradient-free inference.  The method contract
+is in :class:`BaseDeepClusterer`'s docstring.
 
 Input shapes
 ------------
@@ -39,6 +30,7 @@ import hashlib
 import math
 import os
 import warnings
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -48,7 +40,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._session import TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
+from ._session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 from .nn.data import DeviceData
 from .nn.distributed import (
     broadcast_from_first,
@@ -57,7 +49,7 @@ from .nn.distributed import (
     same_on_every_rank,
 )
 
-__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "shared_parameters", "resolve_device"]
+__all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "resolve_device"]
 
 _INFERENCE_BATCH = 1024
 
@@ -97,52 +89,6 @@ def resolve_device(device):
     return dev
 
 
-_SHARED_PARAMETERS = """\
-    max_device_bytes : int, default=None
-        The most memory the training data may take on the device.  Images
-        given as uint8 stay uint8 there (a quarter of float32) and become
-        float a batch at a time.  Data larger than this limit, or than the
-        device has room for, stay in host memory (page-locked for CUDA) and
-        each batch is copied to the device as it is drawn: slower, same
-        result.  None: no limit.
-    warm_start : bool, default=False
-        If True and the estimator is fitted, ``fit`` trains the fitted model
-        further, for ``max_epochs`` more epochs on the given ``X`` (same
-        per-sample shape), continuing its optimiser and random states,
-        scaling and ``history_``: two fits of 5 epochs give the model of one
-        fit of 10{warm_note}.  If False, every ``fit`` starts afresh.
-    checkpoint_path : str or path-like, default=None
-        If given, the full training state (model, optimisers, random states,
-        epoch, history) is written there every ``checkpoint_every`` epochs,
-        atomically (a temporary file renamed over the old one).  A ``fit``
-        that finds a checkpoint written for the same parameters, data and
-        device resumes from it (a finished one goes straight to the read-out);
-        one written for another fit raises a ``ValueError`` naming what
-        differs, and an unreadable file a ``ValueError`` too.  Files are read
-        with ``torch.load(weights_only=True)``: no code in them runs.
-    checkpoint_every : int, default=1
-        Epochs between checkpoints (counted over the whole fit); the last
-        epoch of each training phase is always written.
-"""
-
-
-def shared_parameters(warm_note=""):
-    """Class decorator: document the parameters every estimator has the same way.
-
-    ``max_device_bytes``, ``warm_start``, ``checkpoint_path`` and
-    ``checkpoint_every``: the text replaces the docstring line
-    ``    <shared parameters>``;
-    ``warm_note`` ends its first sentence with what is particular to the
-    method (e.g. ", where ...").
-    """
-    def decorate(cls):
-        if cls.__doc__:
-            text = _SHARED_PARAMETERS.format(warm_note=warm_note)
-            cls.__doc__ = cls.__doc__.replace("    <shared parameters>\n", text)
-        return cls
-    return decorate
-
-
 def _resolve_layout(shape, image_shape):
     """Return ``(image_shape, channels_last)`` for per-sample ``shape`` (2 or 3 axes)."""
     if len(shape) == 2:
@@ -175,11 +121,46 @@ def _resolve_layout(shape, image_shape):
     )
 
 
-class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the deep clustering estimators (not used directly).
 
-    See the module docstring for the input-shape rules and the methods a
-    subclass implements.
+    The base runs ``fit`` for every method; a method never overrides it.  It
+    supplies the four hooks below, called in this order by ``fit`` (the
+    first three once per fit, under the fit's seed, on the fit's device):
+
+    ``_build_module(self, data) -> torch.nn.Module``
+        The method's network (every trained part, in one module) for the
+        training data, on ``data.device``.  ``data`` is a
+        :class:`~skdeepcluster.nn.data.DeviceData`: ``data[idx]`` is the
+        scaled rows ``idx`` as float32 on the device, shaped ``(m, C, H, W)``
+        (images, in [0, 1]) or ``(m, D)`` (tabular, standardised).  Parameters
+        are checked here, before anything trains.  The base adopts the module
+        (loading a resumed checkpoint's or a warm start's weights into it)
+        and sets ``module_``.
+    ``_train_module(self, module, data, trainer)``
+        Train ``module``.  ``trainer`` (:class:`~skdeepcluster._session.Trainer`)
+        is :func:`skdeepcluster.nn.loop.train` with the fit's rows, device,
+        generator, history, session, ``verbose`` and autocast bound: a method
+        passes its steps, schedule, batch size, epochs, and a ``phase`` name
+        per call if it trains in phases.  ``trainer.generator`` is the seeded
+        generator every random draw takes; ``trainer.pending(phase)`` and
+        ``trainer.cached(name, compute)`` let a resumed fit skip a finished
+        phase's set-up and reuse tensors computed between phases.
+    ``_read_out(self, module, data, generator)``
+        Runs after training, whether it finished or was interrupted (Ctrl-C),
+        before the labels are read: the method's own read-out (a k-means on
+        the embedding, say), storing what ``_inference`` needs.  The default
+        does nothing.
+    ``_inference(self, module, x)``
+        Given a copy of ``module_`` in ``eval()`` mode (float64 on the CPU)
+        and a scaled batch ``x``, a dict with ``"embedding"`` (what
+        :meth:`transform` returns) and ``"proba"`` (soft assignments) or
+        ``"labels"``.  ``labels_`` of the training data come from it too.
+
+    Per-epoch records go to ``history_`` through the trainer, and the fitted
+    attributes common to all (``labels_``, ``label_map_``, ``n_iter_``,
+    ``device_``, scaling) are set by the base.  See the module docstring for
+    the input-shape rules.
     """
 
     _parameter_constraints = {
@@ -298,7 +279,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        warm = getattr(self, "warm_start", False) and hasattr(self, "_training_state")
+        warm = self.warm_start and hasattr(self, "_training_state")
         X = self._validate_X(X, reset=not warm)
         self._check_n_clusters(X)
         if not warm:  # a warm start keeps the scaling its model was trained on
@@ -313,29 +294,16 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                              "this process group were given different data.")
         session = open_session(self, X, digest.hexdigest(), warm)
         self.history_ = session.history
-        data = DeviceData(X, self._scale, self.device_, getattr(self, "max_device_bytes", None),
+        data = DeviceData(X, self._scale, self.device_, self.max_device_bytes,
                           elementwise=self.image_shape_ is not None)
-        cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        interrupted = None
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(seed)
-            session.generator.manual_seed(seed)
-            self._session = session
-            try:
-                with stop_on_interrupt(session):
-                    self._fit_module(data, session.generator)
-            except TrainingInterrupted as exc:
-                interrupted = exc
-            finally:
-                del self._session
+        interrupted = self._run_hooks(data, session, seed)
         del data
         self.module_ = self.module_.cpu().eval()
         # What a warm start continues from (the module is module_ itself).
         self._training_state = dict(to_cpu(session.state(module=False)),
                                     description=session.description)
         self.n_iter_ = len(self.history_)
-        outputs = self._infer(X)
-        raw = self._raw_labels(outputs)
+        raw = self._raw_labels(self._infer(X))
         self._set_label_map(raw)
         self.labels_ = self.label_map_[raw]
         if interrupted is not None:
@@ -349,6 +317,21 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return self
 
+    def _run_hooks(self, data, session, seed):
+        """Build, train and read out the module under the fit's seed; the interruption, if any."""
+        cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        interrupted = None
+        with torch.random.fork_rng(devices=cuda_devices), stop_on_interrupt(session):
+            torch.manual_seed(seed)
+            session.generator.manual_seed(seed)
+            self.module_ = session.adopt(self._build_module(data))
+            try:
+                self._train_module(self.module_, data, Trainer(session, len(data), self.verbose))
+            except TrainingInterrupted as exc:
+                interrupted = exc
+            self._read_out(self.module_, data, session.generator)
+        return interrupted
+
     def _check_n_clusters(self, X):
         if self.n_clusters > X.shape[0]:
             raise ValueError(
@@ -356,8 +339,21 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"n_samples={X.shape[0]}."
             )
 
-    def _fit_module(self, X, generator):  # pragma: no cover - abstract
-        raise NotImplementedError
+    # ---------------------------------------------------------- method hooks
+    @abstractmethod
+    def _build_module(self, data):
+        """The method's network for ``data`` (a :class:`~skdeepcluster.nn.data.DeviceData`), on its device."""
+
+    @abstractmethod
+    def _train_module(self, module, data, trainer):
+        """Train ``module`` on ``data`` through ``trainer`` (a :class:`~skdeepcluster._session.Trainer`)."""
+
+    def _read_out(self, module, data, generator):
+        """Work after training, finished or interrupted, before the labels are read (none here)."""
+
+    @abstractmethod
+    def _inference(self, module, x):
+        """A dict of ``"embedding"`` and ``"proba"`` or ``"labels"`` of the scaled batch ``x``."""
 
     # ------------------------------------------------------------- inference
     def _inference_device(self):

@@ -13,7 +13,8 @@ current step with :class:`~skdeepcluster.nn.loop.TrainingInterrupted`.
 :func:`open_session` makes an estimator's session for one ``fit``: it
 describes the fit (parameters, data, device, start), resumes a checkpoint
 written for the same fit and refuses one written for another, naming what
-differs.
+differs.  :class:`Trainer` is what a method's ``_train_module`` hook is
+given: the loop with the fit's common arguments bound.
 """
 
 import contextlib
@@ -26,9 +27,9 @@ import threading
 
 import torch
 
-from .nn.loop import TrainingInterrupted
+from .nn.loop import TrainingInterrupted, train
 
-__all__ = ["FitSession", "TrainingInterrupted", "open_session", "stop_on_interrupt",
+__all__ = ["FitSession", "Trainer", "TrainingInterrupted", "open_session", "stop_on_interrupt",
            "save_checkpoint", "load_checkpoint", "to_cpu"]
 
 CHECKPOINT_FORMAT = 1
@@ -88,11 +89,14 @@ class FitSession:
         ``save(state)``, called every ``save_every`` epochs (counted over the
         whole fit) and at the end of every phase.
     save_every : int, default=1
+    description : dict, optional
+        What the fit is (see :func:`fit_description`): a checkpoint carries it.
     """
 
     def __init__(self, generator, history, device, resume=None, extend=False, save=None,
-                 save_every=1):
+                 save_every=1, description=None):
         self.generator = generator
+        self.description = description
         self.history = history
         self.device = device
         self.save = save
@@ -324,7 +328,7 @@ def open_session(estimator, X, digest, warm):
     continues = None if previous is None else (previous["description"], len(history))
     description = fit_description(estimator.get_params(deep=False), X, digest,
                                   estimator.device_, continues)
-    path, save, every = getattr(estimator, "checkpoint_path", None), None, 1
+    path, save, every = estimator.checkpoint_path, None, 1
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -344,8 +348,48 @@ def open_session(estimator, X, digest, warm):
         def save(state):
             save_checkpoint(path, {**state, "description": description})
 
-    session = FitSession(torch.Generator(device=estimator.device_), history, estimator.device_,
-                         resume=resume, extend=extend, save=save, save_every=every)
-    session.description = description
-    return session
+    return FitSession(torch.Generator(device=estimator.device_), history, estimator.device_,
+                      resume=resume, extend=extend, save=save, save_every=every,
+                      description=description)
 
+
+class Trainer:
+    """What a method's ``_train_module`` hook is given: the loop with the fit's arguments bound.
+
+    ``trainer(steps, schedule, *, batch_size, max_epochs, phase="train",
+    **options)`` runs :func:`skdeepcluster.nn.loop.train` over the fit's
+    rows on its device, with its generator, history and session, bf16
+    autocast on CUDA and the estimator's ``verbose``; ``options`` are the
+    loop's others (``epoch_start``, ``epoch_end``, the chunk arguments,
+    ``lr_schedule``).  ``phase`` names the call within the fit (unique per
+    fit), so a resumed fit skips phases it finished.
+
+    Attributes
+    ----------
+    generator : torch.Generator
+        The fit's seeded generator on its device: every random draw of the
+        method's losses takes it.
+    device : torch.device
+    """
+
+    def __init__(self, session, n_samples, verbose):
+        self._session = session
+        self._n_samples = n_samples
+        self._verbose = verbose
+        self.generator = session.generator
+        self.device = session.device
+
+    def __call__(self, steps, schedule, *, batch_size, max_epochs, phase="train", **options):
+        return train(steps, schedule, self._n_samples, batch_size=batch_size,
+                     max_epochs=max_epochs, device=self.device, generator=self.generator,
+                     amp=self.device.type == "cuda", verbose=self._verbose,
+                     history=self._session.history, session=self._session, phase=phase,
+                     **options)
+
+    def pending(self, phase):
+        """Whether ``phase`` will train (False for a phase a resumed fit finished)."""
+        return self._session.pending(phase)
+
+    def cached(self, name, compute):
+        """``compute()``, or the tensor a resumed fit computed under ``name`` (it is kept in checkpoints)."""
+        return self._session.cached(name, compute)

@@ -7,11 +7,12 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
+from ._base import BaseDeepClusterer, SoftAssignmentMixin
+from ._docs import shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
 from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
-from .nn.loop import Step, adam, train, warmup_cosine
+from .nn.loop import Step, adam, warmup_cosine
 
 __all__ = ["DCCSClustering"]
 
@@ -112,8 +113,10 @@ class _DCCSNet(nn.Module):
         return torch.cat([z[:, :self.style_dim], z[:, self.style_dim:].softmax(dim=1)], dim=1)
 
 
-@shared_parameters(' (with the constant learning rate; ``lr_schedule="cosine"`` is planned\n'
-                     '        over the epochs so far, and the first 5 have already decayed it to zero)')
+@shared_parameters(
+    draws="initialisation, batches, augmentations and prior samples",
+    warm_note=' (with the constant learning rate; ``lr_schedule="cosine"`` is planned\n'
+              '        over the epochs so far, and the first 5 have already decayed it to zero)')
 class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
     """Deep image clustering with category-style representation (DCCS).
 
@@ -141,8 +144,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
     ----------
     n_clusters : int, default=10
         Number of clusters (the size of ``z_c``).
-    image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` when 2-D input rows are images; see the user guide.
+    <image_shape>
     style_dim : int, default=50
         Size of the style part ``z_s``.
     style_std : float, default=0.1
@@ -171,9 +173,9 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         augmented view.  ``"auto"`` uses the official ``(0.4, 1.0)`` for
         images at least 28 pixels high and wide (the paper's smallest) and
         ``(0.7, 1.0)`` for smaller ones, where 40% of an 8x8 image is a 5x5
-        patch that no longer shows the object: on scikit-learn's digits the
-        official range leaves two clusters empty (ACC 0.71 against 0.79 for
-        seed 0, 100 epochs).  Unused for tabular input.
+        patch that no longer shows the object (on scikit-learn's digits the
+        official range left clusters empty; user guide, "Measurements behind
+        the defaults").  Unused for tabular input.
     hflip : bool, default=False
         Also flip the augmented view left-right at random.  Off by default,
         because digits and characters change meaning when mirrored; turn it
@@ -187,9 +189,8 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         6x6x128 map.  ``"resnet"`` is the official pre-activation ResNet
         for 32-96 px images (widths 128-512).  ``"auto"`` takes the ResNet
         for images of 32 px and more when fitting on CUDA and the conv
-        encoder otherwise: on a 2-core CPU the ResNet runs at about 33
-        images/s on 32x32 images (COIL-20's 1,440 images: half an hour for
-        100 epochs) against about 1,000 for the conv encoder.  A module (for
+        encoder otherwise, where the ResNet is about 30 times slower (user
+        guide, "Measurements behind the defaults").  A module (for
         instance a pretrained backbone) maps a batch of prepared images
         ``(n, C, H, W)`` in [-1, 1] (``C = 1`` with
         ``color_mode="grayscale"``) to features ``(n, ...)``; a linear layer
@@ -204,23 +205,16 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
     learning_rate : float, default=1e-3
         Adam learning rate of both optimisers (betas 0.5 and 0.9).  The
         official code uses 1e-4 over up to 3000 GPU epochs; within the
-        default 100 epochs that leaves the encoder barely trained (digits ACC
-        0.57 against 0.71 with 1e-3), so pass ``learning_rate=1e-4`` with many
-        more epochs to follow the paper's schedule.
+        default 100 epochs that leaves the encoder barely trained, so pass
+        ``learning_rate=1e-4`` with many more epochs to follow the paper's
+        schedule.
     lr_schedule : {"constant", "cosine"}, default="constant"
         ``"constant"`` (the official code) keeps ``learning_rate``;
         ``"cosine"`` warms both learning rates up linearly over the first 5%
         of the optimiser steps, then decays them to zero along a half
-        cosine by the last step.  On digits at 100 epochs it gave no clear
-        gain (seeds 0 and 1: 0.845 and 0.789 against 0.837 and 0.858 with
-        the constant rate), so it is not the default.
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, batches, augmentations and prior samples; CPU
-        fits with the same seed are identical.
-    verbose : int, default=0
-        Print a progress line every ``verbose`` epochs.
-    <shared parameters>
+        cosine by the last step.  It gave no clear gain on digits, so it is
+        not the default.
+    <common parameters>
 
     Attributes
     ----------
@@ -360,13 +354,15 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         return torch.cat([style, onehot], dim=1)
 
     # ----------------------------------------------------------------- fit
-    def _fit_module(self, X, generator):
-        device = X.device
-        augment = self._augmenter(X)
+    def _build_module(self, X):
+        self._crop_scale(X.shape[2:] if X.dim() == 4 else None)  # checks it
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
-        net = self._session.adopt(_DCCSNet(input_shape, self.style_dim, self.n_clusters,
-                                           self._encoder(input_shape, device)).to(device))
-        self.module_ = net
+        return _DCCSNet(input_shape, self.style_dim, self.n_clusters,
+                        self._encoder(input_shape, X.device)).to(X.device)
+
+    def _train_module(self, net, X, trainer):
+        generator = trainer.generator
+        augment = self._augmenter(X)
         betas = (0.5, 0.9)
         critic_opt = adam(net.critic.parameters(), lr=self.learning_rate, betas=betas)
         encoder_opt = adam([*net.encoder.parameters(), *net.mi.parameters()],
@@ -402,10 +398,8 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         if adversarial:
             steps["critic"] = Step(critic_opt, critic_loss)
             schedule = ["critic"] * self.n_critic + ["encoder"]
-        train(steps, schedule, X.shape[0], batch_size=self.batch_size, max_epochs=self.max_epochs,
-              device=device, generator=generator, amp=device.type == "cuda", verbose=self.verbose,
-              history=self.history_, session=self._session,
-              lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None)
+        trainer(steps, schedule, batch_size=self.batch_size, max_epochs=self.max_epochs,
+                lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None)
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):

@@ -9,7 +9,8 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer, shared_parameters
+from ._base import BaseDeepClusterer
+from ._docs import shared_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
 from .nn.losses import (
     CholeskyOrthonorm,
@@ -22,7 +23,7 @@ from .nn.losses import (
     spectral_loss,
 )
 from .nn.distributed import gather_rows
-from .nn.loop import Step, TrainingInterrupted, epochs_for_updates, train
+from .nn.loop import Step, epochs_for_updates
 
 __all__ = ["DualAESpectralClustering"]
 
@@ -82,9 +83,11 @@ class _DualAESpectralNet(nn.Module):
         return self.orthonorm(self.spectral(self.affinity_space(z)))
 
 
-@shared_parameters('; warm starting continues the joint phase (phase 4) for\n'
-                     '        ``max_epochs`` more (``"auto"``: its count again), without repeating\n'
-                     '        the three before it')
+@shared_parameters(
+    draws="initialisation, batches, noise, pairs and k-means",
+    warm_note='; warm starting continues the joint phase (phase 4) for\n'
+              '        ``max_epochs`` more (``"auto"``: its count again), without repeating\n'
+              '        the three before it')
 class DualAESpectralClustering(BaseDeepClusterer):
     """Deep spectral clustering using a dual autoencoder network (DSCDAN).
 
@@ -122,22 +125,21 @@ class DualAESpectralClustering(BaseDeepClusterer):
     reachable):
 
     - ``affinity="siamese"`` measures the affinity in SpectralNet's Siamese
-      space; ``affinity="knn"`` is the paper's Euclidean affinity on ``z``.
-      On MNIST's test set, spectral clustering on the codes alone reached ACC
-      0.67 and on their Siamese embedding 0.81-0.83.  The spectral net takes
+      space; ``affinity="knn"`` is the paper's Euclidean affinity on ``z``
+      (the Siamese space clusters far better on MNIST; user guide).  The
+      spectral net takes
       the Siamese embedding as its input, and in the joint phase the graph
       stays that of the pretrained codes, as SpectralNet's does.
     - ``latent_dim="auto"`` keeps the paper's ratio of 120 code values for
       784 pixels (120 for 28x28, 10 for scikit-learn's 8x8 digits, at most
       120): 120 values for 64 pixels gave an over-complete code that clusters
-      worse than the pixels (digits ACC 0.81 against 0.87 at 10, median of
-      three seeds).
+      worse than the pixels.
     - ``pretrain_epochs="auto"`` and ``max_epochs="auto"`` give about 400
       autoencoder updates (at most 100 epochs) and 50 joint updates (at most
       50 epochs), so that a small data set trains as long as a large one.
     - In the joint phase ``y`` enters the prior ``N(y M, I)`` as a target:
-      the KL gradient does not reach the spectral net (with it, five joint
-      epochs took MNIST-test ACC from 0.81 to 0.79).  The spectral loss is
+      the KL gradient does not reach the spectral net (with it, joint
+      epochs lowered MNIST-test accuracy).  The spectral loss is
       normalised as in SpectralNet's released code (see
       :func:`skdeepcluster.nn.losses.spectral_loss`).
 
@@ -154,8 +156,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
     ----------
     n_clusters : int, default=10
         Number of clusters.
-    image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` when 2-D input rows are images; see the user guide.
+    <image_shape>
     latent_dim : int or "auto", default="auto"
         Size of ``z``.  ``"auto"``: the paper's 120 for 28x28 images, the same
         ratio to the number of input values for other sizes, at least
@@ -198,13 +199,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         within each batch, so larger batches hold more true neighbours).
     learning_rate : float, default=1e-3
         Adam learning rate.
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, batches, noise, pairs and k-means; CPU fits with
-        the same seed are identical.
-    verbose : int, default=0
-        Print a progress line every ``verbose`` epochs.
-    <shared parameters>
+    <common parameters>
 
     Attributes
     ----------
@@ -346,27 +341,16 @@ class DualAESpectralClustering(BaseDeepClusterer):
             return value
         return min(most, epochs_for_updates(n, batch_size, updates))
 
-    def _fit_module(self, X, generator):
-        siamese = self.affinity == "siamese"
+    def _build_module(self, X):
         latent = self._latent_size(flat_size(X.shape[1:]))
-        net = self._session.adopt(
-            _DualAESpectralNet(tuple(X.shape[1:]), latent, self.n_clusters, siamese).to(X.device))
-        self.module_ = net
-        try:
-            self._train_phases(net, X, generator)
-        except TrainingInterrupted:  # labels from the model trained so far
-            self._read_out(net, X, generator)
-            raise
-        self._read_out(net, X, generator)
+        return _DualAESpectralNet(tuple(X.shape[1:]), latent, self.n_clusters,
+                                  self.affinity == "siamese").to(X.device)
 
-    def _train_phases(self, net, X, generator):
+    def _train_module(self, net, X, trainer):
         """The four training phases; a resumed fit skips those its state finished."""
         n = X.shape[0]
-        device = X.device
+        device, generator = X.device, trainer.generator
         siamese = self.affinity == "siamese"
-        session = self._session
-        common = dict(device=device, generator=generator, amp=device.type == "cuda",
-                      verbose=self.verbose, history=self.history_, session=session)
         ae_params = [*net.encoder.parameters(), *net.decoder.parameters(),
                      *net.mi_global.parameters(),
                      *(net.mi_local.parameters() if net.mi_local is not None else [])]
@@ -379,22 +363,24 @@ class DualAESpectralClustering(BaseDeepClusterer):
             x = X[idx]
             return self._autoencoder_terms(net, x, net.encode(x), generator)
 
-        self._run_phase("autoencoder", {"ae": Step(ae_opt, ae_loss)}, n, self.batch_size,
+        self._run_phase(trainer, "autoencoder", {"ae": Step(ae_opt, ae_loss)}, self.batch_size,
                         self._epochs(self.pretrain_epochs, n, self.batch_size, _PRETRAIN_UPDATES,
-                                     _PRETRAIN_MAX_EPOCHS), **common)
+                                     _PRETRAIN_MAX_EPOCHS))
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
-        # is): recomputed when a resumed fit needs them, never stored.
-        codes = None
-        if (siamese and session.pending("siamese")) or "space" not in session.cache:
+        # is): computed when a (resumed) fit needs them, never stored.
+        def pretrained_codes():
             net.eval()
             with torch.no_grad():
                 codes = torch.cat([net.encode(X[i:i + 1024])[0] for i in range(0, n, 1024)])
             net.train()
+            return codes
 
         # Phase 2 (SpectralNet's Siamese affinity): pull each code's nearest
         # neighbours close, push random codes apart.
-        if siamese and session.pending("siamese"):
+        codes = None
+        if siamese and trainer.pending("siamese"):
+            codes = pretrained_codes()
             k = min(self.siamese_neighbors, n - 1)
             _, neighbors = nearest_neighbors(codes, k)
             siamese_opt = torch.optim.Adam(net.siamese.parameters(), lr=lr)
@@ -407,13 +393,14 @@ class DualAESpectralClustering(BaseDeepClusterer):
                 anchor, others = out[:len(idx)], out[len(idx):].view(len(idx), 2 * k, -1)
                 return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
 
-            self._run_phase("siamese", {"siamese": Step(siamese_opt, siamese_loss)}, n,
-                            self.batch_size, self.siamese_epochs, **common)
+            self._run_phase(trainer, "siamese", {"siamese": Step(siamese_opt, siamese_loss)},
+                            self.batch_size, self.siamese_epochs)
 
         # Phase 3: the spectral net on the frozen codes (in the Siamese space).
         # Phase 4 changes the encoder: its graph space is kept in the fit's state.
         with torch.no_grad():
-            space = session.cached("space", lambda: net.affinity_space(codes))
+            space = trainer.cached("space", lambda: net.affinity_space(
+                pretrained_codes() if codes is None else codes))
         sn_opt = torch.optim.Adam(net.spectral.parameters(), lr=lr)
 
         def sn_loss(idx):
@@ -422,8 +409,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
             y = net.orthonorm(gather_rows(net.spectral(own)))
             return {"spectral": spectral_loss(y, knn_affinity(a, self.n_neighbors))}
 
-        self._run_phase("spectral", {"sn": Step(sn_opt, sn_loss)}, n, self.spectral_batch_size,
-                        self.spectral_epochs, **common)
+        self._run_phase(trainer, "spectral", {"sn": Step(sn_opt, sn_loss)},
+                        self.spectral_batch_size, self.spectral_epochs)
 
         # Phase 4: joint training, the KL prior now centred on y M.  y enters the
         # prior as a target (no gradient into the spectral net through the KL
@@ -447,10 +434,10 @@ class DualAESpectralClustering(BaseDeepClusterer):
                     y, knn_affinity(graph, self.n_neighbors))
             return terms
 
-        self._run_phase("joint", {"joint": Step(joint_opt, joint_loss)}, n,
+        self._run_phase(trainer, "joint", {"joint": Step(joint_opt, joint_loss)},
                         self.spectral_batch_size,
                         self._epochs(self.max_epochs, n, self.spectral_batch_size, _JOINT_UPDATES,
-                                     _JOINT_MAX_EPOCHS), **common)
+                                     _JOINT_MAX_EPOCHS))
 
     def _read_out(self, net, X, generator):
         """Orthonormalise over the whole training set, then k-means.
@@ -472,15 +459,16 @@ class DualAESpectralClustering(BaseDeepClusterer):
         kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed).fit(embedding)
         self.cluster_centers_ = kmeans.cluster_centers_
 
-    def _run_phase(self, phase, steps, n, batch_size, epochs, **common):
+    @staticmethod
+    def _run_phase(trainer, phase, steps, batch_size, epochs):
         if epochs == 0:
             return
 
         def epoch_end(epoch, record):  # tagged before a checkpoint holds it
             record["phase"] = phase
 
-        train(steps, list(steps), n, batch_size=batch_size, max_epochs=epochs,
-              epoch_end=epoch_end, phase=phase, **common)
+        trainer(steps, list(steps), batch_size=batch_size, max_epochs=epochs,
+                epoch_end=epoch_end, phase=phase)
 
     # ---------------------------------------------------------- inference
     def _inference(self, module, x):

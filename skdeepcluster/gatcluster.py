@@ -12,12 +12,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
+from ._base import BaseDeepClusterer, SoftAssignmentMixin
+from ._docs import shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, vgg_layout
 from .nn.losses import jsd_mi_loss, marginal_entropy
 from .nn.distributed import gather_rows
-from .nn.loop import Step, adam, train
+from .nn.loop import Step, adam
 
 __all__ = ["GATCluster"]
 
@@ -160,7 +161,7 @@ def _dissimilar_partner(groups, generator):
     return torch.where(different.any(dim=1), partner, fallback)
 
 
-@shared_parameters()
+@shared_parameters(draws="initialisation, batches, augmentations and k-means")
 class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     """Self-supervised Gaussian-attention network for image clustering (GATCluster).
 
@@ -203,8 +204,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     ----------
     n_clusters : int, default=10
         Number of clusters.
-    image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` when 2-D input rows are images; see the user guide.
+    <image_shape>
     feature_dim : int, default=10
         Channels of the feature map (the released value; 32 in its MI
         variant).
@@ -226,9 +226,8 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     crop_scale : tuple of float or None, default=None
         Area range ``(low, high)`` of a random resized crop added before the
         released augmentations (ours; None: the released augmentations
-        alone).  The released affine moves an 8x8 digit by under a pixel;
-        ``(0.4, 1.0)`` raised the accuracy of one digits fit (seed 0, 15
-        epochs) from 0.64 to 0.71.
+        alone).  The released affine moves an 8x8 digit by under a pixel,
+        which makes small images' views nearly identical.
     hflip : bool, default=False
         Flip the augmented views left-right at random.  The released code
         flips (it ran on STL-10 and ImageNet-10); it is off by default
@@ -253,21 +252,12 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         Smallest k-means cluster, relative to ``target_batch / n_clusters``,
         that keeps the relation target.
     max_epochs : int, default=15
-        Epochs (see above).  On two CPU cores a default fit of
-        scikit-learn's 1,797 digits takes about 35 s; 28 px images train at
-        about 550 samples/s, so an epoch of 10,000 MNIST images (8 passes)
-        takes about 2.5 minutes there.
+        Epochs (see above).
     batch_size : int, default=32
         Images per sub-batch (step 2), the released 32.
     learning_rate : float, default=1e-3
         Adam learning rate (the released value).
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, batches, augmentations and k-means; CPU fits
-        with the same seed are identical.
-    verbose : int, default=0
-        Print a progress line every ``verbose`` epochs.
-    <shared parameters>
+    <common parameters>
 
     Attributes
     ----------
@@ -407,14 +397,14 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                              f"got {widths!r}.")
 
     # ----------------------------------------------------------------- fit
-    def _fit_module(self, X, generator):
+    def _build_module(self, X):
         self._check_widths()
-        device = X.device
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
-        net = self._session.adopt(_GATNet(input_shape, self.n_clusters, self.feature_dim,
-                                          self.backbone_widths, self.attention_lambda,
-                                          mi=self.mi_weight > 0).to(device))
-        self.module_ = net
+        return _GATNet(input_shape, self.n_clusters, self.feature_dim, self.backbone_widths,
+                       self.attention_lambda, mi=self.mi_weight > 0).to(X.device)
+
+    def _train_module(self, net, X, trainer):
+        device, generator = X.device, trainer.generator
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         augment = self._augmenter(X)
         position = torch.zeros(X.shape[0], dtype=torch.long, device=device)
@@ -476,11 +466,9 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 record["relation_fallback"] = state["fallbacks"] / max(state["chunks"], 1)
             state["fallbacks"] = state["chunks"] = 0
 
-        train({"gatcluster": Step(optimizer, loss)}, ["gatcluster"], X.shape[0],
-              batch_size=self.batch_size, max_epochs=self.max_epochs, device=device,
-              generator=generator, amp=device.type == "cuda", verbose=self.verbose,
-              history=self.history_, epoch_end=epoch_end, chunk_size=self.target_batch,
-              chunk_passes=self.num_repeat, chunk_start=targets, session=self._session)
+        trainer({"gatcluster": Step(optimizer, loss)}, ["gatcluster"], batch_size=self.batch_size,
+                max_epochs=self.max_epochs, epoch_end=epoch_end, chunk_size=self.target_batch,
+                chunk_passes=self.num_repeat, chunk_start=targets)
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):

@@ -11,11 +11,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin, shared_parameters
+from ._base import BaseDeepClusterer, SoftAssignmentMixin
+from ._docs import shared_parameters
 from .nn.backbones import build_decoder, build_encoder
 from .nn.losses import kl_diagonal_gaussians
 from .nn.distributed import gather_rows
-from .nn.loop import Step, adam, train
+from .nn.loop import Step, adam
 
 __all__ = ["VariationalClustering", "gumbel_softmax", "mixture_reparametrize"]
 
@@ -93,7 +94,9 @@ class _GMVAENet(nn.Module):
         return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
 
 
-@shared_parameters(' (the temperature goes on annealing from the epoch reached)')
+@shared_parameters(
+    draws="initialisation, batches and every random draw of ``fit`` and\n        :meth:`sample`",
+    warm_note=" (the temperature goes on annealing from the epoch reached)")
 class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
 
@@ -132,8 +135,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     discrete + continuous reparametrisation, training from scratch with the
     ELBO.  Ours are the exact form of the mixture reparametrisation above,
     the closed-form expectations over ``y`` in the KL terms (lower variance
-    than a one-sample estimate, which lost 6 points of accuracy on
-    scikit-learn's digits), the marginal categorical term, the network
+    than a one-sample estimate), the marginal categorical term, the network
     sizes, and the schedule (a standard Gumbel-softmax temperature
     schedule).
 
@@ -141,16 +143,14 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     ----------
     n_clusters : int, default=10
         Number of clusters ``K``.
-    image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` when 2-D input rows are images; see the user guide.
+    <image_shape>
     latent_dim : int, default=32
         Size of the continuous code ``z``.  The prior means start at random
         directions, all at distance ``sqrt(latent_dim)`` from the origin, and
         each ``q(z|x, y=k)`` starts centred on its prior mean, so that no
-        cluster is cheaper than another at the start.  (Means drawn
-        from a standard normal left MNIST with 5 of 10 clusters after the
-        first epoch, the components with the smallest norms taking all data;
-        a spread of 0.1 does not separate clusters, ACC 0.66 on digits.)
+        cluster is cheaper than another at the start (means drawn from a
+        standard normal let the components with the smallest norms take all
+        data; user guide, "Measurements behind the defaults").
     likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
         The decoder's ``p(x|z)``: ``"bernoulli"`` (binary cross-entropy on
         pixels scaled to [0, 1]) for images, ``"gaussian"`` (unit variance on
@@ -165,10 +165,9 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         their balance across resolutions with ``beta = max(1, n_values /
         196)``, i.e. the ELBO's 1 up to 14x14 images (scikit-learn's 8x8
         digits) and 4 for 28x28 MNIST, in the spirit of the normalised
-        ``beta`` of beta-VAE [4]_.  On MNIST-test (100 epochs, seed 0)
-        ``beta`` = 1, 2, 4 gave ACC 0.70, 0.66, 0.77: at 1 the code
-        follows the pixels and clusters style as much as digit; on digits 4
-        costs 4 points.  Set 1.0 for the paper's ELBO.
+        ``beta`` of beta-VAE [4]_: at 1 on 28 px images the code follows the
+        pixels and clusters style as much as class (user guide).  Set 1.0
+        for the paper's ELBO.
     categorical_kl_weight : float, default=1.0
         Weight of the categorical KL term (see ``categorical_kl``); 0
         switches a term off.
@@ -181,9 +180,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         an image and its cluster, which is what clustering wants large.
         ``"marginal"`` (the default, ours) keeps only ``KL(q(y) || U)`` over
         each batch: clusters are still pushed to be used equally, and
-        confident assignments cost nothing.  On scikit-learn's digits it
-        raises the median accuracy of five seeds from 0.82 to 0.85 (200
-        epochs).  :meth:`score_samples` always computes the ELBO.
+        confident assignments cost nothing (more accurate on digits; user
+        guide).  :meth:`score_samples` always computes the ELBO.
     tau0 : float, default=1.0
         Initial Gumbel-softmax temperature.
     tau_min : float, default=0.5
@@ -195,18 +193,11 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         Use the straight-through Gumbel-softmax (one-hot forward, relaxed
         gradient) instead of the soft sample.
     max_epochs : int, default=100
-        Passes over the data: about 25 s for scikit-learn's 1,797 digits and
-        8 minutes for 10,000 MNIST images on two CPU cores.
+        Passes over the data.
     batch_size : int, default=64
     learning_rate : float, default=1e-3
         Adam learning rate of the networks and the prior.
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, batches and every random draw of ``fit`` and
-        :meth:`sample`; CPU fits with the same seed are identical.
-    verbose : int, default=0
-        Print a progress line every ``verbose`` epochs.
-    <shared parameters>
+    <common parameters>
 
     Attributes
     ----------
@@ -343,13 +334,14 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         return max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * epoch))
 
     # ----------------------------------------------------------------- fit
-    def _fit_module(self, X, generator):
+    def _build_module(self, X):
         if self.tau_min > self.tau0:
             raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
         self._likelihood_ = self._likelihood()
-        net = self._session.adopt(
-            _GMVAENet(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device))
-        self.module_ = net
+        return _GMVAENet(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
+
+    def _train_module(self, net, X, trainer):
+        generator = trainer.generator
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         log_k = math.log(self.n_clusters)
         beta = self._gaussian_kl_weight()
@@ -386,32 +378,21 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         def epoch_end(epoch, record):
             record["temperature"] = state["tau"]
 
-        train({"elbo": Step(optimizer, loss)}, ["elbo"], X.shape[0], batch_size=self.batch_size,
-              max_epochs=self.max_epochs, device=X.device, generator=generator,
-              amp=X.device.type == "cuda", verbose=self.verbose, history=self.history_,
-              epoch_start=epoch_start, epoch_end=epoch_end, session=self._session)
+        trainer({"elbo": Step(optimizer, loss)}, ["elbo"], batch_size=self.batch_size,
+                max_epochs=self.max_epochs, epoch_start=epoch_start, epoch_end=epoch_end)
 
-    def fit(self, X, y=None):
-        """Train the Gaussian-mixture VAE on ``X`` and cluster it.
+    @property
+    def means_(self):
+        """Means of the learned prior ``p(z|y)``, shape (n_clusters, latent_dim), rows ordered like the labels."""
+        check_is_fitted(self)
+        return self.module_.prior_mean.detach().double().numpy()[np.argsort(self.label_map_)]
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or image array
-            See the class docstring for the accepted shapes.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        super().fit(X, y)
-        order = np.argsort(self.label_map_)  # component of each label
-        net = self.module_
-        self.means_ = net.prior_mean.detach().double().numpy()[order]
-        self.covariances_ = net.prior_log_var.detach().double().exp().numpy()[order]
-        return self
+    @property
+    def covariances_(self):
+        """Diagonal variances of the learned prior ``p(z|y)``, ordered like :attr:`means_`."""
+        check_is_fitted(self)
+        return self.module_.prior_log_var.detach().double().exp().numpy()[
+            np.argsort(self.label_map_)]
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):

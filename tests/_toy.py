@@ -2,6 +2,8 @@
 
 An encoder with a softmax head trained to make confident, balanced
 assignments that are invariant to augmentation (an IMSAT-style objective).
+It implements the whole method contract of ``BaseDeepClusterer``, so the
+base's warm starts, checkpoints and data-parallel fits run through it too.
 """
 
 import torch
@@ -10,13 +12,16 @@ from torch import nn
 from skdeepcluster._base import BaseDeepClusterer, SoftAssignmentMixin
 from skdeepcluster.nn.augment import ImageAugmenter, TabularAugmenter
 from skdeepcluster.nn.backbones import build_encoder
+from skdeepcluster.nn.distributed import gather_rows
+from skdeepcluster.nn.loop import Step
 from skdeepcluster.nn.losses import entropy, kl_categorical, marginal_entropy
-from skdeepcluster.nn.loop import Step, train
 
 
 class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
     def __init__(self, n_clusters=3, *, image_shape=None, max_epochs=15, batch_size=64,
-                 learning_rate=1e-2, device="auto", random_state=None, verbose=0):
+                 learning_rate=1e-2, device="auto", random_state=None, verbose=0,
+                 max_device_bytes=None, warm_start=False, checkpoint_path=None,
+                 checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.max_epochs = max_epochs
@@ -25,27 +30,32 @@ class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.max_device_bytes = max_device_bytes
+        self.warm_start = warm_start
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
 
-    def _fit_module(self, X, generator):
+    def _build_module(self, X):
         shape = tuple(X.shape[1:])
-        self.module_ = nn.Sequential(build_encoder(shape, 16, conv_layers=((8, 3, 2),), hidden=(32,)),
-                                     nn.ReLU(), nn.Linear(16, self.n_clusters)).to(X.device)
-        augment = TabularAugmenter(0.1, 0.0) if len(shape) == 1 else ImageAugmenter(noise=0.05)
-        opt = torch.optim.Adam(self.module_.parameters(), lr=self.learning_rate)
+        return nn.Sequential(build_encoder(shape, 16, conv_layers=((8, 3, 2),), hidden=(32,)),
+                             nn.ReLU(), nn.Linear(16, self.n_clusters)).to(X.device)
+
+    def _train_module(self, module, X, trainer):
+        augment = TabularAugmenter(0.1, 0.0) if X.dim() == 2 else ImageAugmenter(noise=0.05)
+        opt = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
 
         def loss(idx):
             x = X[idx]
-            logits = self.module_(x)
+            logits = module(x)
             probs = logits.softmax(1)
             return {
                 "entropy": entropy(probs),
-                "balance": -marginal_entropy(probs),
-                "invariance": kl_categorical(logits, self.module_(augment(x, generator))),
+                "balance": -marginal_entropy(gather_rows(probs)),  # the whole batch's
+                "invariance": kl_categorical(logits, module(augment(x, trainer.generator))),
             }
 
-        train({"main": Step(opt, loss)}, ["main"], len(X), batch_size=self.batch_size,
-              max_epochs=self.max_epochs, device=X.device, generator=generator,
-              verbose=self.verbose, history=self.history_)
+        trainer({"main": Step(opt, loss)}, ["main"], batch_size=self.batch_size,
+                max_epochs=self.max_epochs)
 
     def _inference(self, module, x):
         logits = module(x)

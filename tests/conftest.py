@@ -1,8 +1,44 @@
+"""Shared test settings: quick estimator parameters, the cuda marker, the benchmark data."""
+
 from pathlib import Path
 
 import pytest
+import torch
+
+from skdeepcluster import (
+    DCCSClustering,
+    DualAESpectralClustering,
+    GATCluster,
+    VariationalClustering,
+)
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+# Few epochs per estimator: what the API tests fit (they test behaviour, not
+# accuracy).  Each trains more than 3 epochs in all, which the SIGKILL test needs.
+QUICK = {
+    DCCSClustering: dict(max_epochs=6, batch_size=64),
+    VariationalClustering: dict(max_epochs=6, batch_size=64),
+    GATCluster: dict(max_epochs=6, batch_size=32, target_batch=100, num_repeat=1),
+    DualAESpectralClustering: dict(pretrain_epochs=2, siamese_epochs=2, spectral_epochs=2,
+                                   max_epochs=2, batch_size=64, spectral_batch_size=100),
+}
+ESTIMATORS = list(QUICK)
+IDS = [cls.__name__ for cls in ESTIMATORS]
+
+
+def quick(cls, **params):
+    """``cls`` with the quick settings, ``params`` on top."""
+    return cls(**{**QUICK[cls], **params})
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

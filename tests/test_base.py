@@ -11,9 +11,6 @@ from skdeepcluster._base import resolve_device
 
 from ._toy import ToyClusterer
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
 def test_check_estimator_passes_on_the_base():
     check_estimator(ToyClusterer(max_epochs=3))
 
@@ -178,7 +175,7 @@ def test_model_marked_as_fitted_on_cuda_loads_and_predicts_on_cpu():
     np.testing.assert_array_equal(loaded.predict(X), expected)
 
 
-@cuda
+@pytest.mark.cuda
 def test_cuda_fit_pickles_and_predicts_on_cpu():
     X, _ = _blobs()
     est = ToyClusterer(device="cuda", random_state=0).fit(X)

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.skipif(not (BENCH / "run.py").exists(),
                                 reason="needs the repository's benchmarks/ folder")
 
 
+@pytest.mark.slow
 def test_runner_records_every_fit_and_report_renders_it(tmp_path):
     stem = tmp_path / "smoke"
     cmd = [sys.executable, str(BENCH / "run.py"), "--methods", "kmeans", "dccs", "clustpy-dec",

@@ -10,6 +10,7 @@ from skdeepcluster.nn.backbones import ResNetEncoder
 TERMS = {"critic", "gradient_penalty", "adversarial", "mi", "augmentation"}
 
 
+@pytest.mark.slow
 def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     digits = load_digits()
     X, y = digits.images[:600], digits.target[:600]
@@ -105,6 +106,7 @@ def test_encoder_module_with_wrong_output_is_refused():
         DCCSClustering(n_clusters=3, encoder=Scalar(), max_epochs=1).fit(load_digits().images[:30])
 
 
+@pytest.mark.slow
 def test_tabular_input_uses_mlp_and_finds_blobs():
     X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
     est = DCCSClustering(n_clusters=3, random_state=0).fit(X)

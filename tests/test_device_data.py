@@ -6,7 +6,8 @@ import torch
 
 from skdeepcluster.nn.data import DeviceData
 
-from .test_long_fits import ESTIMATORS, IDS, _data, _make, _same_weights
+from .conftest import ESTIMATORS, IDS
+from .test_long_fits import _data, _make, _same_weights
 
 CPU = torch.device("cpu")
 

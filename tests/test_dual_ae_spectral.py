@@ -6,9 +6,10 @@ from sklearn.datasets import load_digits, make_blobs
 from skdeepcluster import DualAESpectralClustering
 from skdeepcluster.metrics import cluster_accuracy
 
-FAST = dict(pretrain_epochs=3, siamese_epochs=2, spectral_epochs=3, max_epochs=2, latent_dim=16)
+from .conftest import quick
 
 
+@pytest.mark.slow
 def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     digits = load_digits()
     X, y = digits.images[:600], digits.target[:600]
@@ -46,7 +47,7 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance():
 )
 def test_zero_weight_switches_its_term_off(weights, absent):
     X = load_digits().images[:120]
-    est = DualAESpectralClustering(random_state=0, **FAST, **weights).fit(X)
+    est = quick(DualAESpectralClustering, random_state=0, **weights).fit(X)
     # The spectral phase always trains the spectral net; the weights act on
     # the autoencoder and joint phases.
     terms = set().union(*(r.keys() for r in est.history_ if r["phase"] != "spectral"))
@@ -63,7 +64,7 @@ def test_tabular_input_uses_mlp_and_finds_blobs():
 
 def test_paper_affinity_has_no_siamese_phase():
     X = load_digits().images[:150]
-    est = DualAESpectralClustering(affinity="knn", random_state=0, **FAST).fit(X)
+    est = quick(DualAESpectralClustering, affinity="knn", latent_dim=16, random_state=0).fit(X)
     assert est.module_.siamese is None
     assert "siamese" not in {r["phase"] for r in est.history_}
     assert est.module_.spectral[0].in_features == 16  # the spectral net reads z
@@ -80,6 +81,7 @@ def test_auto_latent_dim_keeps_the_papers_ratio(shape, expected):
     assert est.module_.latent_dim == expected
 
 
+@pytest.mark.slow
 def test_auto_epochs_count_updates_not_passes():
     # 300 samples are one autoencoder batch of 256 (the rest dropped) and one
     # joint batch: "auto" gives the capped 100 and 50 epochs.

@@ -25,6 +25,7 @@ def digits_fit():
     return X, y, est
 
 
+@pytest.mark.slow
 def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
     X, y, est = digits_fit
     assert est.n_iter_ == 8 and TERMS <= set(est.history_[-1])
@@ -161,6 +162,7 @@ def test_colour_images_grayscale_by_default_and_rgb_on_request():
     assert grey.predict(X).shape == rgb.predict(X).shape == (40,)
 
 
+@pytest.mark.slow
 def test_tabular_input_finds_blobs():
     X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
     est = GATCluster(n_clusters=3, random_state=0).fit(X)

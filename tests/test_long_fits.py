@@ -11,24 +11,17 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from skdeepcluster import (
-    DCCSClustering,
-    DualAESpectralClustering,
-    GATCluster,
-    VariationalClustering,
-)
+from skdeepcluster import DCCSClustering, VariationalClustering
 from skdeepcluster._session import load_checkpoint, save_checkpoint
 
-# Small, quick settings; ``epochs`` is what the SIGKILL test's fit runs in all.
-SETTINGS = {
-    "DCCSClustering": dict(max_epochs=6, batch_size=64),
-    "VariationalClustering": dict(max_epochs=6, batch_size=64),
-    "GATCluster": dict(max_epochs=6, batch_size=32, target_batch=100, num_repeat=1),
-    "DualAESpectralClustering": dict(pretrain_epochs=2, siamese_epochs=2, spectral_epochs=2,
-                                     max_epochs=2, batch_size=64, spectral_batch_size=100),
-}
-ESTIMATORS = [DCCSClustering, VariationalClustering, GATCluster, DualAESpectralClustering]
-IDS = [cls.__name__ for cls in ESTIMATORS]
+from ._toy import ToyClusterer
+from .conftest import ESTIMATORS, IDS, QUICK, quick
+
+# The four estimators and the test clusterer, which implements the base's contract alone.
+WITH_TOY = [*ESTIMATORS, ToyClusterer]
+WITH_TOY_IDS = [*IDS, "ToyClusterer"]
+TOY_QUICK = dict(max_epochs=6)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _data(n=200):
@@ -36,7 +29,9 @@ def _data(n=200):
 
 
 def _make(cls, **params):
-    return cls(n_clusters=10, random_state=0, **{**SETTINGS[cls.__name__], **params})
+    if cls is ToyClusterer:
+        return ToyClusterer(n_clusters=10, random_state=0, **{**TOY_QUICK, **params})
+    return quick(cls, n_clusters=10, random_state=0, **params)
 
 
 def _same_weights(a, b):
@@ -48,18 +43,20 @@ def _losses(history):
     return [{k: v for k, v in r.items() if k not in ("time", "samples_per_s")} for r in history]
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
 def test_warm_start_twice_equals_one_longer_fit(cls):
     X = _data()
     one = _make(cls, max_epochs=10).fit(X)  # DualAE: 10 joint epochs after the other phases
     two = _make(cls, max_epochs=5, warm_start=True).fit(X)
-    first_labels = two.labels_.copy()
+    first_history = [dict(record) for record in two.history_]
     two.fit(X)
     assert _same_weights(one, two)
     np.testing.assert_array_equal(one.labels_, two.labels_)
     assert one.n_iter_ == two.n_iter_ == len(two.history_)
     assert _losses(one.history_) == _losses(two.history_)
-    assert first_labels.shape == two.labels_.shape
+    # The second fit appended to the first one's records (their timings too), not re-ran them.
+    assert len(first_history) < len(two.history_)
+    assert two.history_[:len(first_history)] == first_history
 
 
 def test_warm_start_false_starts_afresh():
@@ -115,7 +112,7 @@ def _interrupted_fit(cls, monkeypatch, call, how, match):
     return est
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
 def test_ctrl_c_keeps_the_work(cls, monkeypatch):
     est = _interrupted_fit(cls, monkeypatch, 7, "signal", "interrupted")
     assert est.n_iter_ == len(est.history_) < 6
@@ -138,21 +135,25 @@ _CHILD = textwrap.dedent("""
     import torch
     from sklearn.datasets import load_digits
     import skdeepcluster
+    from tests._toy import ToyClusterer
     torch.set_num_threads(int(sys.argv[3]))
-    cls = getattr(skdeepcluster, sys.argv[1])
+    cls = ToyClusterer if sys.argv[1] == "ToyClusterer" else getattr(skdeepcluster, sys.argv[1])
     params = eval(sys.argv[2])
     cls(**params).fit(load_digits().images[:200])
 """)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
 def test_sigkill_then_resume_gives_the_uninterrupted_fit(cls, tmp_path):
     path = tmp_path / "fit.ckpt"
     params = dict(n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path),
-                  **SETTINGS[cls.__name__])
+                  **(TOY_QUICK if cls is ToyClusterer else QUICK[cls]))
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO, *filter(None, [os.environ.get("PYTHONPATH")])]))
     child = subprocess.Popen([sys.executable, "-c", _CHILD, cls.__name__, repr(params),
                               str(torch.get_num_threads())],
-                             stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+                             stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=environment)
     epochs_seen = 0
     for line in child.stdout:
         epochs_seen += line.startswith("epoch ")

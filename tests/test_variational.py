@@ -20,6 +20,7 @@ def digits_fit():
     return X, y, est.fit(X), untrained
 
 
+@pytest.mark.slow
 def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
     X, y, est, _ = digits_fit
     assert est.n_iter_ == 40 and TERMS <= set(est.history_[-1])
