@@ -11,8 +11,8 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
-from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
 from .nn.loop import Step, adam, warmup_cosine
+from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical
 
 __all__ = ["DCCSClustering"]
 

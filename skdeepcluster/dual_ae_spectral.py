@@ -12,6 +12,8 @@ from torch import nn
 from ._base import BaseDeepClusterer
 from ._docs import shared_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
+from .nn.distributed import gather_rows
+from .nn.loop import Step, epochs_for_updates
 from .nn.losses import (
     CholeskyOrthonorm,
     GlobalMIEstimator,
@@ -22,8 +24,6 @@ from .nn.losses import (
     nearest_neighbors,
     spectral_loss,
 )
-from .nn.distributed import gather_rows
-from .nn.loop import Step, epochs_for_updates
 
 __all__ = ["DualAESpectralClustering"]
 

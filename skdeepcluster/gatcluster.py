@@ -16,9 +16,9 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, vgg_layout
-from .nn.losses import jsd_mi_loss, marginal_entropy
 from .nn.distributed import gather_rows
 from .nn.loop import Step, adam
+from .nn.losses import binary_cross_entropy, jsd_mi_loss, marginal_entropy
 
 __all__ = ["GATCluster"]
 
@@ -105,16 +105,6 @@ class _GATNet(nn.Module):
     def forward(self, x):
         pooled, logits, maps, conv = self.original(x)
         return (pooled, logits, *self.attention(maps, conv))
-
-
-def _bce(p, target):
-    """Mean binary cross-entropy of probabilities ``p`` (logs floored at -100, as ``nn.BCELoss``).
-
-    Computed in float32 outside autocast (which refuses it); its backward
-    stays finite where ``p`` is exactly 0 or 1.
-    """
-    with torch.autocast(device_type=p.device.type, enabled=False):
-        return F.binary_cross_entropy(p.float(), target.float())
 
 
 def balanced_target(q):
@@ -448,10 +438,11 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 rows, cols = torch.tril_indices(len(unit), len(unit), device=q.device)
                 similarity = (unit @ unit.T)[rows, cols].clamp(0.0, 1.0)
                 groups = gather_rows(state["groups"][j])
-                terms["relation"] = self.relation_weight * _bce(
+                terms["relation"] = self.relation_weight * binary_cross_entropy(
                     similarity, groups[rows] == groups[cols])
             if self.attention_weight:
-                terms["attention"] = self.attention_weight * _bce(q_att, state["sharpened"][j])
+                terms["attention"] = self.attention_weight * binary_cross_entropy(
+                    q_att, state["sharpened"][j])
             if self.mi_weight:
                 partner = _dissimilar_partner(state["groups"][j], generator)
                 pairs = [(pooled, attended), (pooled, q_att), (attended, q)]

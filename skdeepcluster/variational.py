@@ -14,9 +14,9 @@ from torch import nn
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.backbones import build_decoder, build_encoder
-from .nn.losses import kl_diagonal_gaussians
 from .nn.distributed import gather_rows
 from .nn.loop import Step, adam
+from .nn.losses import kl_diagonal_gaussians
 
 __all__ = ["VariationalClustering", "gumbel_softmax", "mixture_reparametrize"]
 
@@ -70,10 +70,9 @@ class _GMVAENet(nn.Module):
         # One Gaussian per cluster: K means and K log-variances of size latent_dim.
         self.gaussian_params = nn.Linear(_FEATURES, 2 * n_clusters * latent_dim)
         self.decoder = build_decoder(input_shape, latent_dim, conv, hidden)
-        # The learned prior p(z|y=k) = N(prior_mean[k], exp(prior_log_var[k])).  The
-        # means start in random directions at one distance sqrt(D) from the origin,
-        # and each q(z|x, y=k) starts centred on its prior: no cluster starts out
-        # cheaper than another, so none is starved of data in the first steps.
+        # The learned prior p(z|y=k) = N(prior_mean[k], exp(prior_log_var[k])): means in
+        # random directions at distance sqrt(D), each q(z|x, y=k) centred on its own, so
+        # no cluster starts out cheaper than another (none is starved of data at first).
         means = torch.randn(n_clusters, latent_dim)
         means *= latent_dim ** 0.5 / means.norm(dim=1, keepdim=True)
         self.prior_mean = nn.Parameter(means)
@@ -136,8 +135,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     ELBO.  Ours are the exact form of the mixture reparametrisation above,
     the closed-form expectations over ``y`` in the KL terms (lower variance
     than a one-sample estimate), the marginal categorical term, the network
-    sizes, and the schedule (a standard Gumbel-softmax temperature
-    schedule).
+    sizes, and the schedule (a standard Gumbel-softmax temperature one).
 
     Parameters
     ----------
@@ -391,8 +389,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     def covariances_(self):
         """Diagonal variances of the learned prior ``p(z|y)``, ordered like :attr:`means_`."""
         check_is_fitted(self)
-        return self.module_.prior_log_var.detach().double().exp().numpy()[
-            np.argsort(self.label_map_)]
+        variances = self.module_.prior_log_var.detach().double().exp().numpy()
+        return variances[np.argsort(self.label_map_)]
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):

@@ -112,20 +112,25 @@ def test_mlp_backbone_for_tabular():
 
 
 # ------------------------------------------------------------------- losses
+def _trained_critic_losses(est, features, z, steps=150):
+    """The estimator's loss before and after ``steps`` Adam steps on ``(features, z)``."""
+    opt = torch.optim.Adam(est.parameters(), 1e-2)
+    first = float(est(features, z, _gen()).detach())
+    for _ in range(steps):
+        loss = est(features, z)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return first, float(est(features, z).detach())
+
+
+# log 4 ~ 1.386 is the loss of a critic that cannot tell pairs apart.
 def test_jsd_mi_estimator_learns_dependence():
     torch.manual_seed(0)
     x = torch.randn(256, 4)
     z = x @ torch.randn(4, 3)
-    est = losses.GlobalMIEstimator(4, 3, hidden=(32,))
-    opt = torch.optim.Adam(est.parameters(), 1e-2)
-    first = float(est(x, z, _gen()).detach())
-    for _ in range(150):
-        loss = est(x, z)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    # log 4 ~ 1.386 is the loss of a discriminator that cannot tell pairs apart.
-    assert first > 1.2 and float(est(x, z).detach()) < 0.8
+    first, last = _trained_critic_losses(losses.GlobalMIEstimator(4, 3, hidden=(32,)), x, z)
+    assert first > 1.2 and last < 0.8
 
 
 def test_local_mi_estimator_learns_dependence_at_every_position():
@@ -134,16 +139,9 @@ def test_local_mi_estimator_learns_dependence_at_every_position():
     # Every position of the map carries a code of z, in its own noise.
     features = (z @ torch.randn(3, 8))[:, :, None, None] + 0.1 * torch.randn(128, 8, 4, 4)
     est = losses.LocalMIEstimator(8, 3, hidden=16)
-    opt = torch.optim.Adam(est.parameters(), 1e-2)
-    first = float(est(features, z, _gen()).detach())
-    for _ in range(150):
-        loss = est(features, z)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    # log 4 ~ 1.386 is the loss of a critic that cannot tell pairs apart; the
-    # same critic on features independent of z learns nothing.
-    assert first > 1.2 and float(est(features, z).detach()) < 0.8
+    first, last = _trained_critic_losses(est, features, z)
+    assert first > 1.2 and last < 0.8
+    # The trained critic tells nothing of codes independent of the features.
     assert float(est(features, torch.randn(128, 3)).detach()) > 1.2
 
 

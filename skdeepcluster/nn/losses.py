@@ -24,6 +24,7 @@ __all__ = [
     "contrastive_loss",
     "knn_affinity",
     "spectral_loss",
+    "binary_cross_entropy",
     "kl_categorical",
     "gradient_penalty",
     "CholeskyOrthonorm",
@@ -293,6 +294,16 @@ def spectral_loss(y, affinity):
     norms = y.pow(2).sum(dim=1)
     degree_term = ((w.sum(dim=1) + w.sum(dim=0)) * norms).sum()
     return (degree_term - 2 * (y * (w @ y)).sum()) / (2 * y.shape[0])
+
+
+def binary_cross_entropy(p, target):
+    """Mean binary cross-entropy of probabilities ``p`` (logs floored at -100, as ``nn.BCELoss``).
+
+    Computed in float32 outside autocast (which refuses it); its backward
+    stays finite where ``p`` is exactly 0 or 1.
+    """
+    with torch.autocast(device_type=p.device.type, enabled=False):
+        return F.binary_cross_entropy(p.float(), target.float())
 
 
 def kl_categorical(p_logits, q_logits):
