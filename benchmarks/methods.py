@@ -34,6 +34,38 @@ def _spectral(n_clusters, seed, device, epochs):
                               random_state=seed, n_jobs=None)
 
 
+class UMAPKMeans:
+    """UMAP to 10 dimensions, then k-means: what many practitioners try first on pixels.
+
+    N2D's manifold step without the autoencoder: ``umap.UMAP(n_components=10,
+    n_neighbors=15, min_dist=0.0, random_state=seed)`` on the pixels, then
+    ``KMeans(n_clusters, n_init=10)`` on the embedding (umap-learn, from the
+    ``bench`` extra).  ``predict`` embeds new points with the fitted UMAP.
+    """
+
+    def __init__(self, n_clusters, random_state):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        import umap  # the ``bench`` extra
+        from sklearn.cluster import KMeans
+
+        self.umap_ = umap.UMAP(n_components=10, n_neighbors=15, min_dist=0.0,
+                               random_state=self.random_state)
+        embedding = self.umap_.fit_transform(X)
+        self.kmeans_ = KMeans(self.n_clusters, n_init=10, random_state=self.random_state)
+        self.labels_ = self.kmeans_.fit_predict(embedding)
+        return self
+
+    def predict(self, X):
+        return self.kmeans_.predict(self.umap_.transform(X))
+
+
+def _umap_kmeans(n_clusters, seed, device, epochs):
+    return UMAPKMeans(n_clusters, seed)
+
+
 def _clustpy(name):
     def build(n_clusters, seed, device, epochs):
         import torch
@@ -52,6 +84,7 @@ METHODS = {
     **{name: (_ours(cls), "images", "skdeepcluster") for name, cls in OURS.items()},
     "kmeans": (_kmeans, "pixels", "scikit-learn"),
     "spectral": (_spectral, "pixels", "scikit-learn"),
+    "umap-kmeans": (_umap_kmeans, "pixels", "umap-learn"),
     "clustpy-dec": (_clustpy("DEC"), "pixels", "clustpy"),
     "clustpy-idec": (_clustpy("IDEC"), "pixels", "clustpy"),
     "clustpy-vade": (_clustpy("VaDE"), "pixels", "clustpy"),

@@ -20,14 +20,14 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from run import _load
-from skdeepcluster.__main__ import DATASETS, METHODS
+from run import DATASET_CHOICES, _load
+from skdeepcluster.__main__ import METHODS
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--method", choices=sorted(METHODS), default="dual-ae-spectral")
-    parser.add_argument("--dataset", choices=DATASETS, default="mnist-test")
+    parser.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist-test")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rows", type=int, default=12)

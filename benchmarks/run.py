@@ -48,12 +48,30 @@ PRESETS = {
 _RESULT = "BENCH-RESULT "
 
 
+# Named subsets of the sets skdeepcluster's loaders read: (set, how to pick the rows).
+SUBSETS = {
+    # COIL-20 with few images per object: every 7th pose, 10 of each of the 20.
+    "coil20-few": ("coil20", lambda y: np.concatenate(
+        [np.flatnonzero(y == c)[::7][:10] for c in range(20)])),
+    # A stratified 2,000 of MNIST's test set (the same rows as --subsample 2000).
+    "mnist-test-2k": ("mnist-test", 2000),
+}
+DATASET_CHOICES = [*DATASETS, *SUBSETS]
+
+
 # ------------------------------------------------------------------ worker
 def _load(dataset, data_home, subsample):
     from sklearn.utils import resample
 
     from skdeepcluster.__main__ import load
 
+    if dataset in SUBSETS:
+        dataset, pick = SUBSETS[dataset]
+        if callable(pick):
+            X, y = load(dataset, data_home)
+            rows = pick(np.asarray(y))
+            return X[rows], np.asarray(y)[rows]
+        subsample = pick
     X, y = load(dataset, data_home)
     if subsample and subsample < len(X):
         # The same stratified subset for every method and seed.
@@ -135,7 +153,7 @@ def machine_info():
 def versions():
     return {"python": platform.python_version(),
             **{name: _version(name) for name in
-               ("skdeepcluster", "torch", "sklearn", "numpy", "scipy", "clustpy")}}
+               ("skdeepcluster", "torch", "sklearn", "numpy", "scipy", "clustpy", "umap")}}
 
 
 def run_job(job, timeout):
@@ -179,7 +197,7 @@ def main(argv=None):
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="defaults for the options below (options given still win)")
     parser.add_argument("--methods", nargs="+", choices=sorted(METHODS))
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS)
+    parser.add_argument("--datasets", nargs="+", choices=DATASET_CHOICES)
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--subsample", type=int,

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -38,7 +40,7 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
     np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
     np.testing.assert_array_equal(est.predict(X), est.labels_)
-    assert est.transform(X).shape == (600, 10)
+    assert est.transform(X).shape == (600, 32)  # the pooled feature map
 
 
 def test_attention_maps(digits_fit):
@@ -137,10 +139,12 @@ def test_released_backbones_give_a_6x6_map(layout, size):
 def test_backbone_follows_the_image_size_and_widths():
     X = np.random.default_rng(0).random((40, 28, 28))
     est = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, random_state=0).fit(X)
-    assert est.module_.backbone.feature_shape == (10, 4, 4)
+    assert est.module_.backbone.feature_shape == (32, 4, 4)
     assert est.attention_maps(X[:2])["maps"].shape == (2, 4, 4)
+    convs = [m.out_channels for m in est.module_.backbone.net if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [32, 32, 64, 64, 32]  # under 64 px: half the released widths
     narrow = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, backbone_widths=(16, 32),
-                        random_state=0).fit(X)
+                        feature_dim=10, random_state=0).fit(X)
     widths = [m.out_channels for m in narrow.module_.backbone.net if isinstance(m, torch.nn.Conv2d)]
     assert widths == [16, 16, 32, 32, 10]
     with pytest.raises(ValueError, match="backbone_widths"):
@@ -169,3 +173,46 @@ def test_tabular_input_finds_blobs():
     assert est.image_shape_ is None
     assert cluster_accuracy(y, est.labels_) > 0.9
     assert est.attention_maps(X[:3])["maps"].shape == (3, 1, 1)
+
+
+def test_auto_epochs_count_optimiser_steps():
+    est = GATCluster()
+    # 200 images: one target batch of 6 sub-batches, 8 passes: 48 steps an epoch.
+    assert [est._epochs(n) for n in (200, 1440, 1797, 10000)] == [40, 18, 14, 10]
+    assert GATCluster(max_epochs=3)._epochs(10000) == 3
+
+
+@pytest.mark.parametrize("fresh, calls", [(True, 2 * 3 * 2), (False, 2)], ids=["fresh", "released"])
+def test_fresh_views_draw_an_augmentation_per_sub_batch(monkeypatch, fresh, calls):
+    from skdeepcluster.nn import augment
+
+    count = {"n": 0}
+    original = augment.ImageAugmenter.__call__
+
+    def counting(self, x, generator=None):
+        count["n"] += 1
+        return original(self, x, generator)
+
+    monkeypatch.setattr(augment.ImageAugmenter, "__call__", counting)
+    X = load_digits().images[:200]
+    # Two target batches of 100, three sub-batches of 32 each, two passes.
+    GATCluster(max_epochs=1, target_batch=100, num_repeat=2, fresh_views=fresh,
+               random_state=0).fit(X)
+    assert count["n"] == calls
+
+
+@pytest.mark.parametrize("mode", ["running", "batch", "clean"])
+def test_target_norm_modes(mode):
+    from skdeepcluster.nn.backbones import recompute_batch_norm
+
+    X = load_digits().images[:200]
+    est = GATCluster(max_epochs=1, num_repeat=1, target_norm=mode, random_state=0).fit(X)
+    assert est.predict(X).shape == (200,)
+    module = est.module_
+    clean = torch.as_tensor(est._scale(est._validate_X(X, reset=False)), dtype=torch.float32)
+    recomputed = copy.deepcopy(module)
+    recompute_batch_norm(recomputed, recomputed.original, [clean[:100], clean[100:]])
+    bn = [name for name, _ in module.named_buffers() if name.endswith("running_mean")][0]
+    same = torch.allclose(module.get_buffer(bn), recomputed.get_buffer(bn), atol=1e-5)
+    # "batch" and "clean" end on the clean images' statistics; "running" on the training batches'.
+    assert same is (mode != "running")

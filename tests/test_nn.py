@@ -271,6 +271,30 @@ def test_epochs_for_updates():
     assert epochs_for_updates(10000, 256, 400) == 11     # 39 batches
     assert epochs_for_updates(100, 256, 400) == 400      # one (short) batch
     assert epochs_for_updates(70000, 256, 400, min_epochs=3) == 3
+    assert epochs_for_updates(100, 256, 400, max_epochs=50) == 50
+    # Chunks of at most 1,000 rows (two of 900), 28 batches each, 8 passes: 448 steps.
+    assert epochs_for_updates(1800, 32, 4480, chunk_size=1000, chunk_passes=8) == 10
+
+
+def test_batch_statistics_read_a_batch_without_changing_the_model():
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
+    before = [b.clone() for b in net.buffers()]
+    x = torch.randn(64, 3, generator=_gen(0)) * 5 + 2
+    with backbones.batch_statistics(net):
+        out = net(x)
+    torch.testing.assert_close(out.mean(0), net[1].bias.detach().expand(4), atol=1e-5, rtol=0)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.buffers()))
+    assert not net[1].training
+
+
+def test_recompute_batch_norm_sets_the_statistics_of_the_batches():
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).train()
+    net[1].momentum = 0.3
+    x = torch.randn(90, 3, generator=_gen(1)) * 3 + 1
+    backbones.recompute_batch_norm(net, net, [x[:45], x[45:]])
+    features = net[0](x).detach()
+    torch.testing.assert_close(net[1].running_mean, features.mean(0), atol=1e-5, rtol=0)
+    assert net[1].momentum == 0.3 and net[1].training
 
 
 def _regression_steps(x, y):

@@ -8,6 +8,7 @@ default) where the layer would shrink the map below 2x2, so the same spec
 builds for 28x28, 32x32, 16x16, 8x8 and odd shapes alike.
 """
 
+import contextlib
 import math
 
 import torch
@@ -25,6 +26,8 @@ __all__ = [
     "build_encoder",
     "build_decoder",
     "conv_output_size",
+    "batch_statistics",
+    "recompute_batch_norm",
 ]
 
 
@@ -423,3 +426,54 @@ def build_decoder(output_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2))
 def flat_size(shape):
     """Number of values in a tensor of per-sample ``shape``."""
     return int(math.prod(shape))
+
+
+def _batch_norms(module):
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+@contextlib.contextmanager
+def batch_statistics(module):
+    """Within the block, ``module``'s batch norm layers normalise with each batch's own statistics.
+
+    The layers are in training mode (the rest of ``module`` keeps its mode)
+    and their running statistics are put back as they were afterwards, so
+    a forward pass in the block reads the batch without changing the model.
+    """
+    norms = _batch_norms(module)
+    saved = [(m, m.training, [b.clone() for b in m.buffers()]) for m in norms]
+    for m in norms:
+        m.train()
+    try:
+        yield module
+    finally:
+        for m, training, buffers in saved:
+            m.train(training)
+            with torch.no_grad():
+                for buffer, value in zip(m.buffers(), buffers):
+                    buffer.copy_(value)
+
+
+@torch.no_grad()
+def recompute_batch_norm(module, forward, batches):
+    """Set the running statistics of ``module``'s batch norm layers to those of ``batches``.
+
+    ``forward(x)`` runs ``module`` on a batch; the running mean and variance
+    of every batch norm layer become the averages over ``batches`` of its
+    batch statistics (precise batch norm, Wu & Johnson 2021), so evaluation
+    mode normalises as the data seen here are, not as the last training
+    batches were.  The layers' modes and momenta are restored afterwards.
+    """
+    norms = _batch_norms(module)
+    saved = [(m, m.training, m.momentum) for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches
+        m.train()
+    try:
+        for x in batches:
+            forward(x)
+    finally:
+        for m, training, momentum in saved:
+            m.momentum = momentum
+            m.train(training)

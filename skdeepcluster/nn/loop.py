@@ -103,13 +103,18 @@ def batch_slices(n_samples, batch_size, drop_last=True):
     return slices
 
 
-def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1):
-    """Epochs that give about ``updates`` optimiser steps on ``n_samples`` rows (at least ``min_epochs``).
+def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1, max_epochs=None,
+                       chunk_size=None, chunk_passes=1):
+    """Epochs that give about ``updates`` optimiser steps on ``n_samples`` rows.
 
-    A schedule stated in updates trains a small data set as long as a large
-    one: 2,000 images in batches of 256 take 7 steps an epoch, 70,000 take 273.
+    At least ``min_epochs`` and at most ``max_epochs`` (None: no cap); the
+    chunk arguments are :func:`train`'s.  A schedule stated in updates trains
+    a small data set as long as a large one: 2,000 images in batches of 256
+    take 7 steps an epoch, 70,000 take 273.
     """
-    return max(min_epochs, math.ceil(updates / len(batch_slices(n_samples, batch_size))))
+    n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
+    epochs = math.ceil(updates / _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes))
+    return max(min_epochs, epochs if max_epochs is None else min(max_epochs, epochs))
 
 
 def warmup_cosine(warmup=0.05, final=0.0):
