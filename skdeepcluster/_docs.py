@@ -3,11 +3,23 @@
 An estimator's docstring holds two placeholder lines where numpydoc puts
 its parameters in signature order: ``    <image_shape>`` (after
 ``n_clusters``) and ``    <common parameters>`` (after the method's own
-parameters); :func:`shared_parameters` replaces them.  A test checks that
+parameters), and one in its Attributes, ``    <common attributes>`` (last);
+:func:`shared_parameters` replaces them.  A test checks that
 every estimator documents each of its parameters once, in order.
 """
 
 __all__ = ["shared_parameters"]
+
+_ATTRIBUTES = """\
+    n_features_in_ : int
+        Values per sample.
+    image_shape_ : tuple of int or None
+        ``(C, H, W)`` of the training images, None for tabular data.
+    device_ : torch.device
+        Device the model was trained on.
+    input_offset_, input_scale_ : float or ndarray
+        Input scaling learned in ``fit``.
+"""
 
 _IMAGE_SHAPE = """\
     image_shape : tuple of int or None, default=None
@@ -52,7 +64,7 @@ _COMMON = """\
 
 
 def shared_parameters(draws, warm_note=""):
-    """Class decorator: write the shared parameters into the class docstring.
+    """Class decorator: write the shared parameters and attributes into the class docstring.
 
     ``draws`` completes "Seeds ..." in ``random_state``'s text (what the
     seed decides); ``warm_note`` ends the first sentence of ``warm_start``'s
@@ -62,6 +74,7 @@ def shared_parameters(draws, warm_note=""):
         if cls.__doc__:
             common = _COMMON.replace("<draws>", draws).replace("<warm_note>", warm_note)
             cls.__doc__ = (cls.__doc__.replace("    <image_shape>\n", _IMAGE_SHAPE)
-                           .replace("    <common parameters>\n", common))
+                           .replace("    <common parameters>\n", common)
+                           .replace("    <common attributes>\n", _ATTRIBUTES))
         return cls
     return decorate

@@ -20,13 +20,12 @@ from .nn.backbones import (MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, batch_stati
                            recompute_batch_norm, vgg_layout)
 from .nn.distributed import gather_rows
 from .nn.loop import Step, adam, epochs_for_updates
-from .nn.losses import binary_cross_entropy, jsd_mi_loss, marginal_entropy
+from .nn.losses import binary_cross_entropy, dissimilar_partner, jsd_mi_loss, marginal_entropy
 
 __all__ = ["GATCluster"]
 
 _EPS = 1e-5
-# Rows scored at once when the targets of a target batch are computed.
-_TARGET_CHUNK = 256
+_TARGET_CHUNK = 256  # rows scored at once for a target batch's targets
 _TABULAR_HIDDEN = (256, 256)
 # backbone_widths=None under 64 px: half the released (64, 128, 256).
 _SMALL_IMAGE_WIDTHS = (32, 64, 128)
@@ -48,12 +47,10 @@ def _layout(input_shape, widths):
 
 
 def gaussian_attention_map(theta, height, width, lam):
-    """One Gaussian map per row over a ``height x width`` grid of coordinates in [0, 1].
+    """``exp(-((c - mu_x)^2 + (r - mu_y)^2) / (2 lam sigma + 1e-5))`` per row of ``theta``.
 
-    ``theta`` is ``(n, 3)``: the centre ``(mu_x, mu_y)`` (column and row)
-    and the spread ``sigma``, all in [0, 1];
-    ``A(r, c) = exp(-((c - mu_x)^2 + (r - mu_y)^2) / (2 lam sigma + 1e-5))``.
-    A 1-pixel axis has the coordinate 0.5; a 1x1 map is 1.
+    ``theta`` (n, 3) holds ``(mu_x, mu_y, sigma)`` in [0, 1]; grid coordinates
+    run over [0, 1] (0.5 on a 1-pixel axis; a 1x1 map is 1).
     """
     def axis(n):
         return (torch.arange(n, device=theta.device, dtype=theta.dtype) / (n - 1) if n > 1
@@ -128,10 +125,8 @@ def sharpened_target(q):
 def relation_groups(p, n_clusters, min_ratio, seed):
     """Group of each row for the relation target: k-means on ``p`` (20 starts).
 
-    Rows in one group are "similar" (target 1), others not.  When k-means
-    finds fewer than ``n_clusters`` groups, or one smaller than ``min_ratio *
-    n / n_clusters`` rows, every row is its own group (the identity target),
-    as in the released code.  Returns a long tensor on ``p``'s device.
+    As in the released code, every row is its own group (the identity target)
+    when a group is empty or has under ``min_ratio * n / n_clusters`` rows.
     """
     n = p.shape[0]
     identity = torch.arange(n, device=p.device)
@@ -147,66 +142,39 @@ def relation_groups(p, n_clusters, min_ratio, seed):
     return torch.as_tensor(labels, device=p.device)
 
 
-def _dissimilar_partner(groups, generator):
-    """For each row, a random other row of another group (the next row if there is none)."""
-    n = groups.shape[0]
-    different = groups[:, None] != groups[None, :]
-    scores = torch.rand(n, n, device=groups.device, generator=generator) * different
-    partner = scores.argmax(dim=1)
-    fallback = (torch.arange(n, device=groups.device) + 1) % n
-    return torch.where(different.any(dim=1), partner, fallback)
-
-
 @shared_parameters(draws="initialisation, batches, augmentations and k-means")
 class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     """Self-supervised Gaussian-attention network for image clustering (GATCluster).
 
-    A convolutional network outputs cluster probabilities directly, through
-    two heads on one feature map: the *original* branch (global average
-    pooling, a small MLP, softmax), whose argmax gives the labels, and a
-    *Gaussian-attention* branch, where an MLP predicts one Gaussian
-    ``(mu_x, mu_y, sigma)`` over the map, the attention-weighted sum of the
-    map goes through its own MLP and softmax.
+    A convolutional network outputs cluster probabilities through two heads
+    on one feature map: the *original* branch (global average pooling, an
+    MLP, softmax), whose argmax gives the labels, and a *Gaussian-attention*
+    branch: an MLP predicts a Gaussian ``(mu_x, mu_y, sigma)`` over the map,
+    whose weighted sum goes through its own MLP and softmax.
 
     Training alternates two steps.  **Step 1**: on a target batch of
     ``target_batch`` clean images, without gradients, the original branch's
-    probabilities ``q`` give three targets: a balanced one
-    (``q_ik / sum_i q_ik``, rows renormalised), DEC's sharpened one
-    (``q_ik^2 / sum_i q_ik``, rows renormalised), and a relation target: two
-    images are "similar" when k-means (20 starts) on the sharpened targets
-    puts them together, unless k-means finds an empty cluster or one smaller
-    than ``min_ratio * target_batch / n_clusters`` images, in which case
-    only an image and itself are similar.  **Step 2**: ``num_repeat``
-    passes of sub-batches of ``batch_size`` augmented images (random
-    resized crop, random affine, colour jitter, flips if ``hflip``, all
-    drawn per image on the device) minimise four losses:
-
-    - *transformation invariance*: ``-<q_ori(aug x), balanced target>``;
-    - *entropy*: the negative entropy of the batch-mean probabilities, on
-      both branches (no empty clusters);
-    - *separability*: binary cross-entropy between the clamped cosine
-      similarity of two images' probabilities and their relation target (all
-      pairs of the sub-batch, each once);
-    - *attention*: binary cross-entropy between ``q_att(aug x)`` and the
-      sharpened target.
+    probabilities ``q`` give a balanced target (``q_ik / sum_i q_ik``), DEC's
+    sharpened one (``q_ik^2 / sum_i q_ik``), both with rows renormalised, and
+    a relation target: images are "similar" when k-means on the sharpened
+    targets puts them together (an image is similar only to itself when a
+    k-means cluster has under ``min_ratio * target_batch / n_clusters``
+    images).  **Step 2**: ``num_repeat`` passes of sub-batches of
+    ``batch_size`` augmented images (drawn per image on the device) minimise
+    four losses: *transformation invariance* ``-<q_ori(aug x), balanced
+    target>``; *entropy*, the negative entropy of the batch-mean
+    probabilities of both branches; *separability*, binary cross-entropy
+    between the clamped cosine similarity of two images' probabilities and
+    their relation target (every pair of the sub-batch once); *attention*,
+    binary cross-entropy between ``q_att(aug x)`` and the sharpened target.
 
     One epoch is the target batches that cover the data once (the data are
     cut into ``ceil(n / target_batch)`` nearly equal ones).  The released
     schedule, 6,000 target batches of 1,000 images, is about 86 epochs of
-    MNIST's 70,000 images on a GPU; the default ``max_epochs="auto"`` fits a
-    CPU budget (see below).
-
-    **Departures from the released code** (each behind a parameter whose
-    other value restores it), chosen by measurement on two CPU cores (user
-    guide, "Measurements behind the defaults"): targets are computed with
-    batch normalisation in batch-statistics mode and the final model's
-    statistics are re-estimated on the clean images (``target_norm``); each
-    sub-batch gets a fresh augmented view (``fresh_views``); a random
-    resized crop joins the augmentations (``crop_scale``); images under
-    64 px get narrower stages (``backbone_widths``); a wider feature map
-    (``feature_dim``), a larger learning rate and a schedule in updates
-    (``max_epochs``).  On scikit-learn's digits these took the median
-    accuracy of three seeds from about 0.53 to about 0.9.
+    MNIST's 70,000 images on a GPU; ``max_epochs="auto"`` fits a CPU budget.
+    Where a default departs from the released code, the parameter says so
+    and names the value that restores it (Notes; user guide, "Measurements
+    behind the defaults").
 
     Parameters
     ----------
@@ -214,35 +182,27 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         Number of clusters.
     <image_shape>
     feature_dim : int, default=32
-        Channels of the feature map, whose pooled values are all the original
-        branch sees (ours, the released MI variant's 32; 10 is the released
-        plain GATCluster's, a bottleneck that learned MNIST far more slowly).
+        Channels of the feature map (ours, as the released MI variant; the
+        released plain GATCluster's 10 learned MNIST far more slowly).
     backbone_widths : tuple of int or None, default=None
-        Channel widths of the backbone's stages.  None: the released
-        networks for images of 64 px and more (three stages of three
-        unpadded 3x3 convolutions, 64, 128 and 256 channels, each with a
-        2x2 max-pool, then a 1x1 convolution to ``feature_dim``; at 112 px
-        and more, as for ImageNet-10 at 128 px, two more 256-channel
-        convolutions), and for smaller images stages of the same style
-        fitted to the size: up to two convolutions per stage, widths 32, 64,
-        128 (ours: half the released widths, 2.5 times the samples per
-        second at 28 px), while the map stays at least 4 pixels wide (28 px:
-        28-24, pool, 12-8, pool, a 4x4 map; 8 px: 8-4).  A tuple sets the
-        widths of the fitted stages at any size; ``(64, 128, 256)`` gives the
-        released widths.
+        Channel widths of the backbone's stages.  None: from 64 px the
+        released networks (stages of unpadded 3x3 convolutions, 64, 128 and
+        256 channels, 2x2 max-pools, a 1x1 convolution to ``feature_dim``;
+        two more 256-channel convolutions from 112 px); under 64 px stages of
+        that style fitted to the size, up to two convolutions each, while the
+        map stays at least 4 px wide (28 px: a 4x4 map), with widths 32, 64,
+        128 (ours: 2.5 times the samples/s at 28 px; ``(64, 128, 256)`` gives
+        the released widths).
     color_mode : {"grayscale", "rgb"}, default="grayscale"
-        ``"grayscale"`` (the released code's input for every data set)
-        converts colour images to one luma channel after the augmentation;
-        ``"rgb"`` keeps the channels.
+        ``"grayscale"`` (released, every data set) converts colour images to
+        luma after the augmentation; ``"rgb"`` keeps the channels.
     crop_scale : tuple of float or None, default=(0.5, 1.0)
-        Area range ``(low, high)`` of a random resized crop added before the
-        released augmentations (ours; None: the released augmentations
-        alone).  The released affine moves an 8x8 digit by under a pixel,
-        which makes small images' views nearly identical.
+        Area range of a random resized crop before the released
+        augmentations (ours: the released affine moves an 8x8 digit by under
+        a pixel; None: the released augmentations alone).
     hflip : bool, default=False
-        Flip the augmented views left-right at random.  The released code
-        flips (it ran on STL-10 and ImageNet-10); it is off by default
-        because digits and characters change meaning when mirrored.
+        Flip views left-right at random (released, for STL-10 and
+        ImageNet-10; off here: mirrored digits change meaning).
     target_batch : int, default=1000
         Images per target batch (step 1).
     num_repeat : int, default=8
@@ -251,42 +211,36 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         Weights of the four losses, by default the released 5, 3, 1 and 5;
         0 switches a term off.
     mi_weight : float, default=0.0
-        Weight of the released code's mutual-information variant
-        (``gatcluster_mi``, weight 2 there): Jensen-Shannon estimators
-        between the pooled and the attended features, the pooled features
-        and the attention branch's probabilities, and the attended features
-        and the original branch's probabilities, with negatives drawn from
-        pairs the relation target calls dissimilar.  0 is plain GATCluster.
+        Weight of the released mutual-information variant (``gatcluster_mi``,
+        2 there): Jensen-Shannon estimators between pooled and attended
+        features, pooled features and ``q_att``, attended features and
+        ``q_ori``, negatives from pairs the relation target calls
+        dissimilar.  0 is plain GATCluster.
     attention_lambda : float, default=0.05
         The released scale ``lambda`` of the Gaussian maps.
     min_ratio : float, default=0.1
-        Smallest k-means cluster, relative to ``target_batch / n_clusters``,
-        that keeps the relation target.
+        Smallest k-means cluster kept by the relation target, in ``target_batch / n_clusters``.
     target_norm : {"batch", "running", "clean"}, default="batch"
         How batch normalisation treats the clean images of step 1.
-        ``"running"`` is the released code: evaluation mode, with running
-        statistics that training accumulated on augmented sub-batches; early
-        in a fit they differ enough from clean images' that the targets are
-        imbalanced and wrong.  ``"batch"`` (ours) normalises each chunk of
-        the target batch with its own statistics, leaving the running ones as
-        they are; ``"clean"`` re-estimates the running statistics on the
-        target batch first.  With ``"batch"`` or ``"clean"`` the fitted
-        model's running statistics are re-estimated on the clean training
-        images at the end, so ``predict`` normalises as the targets did.
+        ``"running"`` (released): the running statistics of augmented
+        sub-batches, which early on make the targets imbalanced and wrong;
+        ``"batch"`` (ours): each chunk's own statistics, running ones left as
+        they are; ``"clean"``: running statistics re-estimated on the target
+        batch first.  Unless ``"running"``, the fitted model's statistics are
+        re-estimated on the clean training images, so ``predict`` normalises
+        as the targets did.
     fresh_views : bool, default=True
         Draw a new augmented view of each image for every sub-batch (ours).
         False: one view per image and target batch, reused by its
         ``num_repeat`` passes (the released code).
     max_epochs : int or "auto", default="auto"
-        Epochs (see above).  ``"auto"`` (ours): about 6,000 optimiser steps,
-        at least 10 epochs and at most 40, so a small set trains about as
-        long as a large one (scikit-learn's digits: 14 epochs, COIL-20's
-        1,440 images: 18, 200 images: 40, MNIST's 10,000 test images: 10).
+        Epochs (see above).  ``"auto"`` (ours): about 6,000 optimiser steps
+        in 10 to 40 epochs (digits: 14, COIL-20: 18, 200 images: 40, 10,000
+        images: 10).
     batch_size : int, default=32
         Images per sub-batch (step 2), the released 32.
     learning_rate : float, default=3e-3
-        Adam learning rate (ours; the released value is 1e-3, which learned
-        too slowly for a CPU budget).
+        Adam learning rate (ours; the released 1e-3 is slow for a CPU budget).
     <common parameters>
 
     Attributes
@@ -296,37 +250,28 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
     module_ : torch.nn.Module
         The trained network (on the CPU).
     history_ : list of dict
-        Per epoch: the mean of each weighted loss term (``similarity``,
-        ``entropy``, ``attention_entropy``, ``relation``, ``attention``, and
-        ``mi`` with ``mi_weight``), the share of target batches whose
-        relation target fell back to the identity
+        Per epoch: the mean of each weighted loss term, the share of target
+        batches whose relation target fell back to the identity
         (``relation_fallback``), time and samples/s.
     n_iter_ : int
         Epochs run.
-    n_features_in_ : int
-        Values per sample.
-    image_shape_ : tuple of int or None
-        ``(C, H, W)`` of the training images, None for tabular data.
-    device_ : torch.device
-        Device the model was trained on.
     label_map_ : ndarray of shape (n_clusters,)
         Label given to each output of the original branch.
-    input_offset_, input_scale_ : float or ndarray
-        Input scaling learned in ``fit``.
+    <common attributes>
 
     Notes
     -----
-    Differences from the released code, which this follows otherwise:
+    Differences from the released code beyond the defaults above (ours
+    took the median ACC of three seeds on scikit-learn's digits from about
+    0.53 to about 0.9):
 
     - the Gaussian's parameters are the MLP's three outputs ``(mu_x, mu_y,
       sigma)`` as the paper writes them; the released code indexes them as
       ``theta[:, ::2]`` for the centre, which ties ``mu_y`` to ``sigma``;
     - labels come from the final model; the released code keeps the
       checkpoint with the best accuracy against the true labels;
-    - tabular rows (no spatial map) go through an MLP whose features form a
-      1x1 map, on which the Gaussian attention is constant and the attention
-      branch is a second classifier; the augmentations are then Gaussian
-      noise and feature dropout;
+    - tabular rows go through an MLP whose features form a 1x1 map (the
+      attention is constant there), augmented by noise and feature dropout;
     - k-means is seeded from ``random_state``.
 
     See Also
@@ -365,11 +310,9 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         "hflip": ["boolean"],
         "target_batch": [Interval(Integral, 2, None, closed="left")],
         "num_repeat": [Interval(Integral, 1, None, closed="left")],
-        "similarity_weight": [Interval(Real, 0, None, closed="left")],
-        "entropy_weight": [Interval(Real, 0, None, closed="left")],
-        "relation_weight": [Interval(Real, 0, None, closed="left")],
-        "attention_weight": [Interval(Real, 0, None, closed="left")],
-        "mi_weight": [Interval(Real, 0, None, closed="left")],
+        **{name: [Interval(Real, 0, None, closed="left")] for name in (
+            "similarity_weight", "entropy_weight", "relation_weight", "attention_weight",
+            "mi_weight")},
         "attention_lambda": [Interval(Real, 0, None, closed="neither")],
         "min_ratio": [Interval(Real, 0, 1, closed="both")],
         "target_norm": [StrOptions({"running", "batch", "clean"})],
@@ -378,13 +321,12 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
 
     def __init__(self, n_clusters=10, *, image_shape=None, feature_dim=32, backbone_widths=None,
                  color_mode="grayscale", crop_scale=(0.5, 1.0), hflip=False, target_batch=1000,
-                 num_repeat=8,
-                 similarity_weight=5.0, entropy_weight=3.0, relation_weight=1.0,
+                 num_repeat=8, similarity_weight=5.0, entropy_weight=3.0, relation_weight=1.0,
                  attention_weight=5.0, mi_weight=0.0, attention_lambda=0.05, min_ratio=0.1,
                  target_norm="batch", fresh_views=True, max_epochs="auto", batch_size=32,
                  learning_rate=3e-3, device="auto", random_state=None, verbose=0,
-                 max_device_bytes=None,
-                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
+                 max_device_bytes=None, warm_start=False, checkpoint_path=None,
+                 checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.feature_dim = feature_dim
@@ -447,14 +389,11 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         position = torch.zeros(X.shape[0], dtype=torch.long, device=device)
         state = {"fallbacks": 0, "chunks": 0}
 
-        def clean_chunks(idx):
-            return [self._prepare(X[idx[i:i + _TARGET_CHUNK]]) for i in range(0, len(idx), _TARGET_CHUNK)]
-
         def targets(idx):
             """Step 1: targets of a target batch from its clean images, and its augmented views."""
             net.eval()
             with torch.no_grad():
-                chunks = clean_chunks(idx)
+                chunks = list(self._clean_chunks(X, idx))
                 if self.target_norm == "clean":
                     recompute_batch_norm(net, net.original, chunks)
                 norm = batch_statistics(net) if self.target_norm == "batch" else contextlib.nullcontext()
@@ -465,8 +404,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 if self.relation_weight or self.mi_weight:
                     seed = int(torch.randint(2 ** 31 - 1, (1,), device=device, generator=generator))
                     groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
-                    fallback = bool((groups == torch.arange(len(idx), device=device)).all())
-                    state["fallbacks"] += fallback
+                    state["fallbacks"] += bool((groups == torch.arange(len(idx), device=device)).all())
                 state["chunks"] += 1
                 state.update(balanced=balanced_target(q), sharpened=sharpened, groups=groups,
                              views=None if self.fresh_views else self._prepare(augment(X[idx], generator)))
@@ -500,7 +438,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 terms["attention"] = self.attention_weight * binary_cross_entropy(
                     q_att, state["sharpened"][j])
             if self.mi_weight:
-                partner = _dissimilar_partner(state["groups"][j], generator)
+                partner = dissimilar_partner(state["groups"][j], generator)
                 pairs = [(pooled, attended), (pooled, q_att), (attended, q)]
                 terms["mi"] = self.mi_weight * sum(
                     jsd_mi_loss(critic(torch.cat([a, b], dim=1)),
@@ -523,11 +461,13 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         return epochs_for_updates(n, self.batch_size, _AUTO_UPDATES, _AUTO_MIN_EPOCHS,
                                   _AUTO_MAX_EPOCHS, self.target_batch, self.num_repeat)
 
+    def _clean_chunks(self, X, idx):
+        """The rows ``idx`` of ``X`` as network input, ``_TARGET_CHUNK`` at a time."""
+        return (self._prepare(X[idx[i:i + _TARGET_CHUNK]]) for i in range(0, len(idx), _TARGET_CHUNK))
+
     def _read_out(self, net, X, generator):
         if self.target_norm != "running":  # evaluation mode normalises as clean images are
-            n = X.shape[0]
-            recompute_batch_norm(net, net.original,
-                                 (self._prepare(X[i:i + _TARGET_CHUNK]) for i in range(0, n, _TARGET_CHUNK)))
+            recompute_batch_norm(net, net.original, self._clean_chunks(X, torch.arange(X.shape[0], device=X.device)))
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):
@@ -549,12 +489,10 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         Returns
         -------
         result : dict
-            ``"centers"``, shape (n_samples, 2): the Gaussian's centre
-            ``(mu_x, mu_y)``, column and row in [0, 1] across the feature map
-            (0 the first cell, 1 the last); ``"sigma"``, shape (n_samples,):
-            its spread in [0, 1]; ``"maps"``, shape (n_samples, h, w): the
-            attention map over the ``h x w`` feature map (1 at the centre;
-            upsample it to the image to overlay it).
+            ``"centers"`` (n_samples, 2): centre ``(mu_x, mu_y)``, column and
+            row in [0, 1] over the feature map; ``"sigma"`` (n_samples,): the
+            spread; ``"maps"`` (n_samples, h, w): the map over the feature map
+            (upsample it to overlay the image).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)

@@ -215,16 +215,9 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         time and samples/s.
     n_iter_ : int
         Epochs run.
-    n_features_in_ : int
-        Values per sample.
-    image_shape_ : tuple of int or None
-        ``(C, H, W)`` of the training images, None for tabular data.
-    device_ : torch.device
-        Device the model was trained on.
     label_map_ : ndarray of shape (n_clusters,)
         Label given to each mixture component.
-    input_offset_, input_scale_ : float or ndarray
-        Input scaling learned in ``fit``.
+    <common attributes>
 
     See Also
     --------

@@ -7,7 +7,6 @@ from sklearn.datasets import load_digits, make_blobs
 
 from skdeepcluster import GATCluster
 from skdeepcluster.gatcluster import (
-    _dissimilar_partner,
     balanced_target,
     gaussian_attention_map,
     relation_groups,
@@ -15,6 +14,7 @@ from skdeepcluster.gatcluster import (
 )
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
+from skdeepcluster.nn.losses import dissimilar_partner
 
 TERMS = {"similarity", "entropy", "attention_entropy", "relation", "attention"}
 
@@ -96,9 +96,9 @@ def test_negatives_come_from_other_groups():
     groups = torch.tensor([0, 0, 1, 1, 2, 2])
     gen = torch.Generator().manual_seed(0)
     for _ in range(5):
-        partner = _dissimilar_partner(groups, gen)
+        partner = dissimilar_partner(groups, gen)
         assert torch.all(groups[partner] != groups)
-    torch.testing.assert_close(_dissimilar_partner(torch.zeros(4, dtype=torch.long), gen),
+    torch.testing.assert_close(dissimilar_partner(torch.zeros(4, dtype=torch.long), gen),
                                torch.tensor([1, 2, 3, 0]))
 
 

@@ -12,6 +12,7 @@ from .backbones import MLP, _activation
 __all__ = [
     "jsd_mi_loss",
     "shuffle_negatives",
+    "dissimilar_partner",
     "PairLinear",
     "GlobalMIEstimator",
     "LocalMIEstimator",
@@ -173,6 +174,19 @@ class LocalMIEstimator(_PairCritic):
         positions = features.flatten(2).transpose(1, 2)  # (n, H*W, C)
         return jsd_mi_loss(*self.scores(positions, z, generator))
 
+
+
+def dissimilar_partner(groups, generator=None):
+    """For each row, a random row of another group: negatives that differ in kind.
+
+    A row with no row of another group gets the next row.
+    """
+    n = groups.shape[0]
+    different = groups[:, None] != groups[None, :]
+    scores = torch.rand(n, n, device=groups.device, generator=generator) * different
+    partner = scores.argmax(dim=1)
+    fallback = (torch.arange(n, device=groups.device) + 1) % n
+    return torch.where(different.any(dim=1), partner, fallback)
 
 def entropy(probs, eps=1e-8):
     """Mean per-sample entropy ``-mean_i sum_k p_ik log p_ik``."""
