@@ -112,8 +112,21 @@ def _interrupted_fit(cls, monkeypatch, call, how, match):
     return est
 
 
+@pytest.fixture
+def python_sigint():
+    """SIGINT with Python's default handler for the test, whatever the runner inherited.
+
+    A job a non-interactive shell starts in the background inherits SIGINT
+    ignored, and a fit then leaves SIGINT alone (as it should); the test needs
+    what a user's terminal gives.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
-def test_ctrl_c_keeps_the_work(cls, monkeypatch):
+def test_ctrl_c_keeps_the_work(cls, monkeypatch, python_sigint):
     est = _interrupted_fit(cls, monkeypatch, 7, "signal", "interrupted")
     assert est.n_iter_ == len(est.history_) < 6
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
