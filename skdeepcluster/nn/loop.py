@@ -112,7 +112,7 @@ def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1, max_epochs=
     a small data set as long as a large one: 2,000 images in batches of 256
     take 7 steps an epoch, 70,000 take 273.
     """
-    n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
+    n_chunks = _n_chunks(n_samples, chunk_size)
     epochs = math.ceil(updates / _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes))
     return max(min_epochs, epochs if max_epochs is None else min(max_epochs, epochs))
 
@@ -182,7 +182,7 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             return history
         first_epoch, step_count, planned = len(history), progress["steps"], progress["target"]
         epochs = progress["target"] - progress["done"]
-    n_chunks = 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
+    n_chunks = _n_chunks(n_samples, chunk_size)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
     total_steps = planned * _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes)
     losses = {name: step.loss for name, step in steps.items()}
@@ -220,6 +220,11 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
             if stop_now:
                 break
     return history
+
+
+def _n_chunks(n_samples, chunk_size):
+    """Chunks of at most ``chunk_size`` rows that cover ``n_samples`` (None: one)."""
+    return 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
 
 
 def _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes):
