@@ -20,8 +20,8 @@ from collections import defaultdict
 
 from reported import REPORTED
 
-_ACCURACY_HEADER = ["Method", "n", "Seeds", "ACC", "NMI", "ARI", "Fit (s)", "Predict (samples/s)",
-                    "Peak RSS (MB)", "Peak GPU (MB)", "Device"]
+_ACCURACY_HEADER = ["Method", "n", "Seeds", "ACC", "NMI", "ARI", "Clusters used", "Fit (s)",
+                    "Predict (samples/s)", "Peak RSS (MB)", "Peak GPU (MB)", "Device"]
 _SCALING_HEADER = ["Method", "n", "Epochs", "Fit (s)", "Peak RSS before fit (MB)", "Peak RSS (MB)",
                    "Peak GPU (MB)", "Device"]
 
@@ -54,14 +54,14 @@ def accuracy_tables(results):
         for method, group in _groups(runs, lambda r: r["method"]).items():
             ok = [r for r in group if r["status"] == "ok"]
             if not ok:
-                rows.append([method, "–", str(len(group)), group[0]["status"], *[""] * 7])
+                rows.append([method, "–", str(len(group)), group[0]["status"], *[""] * 8])
                 continue
             acc = _fmt(_median(ok, "acc"))
             if len(ok) > 1:
                 acc += f" ({min(r['acc'] for r in ok):.3f}–{max(r['acc'] for r in ok):.3f})"
             seeds = f"{len(ok)}" + ("" if len(ok) == len(group) else f" of {len(group)}")
             rows.append([method, _fmt(ok[0]["n"]), seeds, acc, _fmt(_median(ok, "nmi")),
-                         _fmt(_median(ok, "ari")), _fmt(_median(ok, "fit_s"), 1),
+                         _fmt(_median(ok, "ari")), _clusters_used(ok), _fmt(_median(ok, "fit_s"), 1),
                          _fmt(_median(ok, "predict_samples_per_s"), 0),
                          _fmt(_median(ok, "peak_rss_mb"), 0), _fmt(_median(ok, "gpu_peak_mb"), 0),
                          ok[0]["device"]])
@@ -70,9 +70,15 @@ def accuracy_tables(results):
             if paper:
                 rows.append([f"{method} (reported: {paper['source']})", "full set", "–",
                              _fmt(paper["acc"]), _fmt(paper["nmi"]), _fmt(paper.get("ari")),
-                             *["–"] * 5])
+                             *["–"] * 6])
         tables[dataset] = (_ACCURACY_HEADER, rows)
     return tables
+
+
+def _clusters_used(runs):
+    """Non-empty clusters of each fit, in seed order: ``"20, 20, 19"``."""
+    return ", ".join(str(r["n_clusters_found"]) if "n_clusters_found" in r else "?"
+                     for r in sorted(runs, key=lambda r: r["seed"]))
 
 
 def scaling_table(results):

@@ -15,8 +15,9 @@ image shape), and the grid compares the augmentation-invariance weight
 ``beta_aug`` (0 switches the term off) by Hungarian-matched accuracy on
 held-out folds, with NMI recorded beside it.  Few epochs keep the CPU run
 short, so the figures are far below a full fit's, and the short fit favours
-``beta_aug=0``: the invariance term pays off later (on all 1,797 digits with
-the default 100 epochs, seed 0, ACC 0.71 with it and 0.56 without).
+``beta_aug=0``: the invariance term pays off later (on all 1,797 digits,
+seed 0, with 100 epochs in batches of 64 and no ``beta_balance``, the
+defaults before 2026-12, ACC 0.71 with it and 0.56 without).
 """
 
 import matplotlib.pyplot as plt

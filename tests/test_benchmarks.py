@@ -40,6 +40,11 @@ def test_runner_records_every_fit_and_report_renders_it(tmp_path):
 
     markdown = stem.with_suffix(".md").read_text()
     assert "| dccs | 120 | 1 |" in markdown
+    # Every fit's non-empty clusters are in the table (an empty cluster is a silent failure).
+    header = markdown.split("## digits")[1].splitlines()[2]
+    column = header.split(" | ").index("Clusters used")
+    row = next(line for line in markdown.splitlines() if line.startswith("| dccs | 120 |"))
+    assert row.split(" | ")[column] == str(runs["dccs", "digits"]["n_clusters_found"])
     rst = tmp_path / "bench.rst"
     subprocess.run([sys.executable, str(BENCH / "report.py"), str(stem.with_suffix(".json")),
                     "--rst", str(rst)], check=True, capture_output=True, text=True, timeout=120)

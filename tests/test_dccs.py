@@ -7,19 +7,24 @@ from skdeepcluster import DCCSClustering
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.backbones import ResNetEncoder
 
-TERMS = {"critic", "gradient_penalty", "adversarial", "mi", "augmentation"}
+TERMS = {"critic", "gradient_penalty", "adversarial", "mi", "balance", "augmentation"}
 
 
 @pytest.mark.slow
 def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     digits = load_digits()
     X, y = digits.images[:600], digits.target[:600]
-    est = DCCSClustering(n_clusters=10, max_epochs=60, random_state=0).fit(X)
+    est = DCCSClustering(n_clusters=10, max_epochs=60, batch_size=64, random_state=0).fit(X)
     assert est.n_iter_ == 60 and TERMS <= set(est.history_[-1])
     # The critic's Wasserstein estimate shrinks as the encoder matches the prior.
     assert est.history_[-1]["critic"] > est.history_[0]["critic"]
     assert est.history_[-1]["mi"] < est.history_[0]["mi"]
     assert cluster_accuracy(y, est.labels_) > 0.3  # chance is about 0.2
+    assert len(np.unique(est.labels_)) == 10
+    # The batch-mean assignment ends close to uniform: KL to it well under log 10 = 2.3
+    # (the term is that KL times the weight, 4 on 60 images per cluster).
+    assert est._beta_balance(600) == 4.0
+    assert est.history_[-1]["balance"] < 0.05 * 4.0
     proba = est.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
     np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
@@ -38,13 +43,14 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance():
         (dict(n_critic=0), {"critic", "gradient_penalty", "adversarial"}),
         (dict(beta_mi=0), {"mi"}),
         (dict(beta_aug=0), {"augmentation"}),
+        (dict(beta_balance=0), {"balance"}),
         (dict(gp_weight=0), {"gradient_penalty"}),
     ],
-    ids=["no-adv", "no-critic", "no-mi", "no-aug", "no-gp"],
+    ids=["no-adv", "no-critic", "no-mi", "no-aug", "no-balance", "no-gp"],
 )
 def test_zero_weight_switches_its_term_off(params, absent):
     X = load_digits().images[:200]
-    est = DCCSClustering(max_epochs=2, random_state=0, **params).fit(X)
+    est = DCCSClustering(max_epochs=2, batch_size=64, random_state=0, **params).fit(X)
     terms = set().union(*(r.keys() for r in est.history_))
     assert not absent & terms
     assert (TERMS - absent) <= terms
@@ -119,15 +125,37 @@ def test_bad_color_mode():
         DCCSClustering(color_mode="sepia").fit(load_digits().images[:20])
 
 
-def test_auto_crop_scale_is_official_from_28_pixels_and_milder_below():
-    est = DCCSClustering()
-    assert est._crop_scale((8, 8)) == (0.7, 1.0)
-    assert est._crop_scale((28, 28)) == (0.4, 1.0)
-    assert est._crop_scale(None) is None
-    assert DCCSClustering(crop_scale=(0.5, 0.9))._crop_scale((8, 8)) == (0.5, 0.9)
+def test_auto_crop_scale_is_official_on_large_sets_of_28_pixels_and_more():
+    est = DCCSClustering(n_clusters=10)
+    assert est._crop_scale((28, 28), 10000) == (0.4, 1.0)  # MNIST-test: 1,000 per cluster
+    assert est._crop_scale((64, 96), 5000) == (0.4, 1.0)
+    assert est._crop_scale((8, 8), 70000) == (0.7, 1.0)  # too small to crop 40%
+    assert est._crop_scale((28, 28), 2000) == (0.7, 1.0)  # few images per cluster
+    assert DCCSClustering(n_clusters=20)._crop_scale((32, 32), 1440) == (0.7, 1.0)  # COIL-20
+    assert est._crop_scale(None, 100) is None
+    assert DCCSClustering(crop_scale=(0.5, 0.9))._crop_scale((8, 8), 100) == (0.5, 0.9)
 
 
 @pytest.mark.parametrize("crop_scale", [(0.0, 1.0), (0.8, 0.5), (0.5, 1.5), (0.5,), ("a", 1.0)])
 def test_bad_crop_scale(crop_scale):
     with pytest.raises(ValueError, match="crop_scale"):
         DCCSClustering(crop_scale=crop_scale, max_epochs=1).fit(load_digits().images[:20])
+
+
+def test_auto_epochs_give_55_encoder_updates_per_cluster_at_most_one_per_image():
+    est = DCCSClustering(n_clusters=10)  # batches of 128; 5 batches per encoder update
+    # digits: 14 batches an epoch, 550 updates; MNIST-test: 36 epochs, raised to 100
+    assert [est._epochs(n) for n in (1797, 2000, 10000)] == [197, 184, 100]
+    many = DCCSClustering(n_clusters=20)
+    # COIL-20: 11 batches an epoch; 200 images: one batch an epoch, 200 updates
+    assert [many._epochs(n) for n in (1440, 200)] == [500, 1000]
+    assert DCCSClustering(n_clusters=20, beta_adv=0)._epochs(1440) == 100  # 1 batch an update
+    assert DCCSClustering(max_epochs=3)._epochs(10000) == 3
+
+
+def test_auto_balance_weight_is_4_on_small_sets_and_1_on_large_ones():
+    est = DCCSClustering(n_clusters=10)
+    # digits (180 images per cluster), 500 per cluster, MNIST-test and MNIST (1,000 and 7,000)
+    assert [est._beta_balance(n) for n in (1797, 5000, 10000, 70000)] == [4.0, 2.0, 1.0, 1.0]
+    assert DCCSClustering(n_clusters=20)._beta_balance(1440) == 4.0  # COIL-20
+    assert DCCSClustering(beta_balance=0.5)._beta_balance(100) == 0.5
