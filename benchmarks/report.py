@@ -61,7 +61,8 @@ def accuracy_tables(results):
                 acc += f" ({min(r['acc'] for r in ok):.3f}–{max(r['acc'] for r in ok):.3f})"
             seeds = f"{len(ok)}" + ("" if len(ok) == len(group) else f" of {len(group)}")
             rows.append([method, _fmt(ok[0]["n"]), seeds, acc, _fmt(_median(ok, "nmi")),
-                         _fmt(_median(ok, "ari")), _clusters_used(ok), _fmt(_median(ok, "fit_s"), 1),
+                         _fmt(_median(ok, "ari")), _clusters_used(ok),
+                         _fmt(_median(ok, "fit_s"), 1),
                          _fmt(_median(ok, "predict_samples_per_s"), 0),
                          _fmt(_median(ok, "peak_rss_mb"), 0), _fmt(_median(ok, "gpu_peak_mb"), 0),
                          ok[0]["device"]])

@@ -331,8 +331,9 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
                  beta_mi=0.5, beta_adv=1.0, beta_aug=2.0, beta_balance="auto", gp_weight=10.0,
                  n_critic=4, color_mode="grayscale", crop_scale="auto", hflip=False,
                  encoder="auto", max_epochs="auto", batch_size=128, learning_rate=1e-3,
-                 lr_schedule="constant", device="auto", random_state=None, verbose=0, max_device_bytes=None,
-                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
+                 lr_schedule="constant", device="auto", random_state=None, verbose=0,
+                 max_device_bytes=None, warm_start=False, checkpoint_path=None,
+                 checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.style_dim = style_dim
@@ -367,7 +368,10 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         return 2.0 * apply_color_mode(x, self.color_mode) - 1.0
 
     def _crop_scale(self, spatial, n_samples):
-        """The crop's area range for ``n_samples`` images of size ``spatial = (H, W)`` (None: tabular)."""
+        """The crop's area range for ``n_samples`` images of size ``spatial = (H, W)``.
+
+        None for tabular input (``spatial`` None).
+        """
         if self.crop_scale == "auto":
             if spatial is None:
                 return None
