@@ -136,6 +136,20 @@ def test_auto_crop_scale_is_official_on_large_sets_of_28_pixels_and_more():
     assert DCCSClustering(crop_scale=(0.5, 0.9))._crop_scale((8, 8), 100) == (0.5, 0.9)
 
 
+@pytest.mark.parametrize("shape, hflip, flipped", [
+    ((1, 8, 8), "auto", False),  # digits change meaning mirrored
+    ((1, 28, 28), "auto", False),
+    ((1, 32, 32), "auto", True),  # COIL-20
+    ((3, 28, 28), "auto", True),  # colour photographs
+    ((1, 32, 32), False, False),
+    ((1, 8, 8), True, True),
+])
+def test_auto_hflip_mirrors_photographs_not_small_grey_images(shape, hflip, flipped):
+    est = DCCSClustering(n_clusters=2, hflip=hflip)
+    augmenter = est._augmenter(torch.zeros(4, *shape))
+    assert augmenter.hflip == (0.5 if flipped else 0.0)
+
+
 @pytest.mark.parametrize("crop_scale", [(0.0, 1.0), (0.8, 0.5), (0.5, 1.5), (0.5,), ("a", 1.0)])
 def test_bad_crop_scale(crop_scale):
     with pytest.raises(ValueError, match="crop_scale"):
