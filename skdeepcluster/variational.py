@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -15,7 +16,7 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.backbones import build_decoder, build_encoder
 from .nn.distributed import gather_rows
-from .nn.loop import Step, adam
+from .nn.loop import Step, adam, epochs_for_updates
 from .nn.losses import kl_diagonal_gaussians
 
 __all__ = ["VariationalClustering", "gumbel_softmax", "mixture_reparametrize"]
@@ -27,6 +28,17 @@ _CONV_HIDDEN = (256,)
 _TABULAR_HIDDEN = (256, 256)
 _FEATURES = 256
 _LOG_VAR_RANGE = (-10.0, 10.0)
+# gaussian_kl_weight="auto" is 1 up to this many values per sample (14x14
+# images) and grows with their number beyond; pretrain_epochs="auto"
+# pretrains only beyond it, for about _PRETRAIN_UPDATES updates of the
+# one-component model and at most _PRETRAIN_MAX_EPOCHS epochs.
+_REFERENCE_VALUES = 196
+_PRETRAIN_UPDATES = 3000
+_PRETRAIN_MAX_EPOCHS = 150
+# max_epochs="auto": about this many updates of the mixture, within these epochs.
+_AUTO_UPDATES = 7000
+_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 100, 250
+_MIN_PRIOR_VARIANCE = 1e-4
 
 
 def gumbel_softmax(logits, tau, straight_through=False, generator=None):
@@ -92,6 +104,41 @@ class _GMVAENet(nn.Module):
         """``KL(q(z|x, y=k) || p(z|y=k))`` for every row and cluster, ``(n, K)``."""
         return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
 
+    def _head(self, h, k=0):
+        """Mean and log-variance of ``q(z|x, y=k)`` from features ``h``, computing only that head."""
+        weight = self.gaussian_params.weight.view(self.n_clusters, 2, self.latent_dim, -1)[k]
+        bias = self.gaussian_params.bias.view(self.n_clusters, 2, self.latent_dim)[k]
+        params = F.linear(h, weight.flatten(0, 1), bias.flatten()).view(-1, 2, self.latent_dim)
+        return params[:, 0], params[:, 1].clamp(*_LOG_VAR_RANGE)
+
+    def encode_one(self, x):
+        """Features and the first cluster's ``q(z|x, y=0)``: the one-component model of pretraining."""
+        h = F.leaky_relu(self.encoder(x), 0.2)
+        return (h, *self._head(h))
+
+    @torch.no_grad()
+    def init_mixture(self, centers, variances):
+        """Every ``q(z|x, y=k)`` from the pretrained one, the prior and ``q(y|x)`` from a mixture.
+
+        ``centers`` and ``variances`` ``(K, D)`` are the components fitted to
+        the pretrained codes.
+        The prior takes the components; ``q(y|x)`` the linear discriminant
+        of the components with their pooled variance (``q(z|x, y=0)``'s mean
+        is linear in ``h``, so its Gaussian posterior over the components is
+        a linear layer on ``h``).
+        """
+        k, d = self.n_clusters, self.latent_dim
+        weight = self.gaussian_params.weight.view(k, 2, d, -1)
+        bias = self.gaussian_params.bias.view(k, 2, d)
+        weight.copy_(weight[:1].expand_as(weight).clone())
+        bias.copy_(bias[:1].expand_as(bias).clone())
+        self.prior_mean.copy_(centers)
+        self.prior_log_var.copy_(variances.log())
+        pooled = variances.mean(dim=0)
+        scaled = centers / pooled  # (K, D)
+        self.cluster_logits.weight.copy_(scaled @ weight[0, 0])
+        self.cluster_logits.bias.copy_(scaled @ bias[0, 0] - 0.5 * (scaled * centers).sum(dim=1))
+
 
 @shared_parameters(
     draws="initialisation, batches and every random draw of ``fit`` and\n        :meth:`sample`",
@@ -112,8 +159,11 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     - KL(q(y|x) || U(K))``
 
     and training minimises its three terms (the last one, by default, in
-    its marginal form: see ``categorical_kl``) end to end from random
-    initialisation (no pretraining).  Labels are ``argmax_k q(y=k|x)``.
+    its marginal form: see ``categorical_kl``) end to end.  On samples of
+    more than 196 values (28x28 images and up) the mixture starts, by
+    default, from a pretrained one-component model (``pretrain_epochs``);
+    the paper trains from random initialisation, which
+    ``pretrain_epochs=0`` restores.  Labels are ``argmax_k q(y=k|x)``.
 
     **The reparametrisation.**  The discrete latent is relaxed by a
     Gumbel-softmax sample ``y~ = softmax((log q(y|x) + g) / tau)`` and the
@@ -135,7 +185,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     ELBO.  Ours are the exact form of the mixture reparametrisation above,
     the closed-form expectations over ``y`` in the KL terms (lower variance
     than a one-sample estimate), the marginal categorical term, the network
-    sizes, and the schedule (a standard Gumbel-softmax temperature one).
+    sizes, the schedule (a standard Gumbel-softmax temperature one, and
+    ``max_epochs="auto"``) and the pretraining (``pretrain_epochs``).
 
     Parameters
     ----------
@@ -190,8 +241,28 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     straight_through : bool, default=False
         Use the straight-through Gumbel-softmax (one-hot forward, relaxed
         gradient) instead of the soft sample.
-    max_epochs : int, default=100
-        Passes over the data.
+    pretrain_epochs : int or "auto", default="auto"
+        Epochs of pretraining before the mixture trains (ours; the paper
+        trains from scratch, which ``0`` restores).  Pretraining fits the
+        same model with a single component, ``q(z|x, y=0)`` and the decoder,
+        under the ELBO with a standard-normal prior; k-means on its codes
+        then gives the ``K`` prior Gaussians (each cluster's centre and the
+        variance of its codes), every ``q(z|x, y=k)`` starts as the
+        pretrained one, and ``q(y|x)`` as the Gaussian posterior over those
+        components (with their pooled variance a linear discriminant, a
+        linear layer on the encoder's features), as VaDE initialises its
+        mixture from a pretrained autoencoder.  ``"auto"`` pretrains samples
+        of more than 196 values (28x28 images and up) for about 3,000
+        updates, at most 150 epochs (MNIST-test: 20), and not smaller ones:
+        on MNIST-test the median ACC of seeds 0-2 went from 0.72 from
+        scratch to 0.83, while on scikit-learn's 8x8 digits it fell from
+        0.84 to 0.81 (user guide, "Measurements behind the defaults").
+    max_epochs : int or "auto", default="auto"
+        Passes over the data while the mixture trains (after pretraining).
+        ``"auto"`` (ours) gives about 7,000 updates, within 100 to 250
+        epochs: 250 for scikit-learn's digits (1,797 images: median ACC of
+        seeds 0-2 0.863 against 0.841 after 100), 100 for 10,000 images.
+        The old default was 100.
     batch_size : int, default=64
     learning_rate : float, default=1e-3
         Adam learning rate of the networks and the prior.
@@ -211,10 +282,10 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         Per epoch: the mean of each (weighted) loss term,
         ``reconstruction``, ``gaussian_kl`` and ``categorical_kl``, whose sum
         is the negative ELBO when every weight is 1 and ``categorical_kl``
-        is ``"per_sample"``; the ``temperature``;
-        time and samples/s.
+        is ``"per_sample"``; the ``temperature``; the ``phase``
+        (``"pretrain"`` or ``"train"``); time and samples/s.
     n_iter_ : int
-        Epochs run.
+        Epochs run, pretraining's included.
     label_map_ : ndarray of shape (n_clusters,)
         Label given to each mixture component.
     <common attributes>
@@ -267,12 +338,15 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         "tau_min": [Interval(Real, 0, None, closed="neither")],
         "anneal_rate": [Interval(Real, 0, None, closed="left")],
         "straight_through": ["boolean"],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(self, n_clusters=10, *, image_shape=None, latent_dim=32, likelihood="auto",
                  reconstruction_weight=1.0, gaussian_kl_weight="auto", categorical_kl_weight=1.0,
                  categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
-                 straight_through=False, max_epochs=100, batch_size=64, learning_rate=1e-3, device="auto",
+                 straight_through=False, pretrain_epochs="auto", max_epochs="auto", batch_size=64,
+                 learning_rate=1e-3, device="auto",
                  random_state=None, verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
@@ -287,6 +361,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.tau_min = tau_min
         self.anneal_rate = anneal_rate
         self.straight_through = straight_through
+        self.pretrain_epochs = pretrain_epochs
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -318,7 +393,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
 
     def _gaussian_kl_weight(self):
         if self.gaussian_kl_weight == "auto":
-            return max(1.0, self.n_features_in_ / 196)
+            return max(1.0, self.n_features_in_ / _REFERENCE_VALUES)
         return self.gaussian_kl_weight
 
     def _temperature(self, epoch):
@@ -331,11 +406,78 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self._likelihood_ = self._likelihood()
         return _GMVAENet(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
 
+    def _pretrain_epochs(self, n_samples):
+        if self.pretrain_epochs != "auto":
+            return self.pretrain_epochs
+        if self.n_features_in_ <= _REFERENCE_VALUES:
+            return 0
+        return epochs_for_updates(n_samples, self.batch_size, _PRETRAIN_UPDATES,
+                                  max_epochs=_PRETRAIN_MAX_EPOCHS)
+
+    def _epochs(self, n_samples):
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        return epochs_for_updates(n_samples, self.batch_size, _AUTO_UPDATES,
+                                  min_epochs=_AUTO_MIN_EPOCHS, max_epochs=_AUTO_MAX_EPOCHS)
+
+    def _pretrain(self, net, X, trainer, beta):
+        """The one-component model, then the mixture initialised from k-means on its codes."""
+        generator = trainer.generator
+        epochs = self._pretrain_epochs(X.shape[0])
+        if epochs == 0:
+            return
+        params = [*net.encoder.parameters(), *net.gaussian_params.parameters(),
+                  *net.decoder.parameters()]
+        optimizer = adam(params, lr=self.learning_rate)
+
+        def loss(idx):
+            x = X[idx]
+            _, mean, log_var = net.encode_one(x)
+            eps = torch.randn(mean.shape, device=x.device, dtype=mean.dtype, generator=generator)
+            z = mean + (0.5 * log_var).exp() * eps
+            terms = {"reconstruction": -self.reconstruction_weight * self._log_likelihood(
+                net.decoder(z), x).mean()}
+            if beta:
+                terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
+            return terms
+
+        def epoch_end(epoch, record):
+            record["phase"] = "pretrain"
+
+        trainer({"pretrain": Step(optimizer, loss)}, ["pretrain"], batch_size=self.batch_size,
+                max_epochs=epochs, epoch_end=epoch_end, phase="pretrain")
+
+        def mixture():
+            was_training = net.training
+            net.eval()
+            with torch.no_grad():
+                encoded = [net.encode_one(X[i:i + 1024])[1:] for i in range(0, X.shape[0], 1024)]
+            net.train(was_training)
+            codes = torch.cat([mean for mean, _ in encoded]).double()
+            spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
+            seed = int(torch.randint(np.iinfo(np.int32).max, (1,), generator=generator,
+                                     device=X.device))
+            labels = KMeans(self.n_clusters, n_init=10, random_state=seed).fit_predict(
+                codes.cpu().numpy())
+            labels = torch.as_tensor(labels, device=X.device).long()
+            counts = torch.bincount(labels, minlength=self.n_clusters).clamp_min(1).double()
+            onehot = F.one_hot(labels, self.n_clusters).double()
+            centers = onehot.T @ codes / counts[:, None]
+            # the variance of z within a cluster: of its codes' means, plus their own
+            variances = (onehot.T @ (codes.pow(2) + spread) / counts[:, None]
+                         - centers.pow(2)).clamp_min(_MIN_PRIOR_VARIANCE)
+            dtype = net.prior_mean.dtype
+            net.init_mixture(centers.to(dtype), variances.to(dtype))
+            return labels
+
+        trainer.cached("pretrain_clusters", mixture)
+
     def _train_module(self, net, X, trainer):
         generator = trainer.generator
-        optimizer = adam(net.parameters(), lr=self.learning_rate)
         log_k = math.log(self.n_clusters)
         beta = self._gaussian_kl_weight()
+        self._pretrain(net, X, trainer, beta)
+        optimizer = adam(net.parameters(), lr=self.learning_rate)
         state = {}
 
         def loss(idx):
@@ -368,9 +510,11 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
 
         def epoch_end(epoch, record):
             record["temperature"] = state["tau"]
+            record["phase"] = "train"
 
         trainer({"elbo": Step(optimizer, loss)}, ["elbo"], batch_size=self.batch_size,
-                max_epochs=self.max_epochs, epoch_start=epoch_start, epoch_end=epoch_end)
+                max_epochs=self._epochs(X.shape[0]), epoch_start=epoch_start,
+                epoch_end=epoch_end, phase="train")
 
     @property
     def means_(self):

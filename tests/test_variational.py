@@ -6,7 +6,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skdeepcluster import VariationalClustering
 from skdeepcluster.metrics import cluster_accuracy
-from skdeepcluster.variational import gumbel_softmax, mixture_reparametrize
+from skdeepcluster.variational import _GMVAENet, gumbel_softmax, mixture_reparametrize
 
 TERMS = {"reconstruction", "gaussian_kl", "categorical_kl"}
 
@@ -129,6 +129,47 @@ def test_zero_weight_switches_its_term_off(params, absent):
     terms = set().union(*(r.keys() for r in est.history_))
     assert not absent & terms
     assert (TERMS - absent) <= terms
+
+
+def test_pretraining_runs_first_and_the_mixture_starts_from_its_clusters():
+    X = load_digits().images[:300]
+    est = VariationalClustering(pretrain_epochs=3, max_epochs=2, random_state=0).fit(X)
+    assert [r["phase"] for r in est.history_] == ["pretrain"] * 3 + ["train"] * 2
+    assert {"reconstruction", "gaussian_kl"} <= set(est.history_[0])
+    assert "categorical_kl" not in est.history_[0] and est.n_iter_ == 5
+    paper = VariationalClustering(pretrain_epochs=0, max_epochs=2, random_state=0).fit(X)
+    assert [r["phase"] for r in paper.history_] == ["train"] * 2
+    # a warm start trains the mixture further: no second pretraining or initialisation
+    est.set_params(warm_start=True).fit(X)
+    assert [r["phase"] for r in est.history_] == ["pretrain"] * 3 + ["train"] * 4
+
+
+def test_mixture_initialisation_copies_the_posterior_and_discriminates_the_components():
+    torch.manual_seed(0)
+    net = _GMVAENet((1, 8, 8), n_clusters=3, latent_dim=4)
+    centers = torch.tensor([[0.0, 0, 0, 0], [3.0, 0, 0, 0], [0.0, 0, -3, 0]])
+    variances = torch.full((3, 4), 0.5)
+    net.init_mixture(centers, variances)
+    h = torch.randn(50, 256)
+    mean0, log_var0 = net._head(h, 0)
+    for k in range(3):  # every q(z|x, y=k) is the pretrained one
+        mean, log_var = net._head(h, k)
+        torch.testing.assert_close(mean, mean0)
+        torch.testing.assert_close(log_var, log_var0)
+    torch.testing.assert_close(net.prior_mean.data, centers)
+    torch.testing.assert_close(net.prior_log_var.data.exp(), variances)
+    # q(y|x) picks the component nearest to the code (equal variances)
+    nearest = torch.cdist(mean0, centers).argmin(dim=1)
+    assert torch.equal(net.cluster_logits(h).argmax(dim=1), nearest)
+
+
+@pytest.mark.parametrize("shape, pretrained", [((8, 8), False), ((28, 28), True), ((5,), False)])
+def test_auto_pretraining_is_for_samples_of_more_than_196_values(shape, pretrained):
+    est = VariationalClustering()
+    est.n_features_in_ = int(np.prod(shape))
+    assert (est._pretrain_epochs(10000) > 0) == pretrained
+    assert est._pretrain_epochs(10000) <= 150
+    assert VariationalClustering(pretrain_epochs=7)._pretrain_epochs(10) == 7
 
 
 def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
