@@ -15,7 +15,7 @@ from torch import nn
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.backbones import build_decoder, build_encoder
-from .nn.distributed import gather_rows
+from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.loop import Step, adam, epochs_for_updates
 from .nn.losses import kl_diagonal_gaussians
 
@@ -466,9 +466,11 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             # the variance of z within a cluster: of its codes' means, plus their own
             variances = (onehot.T @ (codes.pow(2) + spread) / counts[:, None]
                          - centers.pow(2)).clamp_min(_MIN_PRIOR_VARIANCE)
+            # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
             dtype = net.prior_mean.dtype
-            net.init_mixture(centers.to(dtype), variances.to(dtype))
-            return labels
+            net.init_mixture(broadcast_from_first(centers.to(dtype)),
+                             broadcast_from_first(variances.to(dtype)))
+            return broadcast_from_first(labels)
 
         trainer.cached("pretrain_clusters", mixture)
 

@@ -19,7 +19,7 @@ from ._toy import ToyClusterer
 # Enough epochs for the single-process comparison of accuracy (more than the quick settings).
 SETTINGS = {
     "DCCSClustering": dict(max_epochs=60, batch_size=100),
-    "VariationalClustering": dict(max_epochs=20, batch_size=100),
+    "VariationalClustering": dict(pretrain_epochs=3, max_epochs=20, batch_size=100),
     "GATCluster": dict(max_epochs=3, batch_size=50, target_batch=200, num_repeat=1),
     "DualAESpectralClustering": dict(pretrain_epochs=8, siamese_epochs=4, spectral_epochs=4,
                                      max_epochs=4, batch_size=100, spectral_batch_size=200),
