@@ -386,6 +386,23 @@ class Trainer:
                      history=self._session.history, session=self._session, phase=phase,
                      **options)
 
+    def run_phase(self, phase, steps, *, batch_size, max_epochs, epoch_end=None, **options):
+        """Train ``steps`` (each once a round, in order) as the fit's phase ``phase``.
+
+        Nothing happens for ``max_epochs=0``; each epoch's record gets
+        ``"phase": phase`` after ``epoch_end`` has filled it.
+        """
+        if max_epochs == 0:
+            return
+
+        def tagged(epoch, record):  # tagged before a checkpoint holds it
+            if epoch_end is not None:
+                epoch_end(epoch, record)
+            record["phase"] = phase
+
+        self(steps, list(steps), batch_size=batch_size, max_epochs=max_epochs, epoch_end=tagged,
+             phase=phase, **options)
+
     def pending(self, phase):
         """Whether ``phase`` will train (False for a phase a resumed fit finished)."""
         return self._session.pending(phase)

@@ -356,9 +356,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
             x = X[idx]
             return self._autoencoder_terms(net, x, net.encode(x), generator)
 
-        self._run_phase(trainer, "autoencoder", {"ae": Step(ae_opt, ae_loss)}, self.batch_size,
-                        self._epochs(self.pretrain_epochs, n, self.batch_size, _PRETRAIN_UPDATES,
-                                     _PRETRAIN_MAX_EPOCHS))
+        trainer.run_phase("autoencoder", {"ae": Step(ae_opt, ae_loss)}, batch_size=self.batch_size,
+                          max_epochs=self._epochs(self.pretrain_epochs, n, self.batch_size,
+                                                  _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS))
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): computed when a (resumed) fit needs them, never stored.
@@ -386,8 +386,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                 anchor, others = out[:len(idx)], out[len(idx):].view(len(idx), 2 * k, -1)
                 return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
 
-            self._run_phase(trainer, "siamese", {"siamese": Step(siamese_opt, siamese_loss)},
-                            self.batch_size, self.siamese_epochs)
+            trainer.run_phase("siamese", {"siamese": Step(siamese_opt, siamese_loss)},
+                              batch_size=self.batch_size, max_epochs=self.siamese_epochs)
 
         # Phase 3: the spectral net on the frozen codes (in the Siamese space).
         # Phase 4 changes the encoder: its graph space is kept in the fit's state.
@@ -402,8 +402,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
             y = net.orthonorm(gather_rows(net.spectral(own)))
             return {"spectral": spectral_loss(y, knn_affinity(a, self.n_neighbors))}
 
-        self._run_phase(trainer, "spectral", {"sn": Step(sn_opt, sn_loss)},
-                        self.spectral_batch_size, self.spectral_epochs)
+        trainer.run_phase("spectral", {"sn": Step(sn_opt, sn_loss)},
+                          batch_size=self.spectral_batch_size, max_epochs=self.spectral_epochs)
 
         # Phase 4: joint training, the KL prior now centred on y M.  y enters the
         # prior as a target (no gradient into the spectral net through the KL
@@ -427,10 +427,10 @@ class DualAESpectralClustering(BaseDeepClusterer):
                     y, knn_affinity(graph, self.n_neighbors))
             return terms
 
-        self._run_phase(trainer, "joint", {"joint": Step(joint_opt, joint_loss)},
-                        self.spectral_batch_size,
-                        self._epochs(self.max_epochs, n, self.spectral_batch_size, _JOINT_UPDATES,
-                                     _JOINT_MAX_EPOCHS))
+        trainer.run_phase("joint", {"joint": Step(joint_opt, joint_loss)},
+                          batch_size=self.spectral_batch_size,
+                          max_epochs=self._epochs(self.max_epochs, n, self.spectral_batch_size,
+                                                  _JOINT_UPDATES, _JOINT_MAX_EPOCHS))
 
     def _read_out(self, net, X, generator):
         """Orthonormalise over the whole training set, then k-means.
@@ -451,17 +451,6 @@ class DualAESpectralClustering(BaseDeepClusterer):
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,), generator=generator, device=device))
         kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed).fit(embedding)
         self.cluster_centers_ = kmeans.cluster_centers_
-
-    @staticmethod
-    def _run_phase(trainer, phase, steps, batch_size, epochs):
-        if epochs == 0:
-            return
-
-        def epoch_end(epoch, record):  # tagged before a checkpoint holds it
-            record["phase"] = phase
-
-        trainer(steps, list(steps), batch_size=batch_size, max_epochs=epochs,
-                epoch_end=epoch_end, phase=phase)
 
     # ---------------------------------------------------------- inference
     def _inference(self, module, x):

@@ -93,9 +93,12 @@ class _GMVAENet(nn.Module):
             self.gaussian_params.bias.view(n_clusters, 2, latent_dim)[:, 0] = means
         self.n_clusters, self.latent_dim = n_clusters, latent_dim
 
+    def _features(self, x):
+        return F.leaky_relu(self.encoder(x), 0.2)
+
     def encode(self, x):
         """Logits of q(y|x) ``(n, K)``, and means and log-variances of q(z|x, y=k) ``(n, K, D)``."""
-        h = F.leaky_relu(self.encoder(x), 0.2)
+        h = self._features(x)
         params = self.gaussian_params(h).view(-1, self.n_clusters, 2, self.latent_dim)
         log_var = params[:, :, 1].clamp(*_LOG_VAR_RANGE)
         return self.cluster_logits(h), params[:, :, 0], log_var
@@ -105,24 +108,22 @@ class _GMVAENet(nn.Module):
         return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
 
     def _head(self, h, k=0):
-        """Mean and log-variance of ``q(z|x, y=k)`` from features ``h``, computing only that head."""
+        """Mean and log-variance of ``q(z|x, y=k)`` from features ``h`` (that head alone)."""
         weight = self.gaussian_params.weight.view(self.n_clusters, 2, self.latent_dim, -1)[k]
         bias = self.gaussian_params.bias.view(self.n_clusters, 2, self.latent_dim)[k]
         params = F.linear(h, weight.flatten(0, 1), bias.flatten()).view(-1, 2, self.latent_dim)
         return params[:, 0], params[:, 1].clamp(*_LOG_VAR_RANGE)
 
     def encode_one(self, x):
-        """Features and the first cluster's ``q(z|x, y=0)``: the one-component model of pretraining."""
-        h = F.leaky_relu(self.encoder(x), 0.2)
-        return (h, *self._head(h))
+        """Mean and log-variance of ``q(z|x, y=0)``: the one-component model of pretraining."""
+        return self._head(self._features(x))
 
     @torch.no_grad()
     def init_mixture(self, centers, variances):
         """Every ``q(z|x, y=k)`` from the pretrained one, the prior and ``q(y|x)`` from a mixture.
 
         ``centers`` and ``variances`` ``(K, D)`` are the components fitted to
-        the pretrained codes.
-        The prior takes the components; ``q(y|x)`` the linear discriminant
+        the pretrained codes.  The prior takes the components; ``q(y|x)`` the linear discriminant
         of the components with their pooled variance (``q(z|x, y=0)``'s mean
         is linear in ``h``, so its Gaussian posterior over the components is
         a linear layer on ``h``).
@@ -432,7 +433,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
 
         def loss(idx):
             x = X[idx]
-            _, mean, log_var = net.encode_one(x)
+            mean, log_var = net.encode_one(x)
             eps = torch.randn(mean.shape, device=x.device, dtype=mean.dtype, generator=generator)
             z = mean + (0.5 * log_var).exp() * eps
             terms = {"reconstruction": -self.reconstruction_weight * self._log_likelihood(
@@ -441,17 +442,14 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                 terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
             return terms
 
-        def epoch_end(epoch, record):
-            record["phase"] = "pretrain"
-
-        trainer({"pretrain": Step(optimizer, loss)}, ["pretrain"], batch_size=self.batch_size,
-                max_epochs=epochs, epoch_end=epoch_end, phase="pretrain")
+        trainer.run_phase("pretrain", {"pretrain": Step(optimizer, loss)},
+                          batch_size=self.batch_size, max_epochs=epochs)
 
         def mixture():
             was_training = net.training
             net.eval()
             with torch.no_grad():
-                encoded = [net.encode_one(X[i:i + 1024])[1:] for i in range(0, X.shape[0], 1024)]
+                encoded = [net.encode_one(X[i:i + 1024]) for i in range(0, X.shape[0], 1024)]
             net.train(was_training)
             codes = torch.cat([mean for mean, _ in encoded]).double()
             spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
@@ -512,11 +510,10 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
 
         def epoch_end(epoch, record):
             record["temperature"] = state["tau"]
-            record["phase"] = "train"
 
-        trainer({"elbo": Step(optimizer, loss)}, ["elbo"], batch_size=self.batch_size,
-                max_epochs=self._epochs(X.shape[0]), epoch_start=epoch_start,
-                epoch_end=epoch_end, phase="train")
+        trainer.run_phase("train", {"elbo": Step(optimizer, loss)}, batch_size=self.batch_size,
+                          max_epochs=self._epochs(X.shape[0]), epoch_start=epoch_start,
+                          epoch_end=epoch_end)
 
     @property
     def means_(self):
