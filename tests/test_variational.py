@@ -168,8 +168,12 @@ def test_auto_pretraining_is_for_samples_of_more_than_196_values(shape, pretrain
     est = VariationalClustering()
     est.n_features_in_ = int(np.prod(shape))
     assert (est._pretrain_epochs(10000) > 0) == pretrained
-    assert est._pretrain_epochs(10000) <= 150
     assert VariationalClustering(pretrain_epochs=7)._pretrain_epochs(10) == 7
+    if pretrained:  # about 1,000 updates within 20-150 epochs, then 100 mixture epochs
+        assert [est._pretrain_epochs(n) for n in (10000, 1440, 200)] == [20, 46, 150]
+        assert est._epochs(200) == est._epochs(10000) == 100
+    else:  # from scratch: about 7,000 mixture updates within 100-250 epochs
+        assert [est._epochs(n) for n in (1797, 10000)] == [250, 100]
 
 
 def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
