@@ -12,6 +12,7 @@ from torch import nn
 from ._base import BaseDeepClusterer
 from ._docs import shared_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
+from .nn.data import eval_chunks
 from .nn.distributed import gather_rows
 from .nn.loop import Step, epochs_for_updates
 from .nn.losses import (
@@ -363,11 +364,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): computed when a (resumed) fit needs them, never stored.
         def pretrained_codes():
-            net.eval()
-            with torch.no_grad():
-                codes = torch.cat([net.encode(X[i:i + 1024])[0] for i in range(0, n, 1024)])
-            net.train()
-            return codes
+            return torch.cat(eval_chunks(net, lambda x: net.encode(x)[0], X))
 
         # Phase 2 (SpectralNet's Siamese affinity): pull each code's nearest
         # neighbours close, push random codes apart.

@@ -15,6 +15,7 @@ from torch import nn
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.backbones import build_decoder, build_encoder
+from .nn.data import eval_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.loop import Step, adam, epochs_for_updates
 from .nn.losses import kl_diagonal_gaussians
@@ -455,11 +456,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                           batch_size=self.batch_size, max_epochs=epochs)
 
         def mixture():
-            was_training = net.training
-            net.eval()
-            with torch.no_grad():
-                encoded = [net.encode_one(X[i:i + 1024]) for i in range(0, X.shape[0], 1024)]
-            net.train(was_training)
+            encoded = eval_chunks(net, net.encode_one, X)
             codes = torch.cat([mean for mean, _ in encoded]).double()
             spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
             seed = int(torch.randint(np.iinfo(np.int32).max, (1,), generator=generator,

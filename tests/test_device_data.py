@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skdeepcluster.nn.data import DeviceData
+from skdeepcluster.nn.data import DeviceData, eval_chunks
 
 from .conftest import ESTIMATORS, IDS
 from .test_long_fits import _data, _make, _same_weights
@@ -69,3 +69,21 @@ def test_uint8_images_fit_as_their_float_values():
     b = _make(VariationalClustering, max_epochs=2).fit(X.astype(np.float64))
     np.testing.assert_array_equal(a.labels_, b.labels_)
     np.testing.assert_array_equal(a.predict(X), b.predict(X.astype(np.float32)))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_eval_chunks_runs_in_eval_mode_without_gradient_and_restores_the_mode(training):
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).train(training)
+    X = torch.randn(2500, 3)
+    seen = []
+
+    def fn(x):
+        seen.append((len(x), net.training, torch.is_grad_enabled()))
+        return net(x)
+
+    out = eval_chunks(net, fn, X)
+    assert net.training == training
+    assert seen == [(1024, False, False), (1024, False, False), (452, False, False)]
+    # eval mode: dropout off, so the chunks are the whole set's output
+    assert not torch.cat(out).requires_grad
+    torch.testing.assert_close(torch.cat(out), net.eval()(X).detach())

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-__all__ = ["DeviceData"]
+__all__ = ["DeviceData", "eval_chunks"]
 
 
 class DeviceData:
@@ -73,3 +73,18 @@ class DeviceData:
         if self._table is not None:
             return self._table[rows.long()]
         return rows
+
+
+def eval_chunks(net, fn, X, size=1024):
+    """``[fn(X[i:i + size]) for each chunk]`` with ``net`` in eval mode and no gradient.
+
+    ``net`` is back in the mode it was in afterwards; chunks keep a large
+    training set's activations within memory.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            return [fn(X[i:i + size]) for i in range(0, X.shape[0], size)]
+    finally:
+        net.train(was_training)
