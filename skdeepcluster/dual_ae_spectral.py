@@ -44,6 +44,13 @@ _PAPER_CODE, _PAPER_INPUT, _MIN_CODE = 120, 784, 10
 # small set trains as long as a large one, with at most this many epochs.
 _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS = 400, 100
 _JOINT_UPDATES, _JOINT_MAX_EPOCHS = 50, 50
+# batch_size / n_neighbors="auto": 256 and the paper's 3, but for a set of
+# fewer than _SMALL_SET samples (one spectral batch holds it all) batches of
+# 64, so the autoencoder reaches its ~400 updates within the epoch cap, and 10
+# neighbours (scikit-learn's SpectralClustering default), measured on COIL-20
+# with 10 images per object (user guide).
+_BATCH, _NEIGHBORS = 256, 3
+_SMALL_SET, _SMALL_BATCH, _SMALL_NEIGHBORS = 1024, 64, 10
 
 
 class _DualAESpectralNet(nn.Module):
@@ -138,6 +145,13 @@ class DualAESpectralClustering(BaseDeepClusterer):
     - ``pretrain_epochs="auto"`` and ``max_epochs="auto"`` give about 400
       autoencoder updates (at most 100 epochs) and 50 joint updates (at most
       50 epochs), so that a small data set trains as long as a large one.
+    - ``batch_size="auto"`` and ``n_neighbors="auto"`` are 256 and the
+      paper's 3, except on fewer than 1,024 samples: there batches of 64 (so
+      the autoencoder gets its ~400 updates within 100 epochs rather than
+      one update per epoch) and a 10-neighbour graph.  On COIL-20 with 10
+      images per object (200 images) they raise the median accuracy over
+      three seeds from 0.675 to 0.735 at the same cost (user guide);
+      ``batch_size=256, n_neighbors=3`` restores the previous behaviour.
     - In the joint phase ``y`` enters the prior ``N(y M, I)`` as a target:
       the KL gradient does not reach the spectral net (with it, joint
       epochs lowered MNIST-test accuracy).  The spectral loss is
@@ -150,7 +164,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
     add the MI weights back for ConvAE+MI, ``dual_weight`` for +RS, and
     ``spectral_weight`` for the full model (+SN); ``spectral_weight=0``
     clusters the spectral embedding learned on the autoencoder's codes alone.
-    ``affinity="knn", latent_dim=120, pretrain_epochs=..., max_epochs=...``
+    ``affinity="knn", n_neighbors=3, latent_dim=120, pretrain_epochs=..., max_epochs=...``
     follows the paper's equations.
 
     Parameters
@@ -178,8 +192,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
         Where the k-nearest-neighbour affinity is measured: in the embedding
         of SpectralNet's Siamese net trained on the codes, or (the paper's)
         between the codes ``z`` themselves.
-    n_neighbors : int, default=3
-        Neighbours in the affinity within a batch (the paper's 3).
+    n_neighbors : int or "auto", default="auto"
+        Neighbours in the affinity within a batch.  ``"auto"``: the paper's 3,
+        or 10 on fewer than 1,024 samples.
     siamese_neighbors : int, default=3
         Nearest neighbours of each code (over the whole training set) taken
         as positive pairs by the Siamese net (SpectralNet uses 2 on MNIST).
@@ -193,8 +208,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
     max_epochs : int or "auto", default="auto"
         Epochs of joint training (0 skips it); ``"auto"``: about 50 updates,
         at most 50 epochs.
-    batch_size : int, default=256
-        Batch size of the autoencoder and Siamese phases.
+    batch_size : int or "auto", default="auto"
+        Batch size of the autoencoder and Siamese phases.  ``"auto"``: 256, or
+        64 on fewer than 1,024 samples.
     spectral_batch_size : int, default=1024
         Batch size of the spectral and joint phases (the affinity is built
         within each batch, so larger batches hold more true neighbours).
@@ -254,7 +270,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
         "mi_local_weight": [Interval(Real, 0, None, closed="left")],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "spectral_weight": [Interval(Real, 0, None, closed="left")],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "spectral_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
@@ -266,9 +283,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
 
     def __init__(self, n_clusters=10, *, image_shape=None, latent_dim="auto", noise_std=0.5,
                  dual_weight=1.0, mi_global_weight=0.5, mi_local_weight=1.0, kl_weight=0.1,
-                 spectral_weight=1.0, affinity="siamese", n_neighbors=3, siamese_neighbors=3,
+                 spectral_weight=1.0, affinity="siamese", n_neighbors="auto", siamese_neighbors=3,
                  pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
-                 batch_size=256, spectral_batch_size=1024, learning_rate=1e-3, device="auto",
+                 batch_size="auto", spectral_batch_size=1024, learning_rate=1e-3, device="auto",
                  random_state=None, verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
@@ -335,6 +352,12 @@ class DualAESpectralClustering(BaseDeepClusterer):
             return value
         return min(most, epochs_for_updates(n, batch_size, updates))
 
+    def _small_set_value(self, value, n, default, small):
+        """``value``, or for ``"auto"`` ``default`` (``small`` on fewer than 1,024 samples)."""
+        if value != "auto":
+            return value
+        return small if n < _SMALL_SET else default
+
     def _build_module(self, X):
         latent = self._latent_size(flat_size(X.shape[1:]))
         return _DualAESpectralNet(tuple(X.shape[1:]), latent, self.n_clusters,
@@ -349,6 +372,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                      *net.mi_global.parameters(),
                      *(net.mi_local.parameters() if net.mi_local is not None else [])]
         lr = self.learning_rate
+        batch_size = self._small_set_value(self.batch_size, n, _BATCH, _SMALL_BATCH)
+        n_neighbors = self._small_set_value(self.n_neighbors, n, _NEIGHBORS, _SMALL_NEIGHBORS)
 
         # Phase 1: the dual autoencoder with MI and KL(q(z|x) || N(0, I)).
         ae_opt = torch.optim.Adam(ae_params, lr=lr)
@@ -357,8 +382,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
             x = X[idx]
             return self._autoencoder_terms(net, x, net.encode(x), generator)
 
-        trainer.run_phase("autoencoder", {"ae": Step(ae_opt, ae_loss)}, batch_size=self.batch_size,
-                          max_epochs=self._epochs(self.pretrain_epochs, n, self.batch_size,
+        trainer.run_phase("autoencoder", {"ae": Step(ae_opt, ae_loss)}, batch_size=batch_size,
+                          max_epochs=self._epochs(self.pretrain_epochs, n, batch_size,
                                                   _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS))
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
@@ -384,7 +409,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
                 return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
 
             trainer.run_phase("siamese", {"siamese": Step(siamese_opt, siamese_loss)},
-                              batch_size=self.batch_size, max_epochs=self.siamese_epochs)
+                              batch_size=batch_size, max_epochs=self.siamese_epochs)
 
         # Phase 3: the spectral net on the frozen codes (in the Siamese space).
         # Phase 4 changes the encoder: its graph space is kept in the fit's state.
@@ -397,7 +422,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             own = space[idx]
             a = gather_rows(own)  # the whole batch's graph and orthonormalisation
             y = net.orthonorm(gather_rows(net.spectral(own)))
-            return {"spectral": spectral_loss(y, knn_affinity(a, self.n_neighbors))}
+            return {"spectral": spectral_loss(y, knn_affinity(a, n_neighbors))}
 
         trainer.run_phase("spectral", {"sn": Step(sn_opt, sn_loss)},
                           batch_size=self.spectral_batch_size, max_epochs=self.spectral_epochs)
@@ -421,7 +446,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             if self.spectral_weight:
                 graph = gather_rows(space[idx] if siamese else a)
                 terms["spectral"] = self.spectral_weight * spectral_loss(
-                    y, knn_affinity(graph, self.n_neighbors))
+                    y, knn_affinity(graph, n_neighbors))
             return terms
 
         trainer.run_phase("joint", {"joint": Step(joint_opt, joint_loss)},

@@ -87,6 +87,19 @@ def test_auto_epochs_count_updates_not_passes():
     # joint batch: "auto" gives the capped 100 and 50 epochs.
     X = load_digits().images[:300]
     est = DualAESpectralClustering(latent_dim=8, siamese_epochs=1, spectral_epochs=1,
-                                   random_state=0).fit(X)
+                                   batch_size=256, random_state=0).fit(X)
     phases = [r["phase"] for r in est.history_]
     assert phases.count("autoencoder") == 100 and phases.count("joint") == 50
+
+
+def test_small_sets_train_in_batches_of_64_on_a_10_neighbour_graph():
+    # Fewer than 1,024 samples: batch_size="auto" is 64, so 600 samples give 9
+    # updates an epoch and ~400 updates take 45 epochs (256: 2 an epoch, 100).
+    X = load_digits().images[:600]
+    est = DualAESpectralClustering(latent_dim=8, siamese_epochs=1, spectral_epochs=1,
+                                   max_epochs=1, random_state=0).fit(X)
+    assert [r["phase"] for r in est.history_].count("autoencoder") == 45
+    auto = DualAESpectralClustering()._small_set_value
+    assert auto("auto", 1023, 256, 64) == 64 and auto("auto", 1024, 256, 64) == 256
+    assert auto("auto", 1023, 3, 10) == 10 and auto("auto", 10_000, 3, 10) == 3
+    assert auto(7, 200, 3, 10) == 7
