@@ -352,7 +352,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
             return value
         return min(most, epochs_for_updates(n, batch_size, updates))
 
-    def _small_set_value(self, value, n, default, small):
+    @staticmethod
+    def _small_set_value(value, n, default, small):
         """``value``, or for ``"auto"`` ``default`` (``small`` on fewer than 1,024 samples)."""
         if value != "auto":
             return value
