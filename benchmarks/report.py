@@ -18,6 +18,7 @@ import os
 import statistics
 from collections import defaultdict
 
+from methods import METHODS
 from reported import REPORTED
 
 _ACCURACY_HEADER = ["Method", "n", "Seeds", "ACC", "NMI", "ARI", "Clusters used", "Fit (s)",
@@ -141,8 +142,35 @@ def write_markdown(results, path):
         f.write("\n".join(parts))
 
 
+# One colour per method, the same in every figure: the runner's methods in
+# its order on matplotlib's "tab10" cycle, any other name after them.
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def method_colour(method):
+    """The colour ``method`` has in every figure."""
+    names = list(METHODS)
+    index = names.index(method) if method in names else len(names) + sum(map(ord, method))
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def acc_time_series(runs):
+    """``{method: (fit_s, acc, acc_low, acc_high)}`` of the successful runs of one set.
+
+    The medians over seeds, and the lowest and highest ACC of the seeds (the
+    error bar).
+    """
+    series = {}
+    for method, group in _groups([r for r in runs if r["status"] == "ok"],
+                                 lambda r: r["method"]).items():
+        accs = [r["acc"] for r in group]
+        series[method] = (_median(group, "fit_s"), statistics.median(accs), min(accs), max(accs))
+    return series
+
+
 def plots(all_results, folder):
-    """Write ACC-vs-fit-time and scaling figures; return the file names written."""
+    """Write one ACC-vs-fit-time figure per set and the scaling figure; return the file names."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,20 +180,20 @@ def plots(all_results, folder):
     written = []
     accuracy = [r for res in all_results if res["meta"]["kind"] == "accuracy"
                 for r in res["runs"] if r["status"] == "ok"]
-    if accuracy:
-        datasets = list(dict.fromkeys(r["dataset"] for r in accuracy))
-        fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
-        for ax, dataset in zip(axes[0], datasets):
-            runs = [r for r in accuracy if r["dataset"] == dataset]
-            for method, group in _groups(runs, lambda r: r["method"]).items():
-                ax.scatter(_median(group, "fit_s"), _median(group, "acc"), label=method)
-            ax.set(xscale="log", xlabel="fit time (s, log)", ylabel="ACC",
-                   title=f"{dataset} (n={runs[0]['n']})")
-        axes[0][-1].legend(fontsize="small")
+    # One figure per set and size: runs of one set at different sizes never share axes.
+    for (dataset, n), runs in _groups(accuracy, lambda r: (r["dataset"], r["n"])).items():
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        for method, (fit_s, acc, low, high) in acc_time_series(runs).items():
+            ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]], fmt="o", capsize=4,
+                        color=method_colour(method), label=method)
+        ax.set(xscale="log", xlabel="fit time (s, log scale)", ylabel="ACC (median, seed range)",
+               title=f"{dataset} (n={n})")
+        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
         fig.tight_layout()
-        fig.savefig(os.path.join(folder, "bench_acc_vs_time.png"), dpi=90)
+        name = f"bench_acc_vs_time_{dataset}_{n}.png"
+        fig.savefig(os.path.join(folder, name), dpi=90)
         plt.close(fig)
-        written.append("bench_acc_vs_time.png")
+        written.append(name)
     scaling = [r for res in all_results if res["meta"]["kind"] == "scaling"
                for r in res["runs"] if r["status"] == "ok"]
     if scaling:
@@ -173,8 +201,9 @@ def plots(all_results, folder):
         for method, group in _groups(scaling, lambda r: r["method"]).items():
             group = sorted(group, key=lambda r: r["n"])
             n = [r["n"] for r in group]
-            axes[0].plot(n, [r["fit_s"] for r in group], marker="o", label=method)
-            axes[1].plot(n, [r["peak_rss_mb"] for r in group], marker="o", label=method)
+            style = {"marker": "o", "label": method, "color": method_colour(method)}
+            axes[0].plot(n, [r["fit_s"] for r in group], **style)
+            axes[1].plot(n, [r["peak_rss_mb"] for r in group], **style)
         axes[0].set(xscale="log", yscale="log", xlabel="n", ylabel="fit time (s)")
         axes[1].set(xscale="log", yscale="log", xlabel="n", ylabel="peak RSS (MB)")
         axes[1].legend(fontsize="small")

@@ -50,3 +50,48 @@ def test_runner_records_every_fit_and_report_renders_it(tmp_path):
                     "--rst", str(rst)], check=True, capture_output=True, text=True, timeout=120)
     page = rst.read_text()
     assert ".. list-table::" in page and "python" in page and "digits" in page
+
+
+def _report():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import report
+    finally:
+        sys.path.remove(str(BENCH))
+    return report
+
+
+def _tiny_results():
+    def run(method, seed, acc, fit_s, dataset="digits", n=100):
+        return {"method": method, "dataset": dataset, "seed": seed, "status": "ok", "n": n,
+                "acc": acc, "nmi": acc, "ari": acc, "n_clusters_found": 10, "fit_s": fit_s,
+                "predict_samples_per_s": 1000.0, "peak_rss_mb": 900.0, "gpu_peak_mb": None,
+                "device": "cpu"}
+    runs = [run("kmeans", 0, 0.70, 0.1), run("kmeans", 1, 0.74, 0.3), run("kmeans", 2, 0.72, 0.2),
+            run("dccs", 0, 0.90, 20.0), run("dccs", 1, 0.80, 30.0),
+            {"method": "dccs", "dataset": "digits", "seed": 2, "status": "timeout after 9 s"},
+            run("kmeans", 0, 0.50, 1.0, n=200)]
+    return {"meta": {"kind": "accuracy"}, "runs": runs}
+
+
+def test_report_series_have_seed_ranges_and_fixed_colours():
+    report = _report()
+    runs = [r for r in _tiny_results()["runs"] if r.get("n", 100) == 100]
+    series = report.acc_time_series(runs)
+    assert set(series) == {"kmeans", "dccs"}  # one series per method, failed seeds left out
+    assert series["kmeans"] == pytest.approx((0.2, 0.72, 0.70, 0.74))  # medians, seed range
+    assert series["dccs"] == pytest.approx((25.0, 0.85, 0.80, 0.90))
+    header, rows = report.accuracy_tables({"runs": runs})["digits"]
+    row = {r[0]: r for r in rows}
+    assert row["kmeans"][header.index("ACC")] == "0.720 (0.700–0.740)"
+    assert row["dccs"][header.index("Seeds")] == "2 of 3"
+    colours = {m: report.method_colour(m) for m in ("kmeans", "dccs", "umap-kmeans", "spectral")}
+    assert len(set(colours.values())) == 4
+    assert report.method_colour("dccs") == colours["dccs"]
+
+
+def test_report_draws_one_figure_per_set_and_size(tmp_path):
+    pytest.importorskip("matplotlib")
+    names = _report().plots([_tiny_results()], str(tmp_path))
+    assert names == ["bench_acc_vs_time_digits_100.png", "bench_acc_vs_time_digits_200.png"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in names)
