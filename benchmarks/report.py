@@ -47,6 +47,10 @@ def _groups(runs, key):
     return groups
 
 
+# Sets we fit whose papers' figures are on a larger set: (that set, its size as shown).
+_REPORTED_ON = {"fashion-mnist-test": ("fashion-mnist", "70,000 (train + test)")}
+
+
 def accuracy_tables(results):
     """``{dataset: (header, rows)}`` with medians over seeds and reported numbers."""
     tables = {}
@@ -67,10 +71,11 @@ def accuracy_tables(results):
                          _fmt(_median(ok, "predict_samples_per_s"), 0),
                          _fmt(_median(ok, "peak_rss_mb"), 0), _fmt(_median(ok, "gpu_peak_mb"), 0),
                          ok[0]["device"]])
+        paper_set, size = _REPORTED_ON.get(dataset, (dataset, "full set"))
         for method in dict.fromkeys(r["method"] for r in runs):
-            paper = REPORTED.get((method, dataset))
+            paper = REPORTED.get((method, paper_set))
             if paper:
-                rows.append([f"{method} (reported: {paper['source']})", "full set", "–",
+                rows.append([f"{method} (reported: {paper['source']})", size, "–",
                              _fmt(paper["acc"]), _fmt(paper["nmi"]), _fmt(paper.get("ari")),
                              *["–"] * 6])
         tables[dataset] = (_ACCURACY_HEADER, rows)
@@ -169,34 +174,46 @@ def acc_time_series(runs):
     return series
 
 
-def plots(all_results, folder):
-    """Write one ACC-vs-fit-time figure per set and the scaling figure; return the file names."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
 
+
+def acc_time_figure(runs, folder):
+    """Draw ACC against fit time for ``runs`` of one set and size; return the file name."""
+    plt = _pyplot()
+    dataset, n = runs[0]["dataset"], runs[0]["n"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for method, (fit_s, acc, low, high) in acc_time_series(runs).items():
+        ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]], fmt="o", capsize=4,
+                    color=method_colour(method), label=method)
+    ax.set(xscale="log", xlabel="fit time (s, log scale)", ylabel="ACC (median, seed range)",
+           title=f"{dataset} (n={n:,})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    name = f"bench_acc_vs_time_{dataset}_{n}.png"
     os.makedirs(folder, exist_ok=True)
-    written = []
+    fig.savefig(os.path.join(folder, name), dpi=90)
+    plt.close(fig)
+    return name
+
+
+def plots(all_results, folder):
+    """Write one ACC-vs-fit-time figure per set and the scaling figure; return the file names."""
+    os.makedirs(folder, exist_ok=True)
     accuracy = [r for res in all_results if res["meta"]["kind"] == "accuracy"
                 for r in res["runs"] if r["status"] == "ok"]
     # One figure per set and size: runs of one set at different sizes never share axes.
-    for (dataset, n), runs in _groups(accuracy, lambda r: (r["dataset"], r["n"])).items():
-        fig, ax = plt.subplots(figsize=(6.5, 4))
-        for method, (fit_s, acc, low, high) in acc_time_series(runs).items():
-            ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]], fmt="o", capsize=4,
-                        color=method_colour(method), label=method)
-        ax.set(xscale="log", xlabel="fit time (s, log scale)", ylabel="ACC (median, seed range)",
-               title=f"{dataset} (n={n})")
-        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
-        fig.tight_layout()
-        name = f"bench_acc_vs_time_{dataset}_{n}.png"
-        fig.savefig(os.path.join(folder, name), dpi=90)
-        plt.close(fig)
-        written.append(name)
+    written = [acc_time_figure(runs, folder)
+               for runs in _groups(accuracy, lambda r: (r["dataset"], r["n"])).values()]
     scaling = [r for res in all_results if res["meta"]["kind"] == "scaling"
                for r in res["runs"] if r["status"] == "ok"]
     if scaling:
+        plt = _pyplot()
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for method, group in _groups(scaling, lambda r: r["method"]).items():
             group = sorted(group, key=lambda r: r["n"])
@@ -251,6 +268,128 @@ def write_rst(all_results, path, images=()):
     for image in images:
         parts += [f".. image:: {image}", "   :width: 100%", ""]
     with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def read_suite(path):
+    """The records of a suite file, one per cell (a later line replaces an earlier one)."""
+    records = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    record = json.loads(line)
+                    records[record["method"], record["dataset"], record["seed"]] = record
+    return list(records.values())
+
+
+def _duration(seconds):
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _listing(values):
+    return ", ".join(dict.fromkeys(v for v in values if v)) or "unknown"
+
+
+def _measured(runs):
+    """Where, when and at which commit ``runs`` were measured, and what they cost."""
+    dates = sorted(r["date"][:10] for r in runs if r.get("date"))
+    when = dates[0] if dates and dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}" \
+        if dates else "unknown dates"
+    machines = _listing(_describe({"machine": r["machine"], "versions": {}})[0]
+                        for r in runs if r.get("machine"))
+    wall = sum(r.get("wall_s") or 0 for r in runs)
+    return (f"{len(runs)} fits, {when}, commit {_listing(r.get('commit') for r in runs)}, "
+            f"on {machines}; their processes took {_duration(wall)} in all")
+
+
+_SUITE_INTRO = """\
+Benchmarks
+==========
+
+.. This page is generated by ``benchmarks/run.py --suite`` (through
+   ``benchmarks/report.py``) from ``benchmarks/results/suite.jsonl``; edit
+   the text in ``benchmarks/report.py``, not here.
+
+Every estimator of skdeepcluster with its default parameters, beside what a
+practitioner would try instead on the same pixels: scikit-learn's ``KMeans``
+and ``SpectralClustering`` (nearest-neighbour affinity), UMAP to 10
+dimensions followed by ``KMeans`` (umap-learn), and ClustPy's ``DEC``,
+``IDEC`` and ``VaDE`` with their defaults.  Each fit runs in a fresh process
+on three seeds (0, 1, 2); labels are used only to score the final model.
+
+- **ACC** is the Hungarian-matched accuracy, the median over seeds with the
+  lowest and highest seed in brackets; NMI (scikit-learn's, arithmetic
+  average; DCCS and some papers use the geometric one) and ARI are medians.
+- **Clusters used** lists the non-empty clusters of each seed's fit: a fit
+  that leaves a cluster empty has failed silently, whatever its ACC.
+- **Fit** is the median fit time, **Predict** ``predict`` on the training set,
+  **Peak RSS** the peak resident memory of the process that ran the fit.
+- **Reported** rows are the papers' own figures.  They are not measured the
+  same way: the papers train on their own splits, several released codes
+  keep the epoch with the best accuracy against the labels, and some train
+  for longer; we report the final model of a default fit.
+"""
+
+
+def write_page(suite_path, scaling_paths, page, folder):
+    """Write the benchmarks page: the suite, set by set, with its figures, then the scaling runs."""
+    runs = read_suite(suite_path)
+    order = {name: i for i, name in enumerate(METHODS)}
+    runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
+    by_set = _groups(runs, lambda r: r["dataset"])
+    rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page)))
+    source = os.path.relpath(os.path.abspath(suite_path), os.path.dirname(
+        os.path.dirname(os.path.abspath(page))))
+    latest = max(runs, key=lambda r: r.get("date", ""))
+    _, software = _describe({"machine": latest["machine"], "versions": latest["versions"]})
+    parts = [_SUITE_INTRO, "The suite", "---------", "",
+             "One command runs the suite and regenerates this page; stopped, it continues "
+             "where it stopped when started again::", "",
+             "    pip install \".[bench]\"",
+             "    python benchmarks/run.py --suite --data-home DIR", "",
+             "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz`` and ``coil20.npz`` "
+             "(see ``skdeepcluster.datasets``).",
+             f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
+             f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
+    sets = list(by_set)
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    overview = []
+    for method in methods:
+        row = [method]
+        for name in sets:
+            ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
+            row.append(_fmt(_median(ok, "acc")) if ok else "–")
+        overview.append(row)
+    parts += ["Overview: ACC, median over seeds", "~" * 32, "",
+              rst_table(["Method", *sets], overview), ""]
+    tables = accuracy_tables({"runs": runs})
+    for name in sets:
+        n = max((r["n"] for r in by_set[name] if r["status"] == "ok"), default=None)
+        title = f"{name} (n={n:,})" if n else name
+        parts += [title, "-" * len(title), "", f"Measured: {_measured(by_set[name])}.", "",
+                  rst_table(*tables[name]), ""]
+        ok = [r for r in by_set[name] if r["status"] == "ok"]
+        if ok and folder:
+            image = acc_time_figure(ok, folder)
+            parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 90%",
+                      f"   :alt: ACC against fit time on {name}", ""]
+    for path in scaling_paths:
+        with open(path) as f:
+            results = json.load(f)
+        hardware, software = _describe(results["meta"])
+        title = f"Scaling ({results['meta']['date'][:10]})"
+        parts += [title, "-" * len(title), "",
+                  "Fit time and peak memory on growing subsets, for a fixed number of epochs "
+                  "(the Epochs column), so growth in n shows without full fits.  Command::", "",
+                  "    " + results["meta"]["command"], "",
+                  f"Machine: {hardware}.", "", f"Versions: {software}.", "",
+                  rst_table(*scaling_table(results)), ""]
+        if folder:
+            for image in plots([results], folder):
+                parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 90%", ""]
+    with open(page, "w") as f:
         f.write("\n".join(parts))
 
 

@@ -2,6 +2,14 @@
 
 Examples (from the repository root)::
 
+    # the suite behind doc/benchmarks.rst: every method x six sets x seeds 0-2, resumable,
+    # then the page is regenerated (about 5 hours on 2 CPU cores)
+    python benchmarks/run.py --suite --data-home ../shared/datasets
+
+    # rerun one cell of the suite (its line in suite.jsonl is replaced), then the page
+    python benchmarks/run.py --suite --methods dccs --datasets digits --seeds 1 --rerun \\
+        --data-home ../shared/datasets
+
     # digits and a 2,000-image stratified subset of MNIST-test, one seed, CPU (~30 min on 2 cores)
     python benchmarks/run.py --preset cpu --data-home ../shared/datasets
 
@@ -18,6 +26,13 @@ peak memory is that fit's and no state leaks between methods.  Labels are
 used only to score the final model.  A fit that fails (a missing package or
 data file, an error, ``--timeout``) is recorded with its reason, not dropped.
 ``benchmarks/report.py`` turns the JSON files into ``doc/benchmarks.rst``.
+
+The suite appends one JSON line per fit to ``benchmarks/results/suite.jsonl``
+(with the date, the commit and the machine of that fit), so a suite that is
+stopped continues at the first cell without a line when started again;
+``--methods``, ``--datasets`` and ``--seeds`` narrow it, ``--rerun`` fits
+the chosen cells again and replaces their lines.  Stop it with Ctrl-C (or
+kill its process group: the fit runs in a child process).
 """
 
 import argparse
@@ -34,7 +49,7 @@ import time
 import numpy as np
 
 from methods import METHODS, as_input
-from report import write_markdown
+from report import read_suite, write_markdown, write_page
 
 from skdeepcluster.__main__ import DATASETS
 
@@ -46,6 +61,14 @@ PRESETS = {
             "seeds": [0, 1, 2], "subsample": None, "device": "cuda", "out": "benchmarks/results/gpu"},
 }
 _RESULT = "BENCH-RESULT "
+
+# The suite behind doc/benchmarks.rst: cheap sets first, so a partial run fills whole tables.
+SUITE = {"methods": list(METHODS),
+         "datasets": ["digits", "coil20-few", "mnist-test-2k", "coil20", "mnist-test",
+                      "fashion-mnist-test"],
+         "seeds": [0, 1, 2], "timeout": 1800, "out": "benchmarks/results/suite.jsonl",
+         "page": "doc/benchmarks.rst", "plots": "doc/images",
+         "scaling": ["benchmarks/results/cpu-scaling.json"]}
 
 
 # Named subsets of the sets skdeepcluster's loaders read: (set, how to pick the rows).
@@ -156,18 +179,35 @@ def versions():
                ("skdeepcluster", "torch", "sklearn", "numpy", "scipy", "clustpy", "umap")}}
 
 
+def commit():
+    """The checked-out commit of this repository, ``+dirty`` if the package has changes."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args):
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "skdeepcluster")
+    except (OSError, subprocess.SubprocessError):  # no git here
+        return None
+    return (sha + ("+dirty" if dirty else "")) or None
+
+
 def run_job(job, timeout):
     """Run ``job`` in a fresh interpreter; the record, with a status saying how it ended."""
     command = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(job)]
+    start = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"status": f"timeout after {timeout} s"}
+        return {"status": f"timeout after {timeout} s", "wall_s": time.perf_counter() - start}
+    wall = {"wall_s": time.perf_counter() - start}  # the fresh process's whole life
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(_RESULT):
-            return json.loads(line[len(_RESULT):])
+            return {**json.loads(line[len(_RESULT):]), **wall}
     errors = [line for line in done.stderr.splitlines() if line.strip()]
-    return {"status": _failure(errors[-1] if errors else f"exit code {done.returncode}")}
+    return {"status": _failure(errors[-1] if errors else f"exit code {done.returncode}"), **wall}
 
 
 def _failure(message):
@@ -192,6 +232,56 @@ def _summary(record):
             f"fit {record['fit_s']:.1f} s RSS {record['peak_rss_mb']:.0f} MB")
 
 
+# ------------------------------------------------------------------ suite
+def cell(record):
+    """The suite cell a record fills."""
+    return record["method"], record["dataset"], record["seed"]
+
+
+def _write_suite(path, records):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    os.replace(tmp, path)  # never half a file
+
+
+def run_suite(args):
+    """Fit every cell of the suite that has no line yet (or the chosen ones again), then the page."""
+    methods = args.methods or SUITE["methods"]
+    datasets = args.datasets or SUITE["datasets"]
+    seeds = args.seeds if args.seeds is not None else SUITE["seeds"]
+    out = args.out or SUITE["out"]
+    device = args.device or "auto"
+    timeout = args.timeout or SUITE["timeout"]
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    done = {cell(r) for r in read_suite(out)}
+    todo = [(m, d, s) for d in datasets for s in seeds for m in methods
+            if args.rerun or (m, d, s) not in done]
+    print(f"suite: {len(todo)} fits to run, {len(done)} cells already in {out}", flush=True)
+    context = {"commit": commit(), "machine": machine_info(), "versions": versions(),
+               "command": shlex.join(["python", *sys.argv])}
+    problems = {name: data_problem(name, args.data_home) for name in dict.fromkeys(datasets)}
+    for method, dataset, seed in todo:
+        job = {"method": method, "dataset": dataset, "subsample": None, "seed": seed,
+               "device": device, "epochs": None, "data_home": args.data_home}
+        date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        outcome = {"status": problems[dataset]} if problems[dataset] else run_job(job, timeout)
+        record = {**job, "family": METHODS[method][2], **outcome, "date": date, **context}
+        del record["data_home"]
+        print(f"{method:>16} {dataset} (n={record.get('n', '?')}) seed {seed}: "
+              f"{_summary(record)}", flush=True)
+        if cell(record) in done:  # a rerun: the new line replaces the old one
+            _write_suite(out, [r for r in read_suite(out) if cell(r) != cell(record)] + [record])
+        else:
+            with open(out, "a") as f:  # one line per fit: a stopped suite keeps what it did
+                f.write(json.dumps(record) + "\n")
+            done.add(cell(record))
+    if args.page != "none":
+        scaling = [path for path in SUITE["scaling"] if os.path.exists(path)]
+        write_page(out, scaling, args.page, args.plots)
+        print(f"wrote {args.page} and its figures in {args.plots}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", choices=sorted(PRESETS),
@@ -211,11 +301,22 @@ def main(argv=None):
     parser.add_argument("--data-home", help="folder of the data files (see skdeepcluster.datasets)")
     parser.add_argument("--timeout", type=float, help="seconds allowed to one fit")
     parser.add_argument("--out", help="path stem of the results: writes STEM.json and STEM.md")
+    parser.add_argument("--suite", action="store_true",
+                        help="run the cells of the benchmark suite that have no result yet, "
+                             "then regenerate the page (--out: the JSON-lines file)")
+    parser.add_argument("--rerun", action="store_true",
+                        help="with --suite: fit the chosen cells again, replacing their lines")
+    parser.add_argument("--page", default=SUITE["page"],
+                        help="with --suite: the page to regenerate ('none': no page)")
+    parser.add_argument("--plots", default=SUITE["plots"], help="with --suite: folder of figures")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         print(_RESULT + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+    if args.suite:
+        run_suite(args)
         return
 
     preset = PRESETS.get(args.preset, {})
