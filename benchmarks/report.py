@@ -1,15 +1,17 @@
-"""Tables and plots from the runner's JSON files, and ``doc/benchmarks.rst``.
+"""Tables and plots from the runner's results, and the page ``doc/benchmarks.rst``.
 
-Usage (from the repository root)::
+The page is written by the suite itself (``python benchmarks/run.py --suite``,
+which only regenerates it when every cell already has its line) through
+:func:`write_page`: per set, a table and the ACC-vs-fit-time figure, each
+traced to its commits and machine.  For the JSON file of any other run::
 
-    python benchmarks/report.py benchmarks/results/cpu.json benchmarks/results/cpu-scaling.json \\
-        --rst doc/benchmarks.rst --plots doc/images
+    python benchmarks/report.py benchmarks/results/cpu-scaling.json --rst /tmp/page.rst \\
+        --plots /tmp/images
 
-Accuracy files give one table per data set: the median over seeds of each
-figure (with the range of ACC when there are several seeds), and below our
-rows the numbers the papers report, marked "(reported)".  Scaling files give
-fit time and peak memory against n.  Plots: ACC against fit time, and fit
-time and memory against n (matplotlib, from the ``bench`` extra).
+Accuracy tables give the median over seeds of each figure (with the range of
+ACC when there are several seeds), and below our rows the numbers the papers
+report, marked "(reported)".  Scaling files give fit time and peak memory
+against n.  Figures need matplotlib (the ``bench`` extra).
 """
 
 import argparse
@@ -339,7 +341,8 @@ def write_page(suite_path, scaling_paths, page, folder):
     order = {name: i for i, name in enumerate(METHODS)}
     runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
     by_set = _groups(runs, lambda r: r["dataset"])
-    rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page)))
+    rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page))) \
+        if folder else None
     source = os.path.relpath(os.path.abspath(suite_path), os.path.dirname(
         os.path.dirname(os.path.abspath(page))))
     latest = max(runs, key=lambda r: r.get("date", ""))

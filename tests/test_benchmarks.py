@@ -95,3 +95,78 @@ def test_report_draws_one_figure_per_set_and_size(tmp_path):
     names = _report().plots([_tiny_results()], str(tmp_path))
     assert names == ["bench_acc_vs_time_digits_100.png", "bench_acc_vs_time_digits_200.png"]
     assert all((tmp_path / name).stat().st_size > 0 for name in names)
+
+
+def _suite_file(path):
+    """A tiny suite file: two sets, three seeds of kmeans, a failed and a replaced line."""
+    machine = {"cpu": "Test CPU", "cpu_count": 2, "memory_gb": 24.0, "gpu": None}
+    versions = {"python": "3.11", "torch": "2.14.1", "clustpy": None}
+    lines = []
+    for dataset, n in (("digits", 100), ("coil20-few", 200)):
+        for method, seed, acc in (("kmeans", 0, 0.70), ("kmeans", 1, 0.74), ("kmeans", 2, 0.72),
+                                  ("dccs", 0, 0.20), ("dccs", 0, 0.90), ("dccs", 1, 0.80)):
+            lines.append({"method": method, "dataset": dataset, "seed": seed, "status": "ok",
+                          "n": n, "acc": acc, "nmi": acc, "ari": acc, "n_clusters_found": 10,
+                          "fit_s": 20.0 if method == "dccs" else 0.1,
+                          "predict_samples_per_s": 1000.0, "peak_rss_mb": 900.0,
+                          "gpu_peak_mb": None, "device": "cpu", "wall_s": 600.0,
+                          "date": "2026-12-01T23:00:00+00:00", "commit": "abc1234",
+                          "machine": machine, "versions": versions})
+        lines.append({"method": "dccs", "dataset": dataset, "seed": 2,
+                      "status": "timeout after 9 s", "wall_s": 9.0, "date": "2026-12-02T01:00:00",
+                      "commit": "def5678", "machine": machine, "versions": versions})
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
+    report = _report()
+    suite = tmp_path / "suite.jsonl"
+    _suite_file(suite)
+    runs = report.read_suite(str(suite))
+    assert len(runs) == 12  # one record per cell: the later dccs seed-0 line replaces the earlier
+    page = tmp_path / "doc" / "benchmarks.rst"
+    page.parent.mkdir()
+    report.write_page(str(suite), [], str(page), None)
+    text = page.read_text()
+    for title in ("digits (n=100)\n--------------", "coil20-few (n=200)\n------------------"):
+        assert title in text
+    # Every set says which fits, dates, commits and machine it comes from, and their cost.
+    assert text.count("Measured: 6 fits, 2026-12-01 to 2026-12-02, commit abc1234, def5678, on "
+                      "Test CPU, 2 cores, 24 GiB; their processes took 50 min in all.") == 2
+    assert "took 1 h 40 min in all" in text  # the whole suite: 10 x 600 s + 2 x 9 s
+    assert "0.850 (0.800–0.900)" in text and "0.200" not in text.split("Overview")[1]
+    assert "2 of 3" in text and ".. image::" not in text  # no figures asked for
+
+
+def test_suite_page_puts_each_figure_beside_its_table(tmp_path):
+    pytest.importorskip("matplotlib")
+    report = _report()
+    suite = tmp_path / "suite.jsonl"
+    _suite_file(suite)
+    page = tmp_path / "doc" / "benchmarks.rst"
+    page.parent.mkdir()
+    report.write_page(str(suite), [], str(page), str(tmp_path / "doc" / "images"))
+    sections = page.read_text().split("coil20-few (n=200)\n")
+    assert ".. image:: images/bench_acc_vs_time_digits_100.png" in sections[0]
+    assert ".. image:: images/bench_acc_vs_time_coil20-few_200.png" in sections[1]
+    assert (tmp_path / "doc" / "images" / "bench_acc_vs_time_coil20-few_200.png").stat().st_size
+
+
+@pytest.mark.slow
+def test_suite_resumes_and_reruns_one_cell(tmp_path):
+    suite = tmp_path / "suite.jsonl"
+
+    def run(*extra):
+        cmd = [sys.executable, str(BENCH / "run.py"), "--suite", "--methods", "kmeans",
+               "--datasets", "digits", "--out", str(suite), "--page", "none", *extra]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True,
+                              timeout=300).stdout
+    assert "2 fits to run, 0 cells already" in run("--seeds", "0", "1")
+    first = [json.loads(line) for line in suite.read_text().splitlines()]
+    assert [r["seed"] for r in first] == [0, 1] and all(r["status"] == "ok" for r in first)
+    assert all(r["wall_s"] >= r["fit_s"] > 0 and r["date"] and r["machine"] for r in first)
+    assert "1 fits to run, 2 cells already" in run("--seeds", "0", "1", "2")  # resumed
+    assert "1 fits to run" in run("--seeds", "1", "--rerun")
+    lines = [json.loads(line) for line in suite.read_text().splitlines()]
+    assert sorted(r["seed"] for r in lines) == [0, 1, 2]  # the rerun replaced its line
+    assert lines[-1]["seed"] == 1 and lines[-1]["date"] >= first[1]["date"]
