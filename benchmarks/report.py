@@ -273,6 +273,9 @@ def write_rst(all_results, path, images=()):
         f.write("\n".join(parts))
 
 
+SEEDS = (0, 1, 2)  # the suite's seeds
+
+
 def read_suite(path):
     """The records of a suite file, one per cell (a later line replaces an earlier one)."""
     records = {}
@@ -362,10 +365,19 @@ def write_page(suite_path, scaling_paths, page, folder):
     for method in methods:
         row = [method]
         for name in sets:
+            # The set's clusters: KMeans, for one, always fills every one it is asked for.
+            k = max(r.get("n_clusters_found", 0) for r in by_set[name])
             ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
-            row.append(_fmt(_median(ok, "acc")) if ok else "–")
+            cell = _fmt(_median(ok, "acc")) if ok else "–"
+            if any(r["n_clusters_found"] < k for r in ok):
+                cell += f" (clusters used: {_clusters_used(ok)} of {k})"
+            if ok and len(ok) < len(SEEDS):
+                cell += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
+            row.append(cell)
         overview.append(row)
-    parts += ["Overview: ACC, median over seeds", "~" * 32, "",
+    parts += ["Overview", "~~~~~~~~", "",
+              "ACC, median over the seeds; every fit used every cluster unless its cell "
+              "says otherwise, and a cell with fewer than three seeds says how many it has.", "",
               rst_table(["Method", *sets], overview), ""]
     tables = accuracy_tables({"runs": runs})
     for name in sets:

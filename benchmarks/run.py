@@ -49,7 +49,7 @@ import time
 import numpy as np
 
 from methods import METHODS, as_input
-from report import read_suite, write_markdown, write_page
+from report import SEEDS, read_suite, write_markdown, write_page
 
 from skdeepcluster.__main__ import DATASETS
 
@@ -66,7 +66,7 @@ _RESULT = "BENCH-RESULT "
 SUITE = {"methods": list(METHODS),
          "datasets": ["digits", "coil20-few", "mnist-test-2k", "coil20", "mnist-test",
                       "fashion-mnist-test"],
-         "seeds": [0, 1, 2], "timeout": 1800, "out": "benchmarks/results/suite.jsonl",
+         "seeds": list(SEEDS), "timeout": 1800, "out": "benchmarks/results/suite.jsonl",
          "page": "doc/benchmarks.rst", "plots": "doc/images",
          "scaling": ["benchmarks/results/cpu-scaling.json"]}
 

@@ -106,7 +106,9 @@ def _suite_file(path):
         for method, seed, acc in (("kmeans", 0, 0.70), ("kmeans", 1, 0.74), ("kmeans", 2, 0.72),
                                   ("dccs", 0, 0.20), ("dccs", 0, 0.90), ("dccs", 1, 0.80)):
             lines.append({"method": method, "dataset": dataset, "seed": seed, "status": "ok",
-                          "n": n, "acc": acc, "nmi": acc, "ari": acc, "n_clusters_found": 10,
+                          "n": n, "acc": acc, "nmi": acc, "ari": acc,
+                          # one fit on the second set leaves two clusters empty
+                          "n_clusters_found": 8 if (n, method, seed) == (200, "dccs", 1) else 10,
                           "fit_s": 20.0 if method == "dccs" else 0.1,
                           "predict_samples_per_s": 1000.0, "peak_rss_mb": 900.0,
                           "gpu_peak_mb": None, "device": "cpu", "wall_s": 600.0,
@@ -136,6 +138,10 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
     assert "took 1 h 40 min in all" in text  # the whole suite: 10 x 600 s + 2 x 9 s
     assert "0.850 (0.800–0.900)" in text and "0.200" not in text.split("Overview")[1]
     assert "2 of 3" in text and ".. image::" not in text  # no figures asked for
+    overview = text.split("Overview")[1].split("digits (n=100)")[0]
+    assert "0.850 (2 seeds)" in overview and "0.720\n" in overview
+    coil = text.split("Overview")[1].split("digits (n=100)")[0].split("* - dccs")[1]
+    assert "0.850 (clusters used: 10, 8 of 10) (2 seeds)" in coil
 
 
 def test_suite_page_puts_each_figure_beside_its_table(tmp_path):
