@@ -338,8 +338,12 @@ on three seeds (0, 1, 2); labels are used only to score the final model.
 """
 
 
-def write_page(suite_path, scaling_paths, page, folder):
-    """Write the benchmarks page: the suite, set by set, with its figures, then the scaling runs."""
+def write_page(suite_path, scaling_paths, page, folder, grid=None):
+    """Write the benchmarks page: the suite, set by set, with its figures, then the scaling runs.
+
+    ``grid``, the suite's cells ``(method, dataset, seed)``, lets the page say
+    which of them have no result yet.
+    """
     runs = read_suite(suite_path)
     order = {name: i for i, name in enumerate(METHODS)}
     runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
@@ -359,6 +363,13 @@ def write_page(suite_path, scaling_paths, page, folder):
              "(see ``skdeepcluster.datasets``).",
              f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
              f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
+    have = {(r["method"], r["dataset"], r["seed"]) for r in runs}
+    missing = [c for c in grid or () if c not in have]
+    if missing:
+        counts = _groups(missing, lambda c: c[1])
+        parts += [f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
+                  "a result; still to run: " + ", ".join(
+                      f"{name} ({len(cells)} fits)" for name, cells in counts.items()) + ".", ""]
     sets = list(by_set)
     methods = list(dict.fromkeys(r["method"] for r in runs))
     overview = []

@@ -278,7 +278,9 @@ def run_suite(args):
             done.add(cell(record))
     if args.page != "none":
         scaling = [path for path in SUITE["scaling"] if os.path.exists(path)]
-        write_page(out, scaling, args.page, args.plots)
+        grid = [(m, d, s) for d in SUITE["datasets"] for s in SUITE["seeds"]
+                for m in SUITE["methods"]]
+        write_page(out, scaling, args.page, args.plots, grid)
         print(f"wrote {args.page} and its figures in {args.plots}")
 
 

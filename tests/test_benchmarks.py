@@ -128,8 +128,12 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
     assert len(runs) == 12  # one record per cell: the later dccs seed-0 line replaces the earlier
     page = tmp_path / "doc" / "benchmarks.rst"
     page.parent.mkdir()
-    report.write_page(str(suite), [], str(page), None)
+    grid = [(m, d, seed) for d in ("digits", "coil20-few", "mnist-test") for seed in (0, 1, 2)
+            for m in ("kmeans", "dccs")]
+    report.write_page(str(suite), [], str(page), None, grid)
     text = page.read_text()
+    assert ("**Partial:** 12 of the suite's 18 fits have a result; still to run: mnist-test "
+            "(6 fits).") in text
     for title in ("digits (n=100)\n--------------", "coil20-few (n=200)\n------------------"):
         assert title in text
     # Every set says which fits, dates, commits and machine it comes from, and their cost.
