@@ -190,10 +190,12 @@ def acc_time_figure(runs, folder):
     dataset, n = runs[0]["dataset"], runs[0]["n"]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for method, (fit_s, acc, low, high) in acc_time_series(runs).items():
-        ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]], fmt="o", capsize=4,
-                    color=method_colour(method), label=method)
+        # Ours as circles, the peers as squares.
+        ours = method in METHODS and METHODS[method][2] == "skdeepcluster"
+        ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]], fmt="o" if ours else "s",
+                    capsize=4, color=method_colour(method), label=method)
     ax.set(xscale="log", xlabel="fit time (s, log scale)", ylabel="ACC (median, seed range)",
-           title=f"{dataset} (n={n:,})")
+           title=f"{dataset} (n={n:,}): skdeepcluster ●, peers ■")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
