@@ -1,9 +1,14 @@
 """Tables and plots from the runner's results, and the page ``doc/benchmarks.rst``.
 
-The page is written by the suite itself (``python benchmarks/run.py --suite``,
-which only regenerates it when every cell already has its line) through
-:func:`write_page`: per set, a table and the ACC-vs-fit-time figure, each
-traced to its commits and machine.  For the JSON file of any other run::
+The page is written by the suite itself (``python benchmarks/run.py --suite``)
+through :func:`write_page`: per set, a table and the ACC-vs-fit-time figure,
+each traced to its commits and machine.  To rewrite it from the results
+without fitting the cells still missing::
+
+    python benchmarks/report.py benchmarks/results/suite.jsonl \\
+        benchmarks/results/cpu-scaling.json --rst doc/benchmarks.rst --plots doc/images
+
+and for the JSON file of any other run::
 
     python benchmarks/report.py benchmarks/results/cpu-scaling.json --rst /tmp/page.rst \\
         --plots /tmp/images
@@ -275,7 +280,15 @@ def write_rst(all_results, path, images=()):
         f.write("\n".join(parts))
 
 
-SEEDS = (0, 1, 2)  # the suite's seeds
+# The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
+# the cheap sets first, so a partial run fills whole tables.
+SUITE_SETS = ("digits", "coil20-few", "mnist-test-2k", "coil20", "mnist-test", "fashion-mnist-test")
+SEEDS = (0, 1, 2)
+
+
+def suite_grid():
+    """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
+    return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS]
 
 
 def read_suite(path):
@@ -343,9 +356,10 @@ on three seeds (0, 1, 2); labels are used only to score the final model.
 def write_page(suite_path, scaling_paths, page, folder, grid=None):
     """Write the benchmarks page: the suite, set by set, with its figures, then the scaling runs.
 
-    ``grid``, the suite's cells ``(method, dataset, seed)``, lets the page say
-    which of them have no result yet.
+    ``grid``, the cells ``(method, dataset, seed)`` expected (default: the
+    whole suite), lets the page say which of them have no result yet.
     """
+    grid = suite_grid() if grid is None else grid
     runs = read_suite(suite_path)
     order = {name: i for i, name in enumerate(METHODS)}
     runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
@@ -366,7 +380,7 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
              f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
              f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
     have = {(r["method"], r["dataset"], r["seed"]) for r in runs}
-    missing = [c for c in grid or () if c not in have]
+    missing = [c for c in grid if c not in have]
     if missing:
         counts = _groups(missing, lambda c: c[1])
         parts += [f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
@@ -423,10 +437,19 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("results", nargs="+", help="JSON files written by run.py")
+    parser.add_argument("results", nargs="+",
+                        help="files written by run.py: the suite's .jsonl (then the others are "
+                             "its scaling runs) or .json files of other runs")
     parser.add_argument("--rst", help="write this reStructuredText page")
     parser.add_argument("--plots", help="folder for the PNG figures")
     args = parser.parse_args()
+    suites = [path for path in args.results if path.endswith(".jsonl")]
+    if suites:  # the benchmarks page, without fitting anything
+        if len(suites) > 1 or not args.rst:
+            parser.error("give one suite file (.jsonl) and --rst")
+        write_page(suites[0], [p for p in args.results if p not in suites], args.rst, args.plots)
+        print(f"wrote {args.rst}")
+        return
     all_results = []
     for path in args.results:
         with open(path) as f:

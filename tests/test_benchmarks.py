@@ -142,6 +142,12 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
     assert "took 1 h 40 min in all" in text  # the whole suite: 10 x 600 s + 2 x 9 s
     assert "0.850 (0.800–0.900)" in text and "0.200" not in text.split("Overview")[1]
     assert "2 of 3" in text and ".. image::" not in text  # no figures asked for
+    # The page from the command line, against the whole suite's grid, fitting nothing.
+    cli = tmp_path / "cli.rst"
+    subprocess.run([sys.executable, str(BENCH / "report.py"), str(suite), "--rst", str(cli)],
+                   check=True, capture_output=True, text=True, timeout=120)
+    total = len(_report().suite_grid())
+    assert f"**Partial:** 12 of the suite's {total} fits have a result" in cli.read_text()
     overview = text.split("Overview")[1].split("digits (n=100)")[0]
     assert "0.850 (2 seeds)" in overview and "0.720\n" in overview
     coil = text.split("Overview")[1].split("digits (n=100)")[0].split("* - dccs")[1]
