@@ -3,7 +3,7 @@
 Examples (from the repository root)::
 
     # the suite behind doc/benchmarks.rst: every method x six sets x seeds 0-2, resumable,
-    # then the page is regenerated (about 5 hours on 2 CPU cores)
+    # then the page is regenerated (about 5.5 hours of fits on 2 CPU cores)
     python benchmarks/run.py --suite --data-home ../shared/datasets
 
     # rerun one cell of the suite (its line in suite.jsonl is replaced), then the page
