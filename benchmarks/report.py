@@ -291,6 +291,11 @@ def suite_grid():
     return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS]
 
 
+def cell(record):
+    """The suite cell ``(method, dataset, seed)`` a record fills."""
+    return record["method"], record["dataset"], record["seed"]
+
+
 def read_suite(path):
     """The records of a suite file, one per cell (a later line replaces an earlier one)."""
     records = {}
@@ -299,7 +304,7 @@ def read_suite(path):
             for line in f:
                 if line.strip():
                     record = json.loads(line)
-                    records[record["method"], record["dataset"], record["seed"]] = record
+                    records[cell(record)] = record
     return list(records.values())
 
 
@@ -315,8 +320,10 @@ def _listing(values):
 def _measured(runs):
     """Where, when and at which commit ``runs`` were measured, and what they cost."""
     dates = sorted(r["date"][:10] for r in runs if r.get("date"))
-    when = dates[0] if dates and dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}" \
-        if dates else "unknown dates"
+    if not dates:
+        when = "unknown dates"
+    else:
+        when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     machines = _listing(_describe({"machine": r["machine"], "versions": {}})[0]
                         for r in runs if r.get("machine"))
     wall = sum(r.get("wall_s") or 0 for r in runs)
@@ -379,7 +386,7 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
              "(see ``skdeepcluster.datasets``).",
              f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
              f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
-    have = {(r["method"], r["dataset"], r["seed"]) for r in runs}
+    have = {cell(r) for r in runs}
     missing = [c for c in grid if c not in have]
     if missing:
         counts = _groups(missing, lambda c: c[1])
@@ -395,12 +402,12 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
             # The set's clusters: KMeans, for one, always fills every one it is asked for.
             k = max(r.get("n_clusters_found", 0) for r in by_set[name])
             ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
-            cell = _fmt(_median(ok, "acc")) if ok else "–"
+            acc = _fmt(_median(ok, "acc")) if ok else "–"
             if any(r["n_clusters_found"] < k for r in ok):
-                cell += f" (clusters used: {_clusters_used(ok)} of {k})"
+                acc += f" (clusters used: {_clusters_used(ok)} of {k})"
             if ok and len(ok) < len(SEEDS):
-                cell += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
-            row.append(cell)
+                acc += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
+            row.append(acc)
         overview.append(row)
     parts += ["Overview", "~~~~~~~~", "",
               "ACC, median over the seeds; every fit used every cluster unless its cell "

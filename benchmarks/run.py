@@ -49,7 +49,7 @@ import time
 import numpy as np
 
 from methods import METHODS, as_input
-from report import SEEDS, SUITE_SETS, read_suite, write_markdown, write_page
+from report import SEEDS, SUITE_SETS, cell, read_suite, write_markdown, write_page
 
 from skdeepcluster.__main__ import DATASETS
 
@@ -231,11 +231,6 @@ def _summary(record):
 
 
 # ------------------------------------------------------------------ suite
-def cell(record):
-    """The suite cell a record fills."""
-    return record["method"], record["dataset"], record["seed"]
-
-
 def _write_suite(path, records):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
