@@ -62,17 +62,36 @@ def gather_rows(tensor, own=False):
     dist.all_gather(sizes, size)
     sizes = [int(s) for s in sizes]
     padded = torch.nn.functional.pad(tensor, (0, 0) * (tensor.dim() - 1) + (0, max(sizes) - sizes[rank]))
-    if tensor.requires_grad:
-        from torch.distributed.nn.functional import all_gather
-        parts = all_gather(padded)
-    else:
-        parts = [torch.empty_like(padded) for _ in range(world)]
-        dist.all_gather(parts, padded.contiguous())
+    parts = _AllGather.apply(padded) if tensor.requires_grad else _all_gather(padded)
     full = torch.cat([part[:n] for part, n in zip(parts, sizes)])
     if not own:
         return full
     start = sum(sizes[:rank])
     return full, slice(start, start + sizes[rank])
+
+
+def _all_gather(tensor):
+    parts = [torch.empty_like(tensor) for _ in range(process_group()[1])]
+    torch.distributed.all_gather(parts, tensor.contiguous())
+    return parts
+
+
+class _AllGather(torch.autograd.Function):
+    """All-gather whose backward gives each rank the sum over ranks of its rows' gradients.
+
+    What ``torch.distributed.nn.functional.all_gather`` does on the default
+    group; torch deprecates that one (a ``FutureWarning`` at every call).
+    """
+
+    @staticmethod
+    def forward(ctx, tensor):
+        return tuple(_all_gather(tensor))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        total = torch.stack([g.contiguous() for g in grads])
+        torch.distributed.all_reduce(total)
+        return total[process_group()[0]]
 
 
 def _collective_device():
