@@ -7,8 +7,22 @@ return theirs, and :func:`data_parallel` hands the losses back unwrapped.
 
 import contextlib
 import os
+import sys
+import warnings
 
 import torch
+
+if torch.distributed.is_available():
+    # Imported now, before any process group exists, on purpose.  This torch
+    # module's functions take ``group=group.WORLD`` as a default argument,
+    # so importing it after ``init_process_group()`` binds the default group
+    # into them for good: ``destroy_process_group()`` then leaves the group's
+    # threads running, and a gloo worker that is still releasing the last
+    # collective's tensors as the interpreter exits aborts the process
+    # ("terminate called without an active exception", issue 43).  torch
+    # imports it on its own the first time an optimiser is built (through
+    # ``torch._dynamo``), which in a launched script is inside the fit.
+    import torch.distributed.nn.functional  # noqa: F401
 
 __all__ = ["join_launched_group", "process_group", "gather_rows", "broadcast_from_first",
            "same_on_every_rank", "synced_batch_norm", "data_parallel"]
@@ -33,7 +47,22 @@ def join_launched_group(device):
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if _default_group_pinned():
+        warnings.warn(
+            "torch.distributed.nn.functional was imported after init_process_group() and holds "
+            "the default process group: destroy_process_group() will not end the group's "
+            "threads, and the process can abort as it exits ('terminate called without an "
+            "active exception'). Import skdeepcluster before calling init_process_group().",
+            RuntimeWarning, stacklevel=3)
     return device
+
+
+def _default_group_pinned():
+    """Whether torch.distributed.nn.functional holds the default group in its defaults (see the import)."""
+    functional = sys.modules.get("torch.distributed.nn.functional")
+    world = torch.distributed.group.WORLD
+    defaults = getattr(getattr(functional, "all_gather", None), "__defaults__", None) or ()
+    return world is not None and any(value is world for value in defaults)
 
 
 def process_group():
