@@ -3,7 +3,6 @@
 import copy
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,7 +13,8 @@ from ._docs import shared_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
 from .nn.data import eval_chunks
 from .nn.distributed import gather_rows
-from .nn.loop import Step, epochs_for_updates
+from .nn.latent import gaussian_sample
+from .nn.loop import Step, epochs_for_updates, generator_seed
 from .nn.losses import (
     CholeskyOrthonorm,
     GlobalMIEstimator,
@@ -322,8 +322,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         ``encoded`` is ``net.encode(x)``.
         """
         mu, logvar, features = encoded
-        eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
-        z = mu + (0.5 * logvar).exp() * eps
+        z = gaussian_sample(mu, logvar, generator)
         recon = net.decoder(z)
         terms = {"reconstruction": (recon - x).flatten(1).pow(2).sum(1).mean()}
         if self.dual_weight:
@@ -461,7 +460,6 @@ class DualAESpectralClustering(BaseDeepClusterer):
         In float64, as inference on the CPU runs, so the stored map matches it.
         """
         n = X.shape[0]
-        device = X.device
         net.eval()
         exact = copy.deepcopy(net).double()
         with torch.no_grad():
@@ -471,8 +469,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
             net.orthonorm.weight.copy_(exact.orthonorm.weight)
             embedding = exact.orthonorm(hidden).cpu().numpy()
         del exact
-        seed = int(torch.randint(np.iinfo(np.int32).max, (1,), generator=generator, device=device))
-        kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed).fit(embedding)
+        kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
+        kmeans.fit(embedding)
         self.cluster_centers_ = kmeans.cluster_centers_
 
     # ---------------------------------------------------------- inference

@@ -19,7 +19,7 @@ from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, chec
 from .nn.backbones import (MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, batch_statistics,
                            recompute_batch_norm, vgg_layout)
 from .nn.distributed import gather_rows
-from .nn.loop import Step, adam, epochs_for_updates
+from .nn.loop import Step, adam, epochs_for_updates, generator_seed
 from .nn.losses import binary_cross_entropy, dissimilar_partner, jsd_mi_loss, marginal_entropy
 
 __all__ = ["GATCluster"]
@@ -402,7 +402,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 sharpened = sharpened_target(q)
                 groups = None
                 if self.relation_weight or self.mi_weight:
-                    seed = int(torch.randint(2 ** 31 - 1, (1,), device=device, generator=generator))
+                    seed = generator_seed(generator)
                     groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
                     state["fallbacks"] += bool((groups == torch.arange(len(idx), device=device)).all())
                 state["chunks"] += 1

@@ -6,7 +6,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skdeepcluster import VariationalClustering
 from skdeepcluster.metrics import cluster_accuracy
-from skdeepcluster.variational import _GMVAENet, gumbel_softmax, mixture_reparametrize
+from skdeepcluster.nn.latent import GaussianMixtureVAE, gumbel_softmax, mixture_reparametrize
 
 TERMS = {"reconstruction", "gaussian_kl", "categorical_kl"}
 
@@ -146,7 +146,7 @@ def test_pretraining_runs_first_and_the_mixture_starts_from_its_clusters():
 
 def test_mixture_initialisation_copies_the_posterior_and_discriminates_the_components():
     torch.manual_seed(0)
-    net = _GMVAENet((1, 8, 8), n_clusters=3, latent_dim=4)
+    net = GaussianMixtureVAE((1, 8, 8), n_clusters=3, latent_dim=4)
     centers = torch.tensor([[0.0, 0, 0, 0], [3.0, 0, 0, 0], [0.0, 0, -3, 0]])
     variances = torch.full((3, 4), 0.5)
     net.init_mixture(centers, variances)

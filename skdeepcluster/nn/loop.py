@@ -39,7 +39,7 @@ import torch
 from .distributed import data_parallel, process_group
 
 __all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
-           "TrainingInterrupted"]
+           "generator_seed", "TrainingInterrupted"]
 
 # Steps between the NaN/inf checks inside an epoch (each check costs one sync).
 _CHECK_EVERY = 100
@@ -88,6 +88,15 @@ def adam(params, lr, betas=(0.9, 0.999)):
     params = list(params)
     fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None)
+
+
+def generator_seed(generator):
+    """An integer seed in ``[0, 2**31 - 1)`` drawn from the torch ``generator`` (on its device).
+
+    For the draws that run outside torch (scikit-learn's k-means, say), so
+    they too follow the fit's seed and its checkpointed random state.
+    """
+    return int(torch.randint(2 ** 31 - 1, (1,), generator=generator, device=generator.device))
 
 
 def batch_slices(n_samples, batch_size, drop_last=True):

@@ -1,0 +1,143 @@
+"""Latent variables of the variational models: reparametrised draws and the Gaussian-mixture VAE.
+
+:func:`gaussian_sample` draws a Gaussian code with gradients (the
+reparametrisation trick), :func:`gumbel_softmax` and
+:func:`mixture_reparametrize` the discrete and continuous latents of a
+Gaussian-mixture VAE, and
+:class:`GaussianMixtureVAE` is the network of ``VariationalClustering``
+(Prasad et al., IJCNN 2020): ``q(y|x)``, ``q(z|x, y)`` for every ``y``,
+the decoder ``p(x|z)`` and the learned prior ``p(z|y)``, with the mixture
+initialisation from a pretrained one-component model.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import build_decoder, build_encoder
+from .losses import kl_diagonal_gaussians
+
+__all__ = ["gaussian_sample", "gumbel_softmax", "mixture_reparametrize", "GaussianMixtureVAE"]
+
+# Encoder and decoder: two stride-2 3x3 convolutions (32 and 64 channels) and
+# a 256-wide fully connected layer for images, two 256-wide layers for rows.
+_CONV_LAYERS = ((32, 3, 2), (64, 3, 2))
+_CONV_HIDDEN = (256,)
+_TABULAR_HIDDEN = (256, 256)
+_FEATURES = 256
+_LOG_VAR_RANGE = (-10.0, 10.0)
+
+
+def gaussian_sample(mean, log_var, generator=None):
+    """A draw ``mean + exp(log_var / 2) * eps`` from ``N(mean, diag(exp(log_var)))``, with gradients.
+
+    ``eps`` is standard-normal noise of ``mean``'s shape from ``generator``.
+    """
+    eps = torch.randn(mean.shape, device=mean.device, dtype=mean.dtype, generator=generator)
+    return mean + (0.5 * log_var).exp() * eps
+
+
+def gumbel_softmax(logits, tau, straight_through=False, generator=None):
+    """A relaxed one-hot sample ``softmax((logits + g) / tau)``, ``g`` Gumbel(0, 1) noise.
+
+    With ``straight_through`` the sample is the one-hot of its argmax in the
+    forward pass, with the relaxed sample's gradient (Jang et al. 2017).
+    The noise comes from ``generator`` (``torch.nn.functional.gumbel_softmax``
+    takes none).
+    """
+    u = torch.rand(logits.shape, device=logits.device, dtype=logits.dtype, generator=generator)
+    tiny = torch.finfo(logits.dtype).tiny
+    gumbel = -torch.log((-torch.log(u.clamp_min(tiny))).clamp_min(tiny))
+    soft = ((logits + gumbel) / tau).softmax(dim=1)
+    if not straight_through:
+        return soft
+    hard = F.one_hot(soft.argmax(dim=1), soft.shape[1]).to(soft.dtype)
+    return hard - soft.detach() + soft
+
+
+def mixture_reparametrize(y, mean, log_var, eps):
+    """The discrete + continuous draw ``z = sum_k y_k (mean_k + exp(log_var_k / 2) * eps)``.
+
+    ``y`` is ``(n, K)`` (one-hot or a relaxed sample), ``mean`` and
+    ``log_var`` are ``(n, K, D)``, and ``eps`` is ``(n, 1, D)``: one
+    standard-normal draw shared by the clusters, so a one-hot ``y`` gives an
+    exact draw from ``N(mean_k, exp(log_var_k))``.
+    """
+    return (y.unsqueeze(2) * (mean + (0.5 * log_var).exp() * eps)).sum(dim=1)
+
+
+class GaussianMixtureVAE(nn.Module):
+    """q(y|x), q(z|x, y) for every y, the decoder p(x|z) and the prior p(z|y).
+
+    VariationalClustering's network.  ``input_shape`` is ``(C, H, W)``
+    (two stride-2 3x3 convolutions of 32 and 64 channels and a 256-wide
+    fully connected layer, mirrored by the decoder) or ``(D,)`` (two
+    256-wide layers).
+    """
+
+    def __init__(self, input_shape, n_clusters, latent_dim):
+        super().__init__()
+        image = len(input_shape) == 3
+        conv, hidden = (_CONV_LAYERS, _CONV_HIDDEN) if image else ((), _TABULAR_HIDDEN)
+        self.encoder = build_encoder(input_shape, _FEATURES, conv, hidden)
+        self.cluster_logits = nn.Linear(_FEATURES, n_clusters)
+        # One Gaussian per cluster: K means and K log-variances of size latent_dim.
+        self.gaussian_params = nn.Linear(_FEATURES, 2 * n_clusters * latent_dim)
+        self.decoder = build_decoder(input_shape, latent_dim, conv, hidden)
+        # The learned prior p(z|y=k) = N(prior_mean[k], exp(prior_log_var[k])): means in
+        # random directions at distance sqrt(D), each q(z|x, y=k) centred on its own, so
+        # no cluster starts out cheaper than another (none is starved of data at first).
+        means = torch.randn(n_clusters, latent_dim)
+        means *= latent_dim ** 0.5 / means.norm(dim=1, keepdim=True)
+        self.prior_mean = nn.Parameter(means)
+        self.prior_log_var = nn.Parameter(torch.zeros(n_clusters, latent_dim))
+        with torch.no_grad():
+            self.gaussian_params.bias.view(n_clusters, 2, latent_dim)[:, 0] = means
+        self.n_clusters, self.latent_dim = n_clusters, latent_dim
+
+    def _features(self, x):
+        return F.leaky_relu(self.encoder(x), 0.2)
+
+    def encode(self, x):
+        """Logits of q(y|x) ``(n, K)``, and means and log-variances of q(z|x, y=k) ``(n, K, D)``."""
+        h = self._features(x)
+        params = self.gaussian_params(h).view(-1, self.n_clusters, 2, self.latent_dim)
+        log_var = params[:, :, 1].clamp(*_LOG_VAR_RANGE)
+        return self.cluster_logits(h), params[:, :, 0], log_var
+
+    def kl_gaussians(self, mean, log_var):
+        """``KL(q(z|x, y=k) || p(z|y=k))`` for every row and cluster, ``(n, K)``."""
+        return kl_diagonal_gaussians(mean, log_var, self.prior_mean, self.prior_log_var)
+
+    def _head(self, h, k=0):
+        """Mean and log-variance of ``q(z|x, y=k)`` from features ``h`` (that head alone)."""
+        weight = self.gaussian_params.weight.view(self.n_clusters, 2, self.latent_dim, -1)[k]
+        bias = self.gaussian_params.bias.view(self.n_clusters, 2, self.latent_dim)[k]
+        params = F.linear(h, weight.flatten(0, 1), bias.flatten()).view(-1, 2, self.latent_dim)
+        return params[:, 0], params[:, 1].clamp(*_LOG_VAR_RANGE)
+
+    def encode_one(self, x):
+        """Mean and log-variance of ``q(z|x, y=0)``: the one-component model of pretraining."""
+        return self._head(self._features(x))
+
+    @torch.no_grad()
+    def init_mixture(self, centers, variances):
+        """Every ``q(z|x, y=k)`` from the pretrained one, the prior and ``q(y|x)`` from a mixture.
+
+        ``centers`` and ``variances`` ``(K, D)`` are the components fitted to
+        the pretrained codes.  The prior takes the components; ``q(y|x)`` the linear discriminant
+        of the components with their pooled variance (``q(z|x, y=0)``'s mean
+        is linear in ``h``, so its Gaussian posterior over the components is
+        a linear layer on ``h``).
+        """
+        k, d = self.n_clusters, self.latent_dim
+        weight = self.gaussian_params.weight.view(k, 2, d, -1)
+        bias = self.gaussian_params.bias.view(k, 2, d)
+        weight.copy_(weight[:1].expand_as(weight).clone())
+        bias.copy_(bias[:1].expand_as(bias).clone())
+        self.prior_mean.copy_(centers)
+        self.prior_log_var.copy_(variances.log())
+        pooled = variances.mean(dim=0)
+        scaled = centers / pooled  # (K, D)
+        self.cluster_logits.weight.copy_(scaled @ weight[0, 0])
+        self.cluster_logits.bias.copy_(scaled @ bias[0, 0] - 0.5 * (scaled * centers).sum(dim=1))
