@@ -323,11 +323,13 @@ def open_session(estimator, X, digest, warm):
     """
     previous = estimator._training_state if warm else None
     resume, extend, history = None, warm, estimator.history_ if warm else []
-    if warm:
-        resume = dict(previous, module=estimator.module_.state_dict())
     continues = None if previous is None else (previous["description"], len(history))
     description = fit_description(estimator.get_params(deep=False), X, digest,
                                   estimator.device_, continues)
+    if warm:  # tensors cached for other data (a graph of its rows) are computed anew
+        same_data = previous["description"]["data"] == description["data"]
+        resume = dict(previous, module=estimator.module_.state_dict(),
+                      cache=previous["cache"] if same_data else {})
     path, save, every = estimator.checkpoint_path, None, 1
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))

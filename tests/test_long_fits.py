@@ -59,6 +59,14 @@ def test_warm_start_twice_equals_one_longer_fit(cls):
     assert two.history_[:len(first_history)] == first_history
 
 
+@pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
+def test_warm_start_on_other_data_trains_on_those_rows(cls):
+    """What a fit cached for its rows (DualAE's graph space) is not reused for other rows."""
+    est = _make(cls, max_epochs=1, warm_start=True).fit(_data(100))
+    est.fit(_data(300))
+    assert est.labels_.shape == (300,) and est.n_iter_ == len(est.history_)
+
+
 def test_warm_start_false_starts_afresh():
     X = _data()
     est = _make(VariationalClustering, max_epochs=2)
