@@ -27,7 +27,7 @@ import threading
 
 import torch
 
-from .nn.loop import TrainingInterrupted, train
+from .nn.loop import Session, TrainingInterrupted, train
 
 __all__ = ["FitSession", "Trainer", "TrainingInterrupted", "open_session", "stop_on_interrupt",
            "save_checkpoint", "load_checkpoint", "to_cpu"]
@@ -65,7 +65,7 @@ def to_cpu(obj):
     return obj
 
 
-class FitSession:
+class FitSession(Session):
     """One fit's progress across its :func:`~skdeepcluster.nn.loop.train` calls; what a checkpoint holds.
 
     Parameters
@@ -170,6 +170,10 @@ class FitSession:
             _set_rng_state(self.generator, self._rng)
             self._rng_pending = False
         return info
+
+    def interruption(self, epoch, steps):
+        """Ctrl-C in a step ends the fit with what it has: :class:`TrainingInterrupted`."""
+        return TrainingInterrupted(epoch, steps)
 
     def end_epoch(self, info, step_count, stopped=False):
         """Record a complete epoch of the running phase; save a checkpoint when one is due."""
@@ -358,13 +362,16 @@ def open_session(estimator, X, digest, warm):
 class Trainer:
     """What a method's ``_train_module`` hook is given: the loop with the fit's arguments bound.
 
-    ``trainer(steps, schedule, *, batch_size, max_epochs, phase="train",
-    **options)`` runs :func:`skdeepcluster.nn.loop.train` over the fit's
-    rows on its device, with its generator, history and session, bf16
-    autocast on CUDA and the estimator's ``verbose``; ``options`` are the
-    loop's others (``epoch_start``, ``epoch_end``, the chunk arguments,
-    ``lr_schedule``).  ``phase`` names the call within the fit (unique per
-    fit), so a resumed fit skips phases it finished.
+    ``trainer(steps, *, max_epochs, batch_size=None, batches=None,
+    schedule=None, phase="train", **options)`` runs
+    :func:`skdeepcluster.nn.loop.train` over the fit's rows on its device,
+    with its generator, history and session, bf16 autocast on CUDA and the
+    estimator's ``verbose``: batches of ``batch_size`` (or the batch source
+    ``batches``), the steps in ``schedule`` (default: each once a round, in
+    order), nothing for ``max_epochs=0``.  ``options`` are the loop's others
+    (``epoch_start``, ``epoch_end``, ``lr_schedule``).  ``phase`` names the
+    call within the fit (unique per fit): a resumed fit skips the phases it
+    finished, and every history record says its phase.
 
     Attributes
     ----------
@@ -381,29 +388,16 @@ class Trainer:
         self.generator = session.generator
         self.device = session.device
 
-    def __call__(self, steps, schedule, *, batch_size, max_epochs, phase="train", **options):
-        return train(steps, schedule, self._n_samples, batch_size=batch_size,
-                     max_epochs=max_epochs, device=self.device, generator=self.generator,
+    def __call__(self, steps, *, max_epochs, batch_size=None, batches=None, schedule=None,
+                 phase="train", **options):
+        if max_epochs == 0:
+            return self._session.history
+        return train(steps, list(steps) if schedule is None else schedule, self._n_samples,
+                     batches=batch_size if batches is None else batches, max_epochs=max_epochs,
+                     device=self.device, generator=self.generator,
                      amp=self.device.type == "cuda", verbose=self._verbose,
                      history=self._session.history, session=self._session, phase=phase,
                      **options)
-
-    def run_phase(self, phase, steps, *, batch_size, max_epochs, epoch_end=None, **options):
-        """Train ``steps`` (each once a round, in order) as the fit's phase ``phase``.
-
-        Nothing happens for ``max_epochs=0``; each epoch's record gets
-        ``"phase": phase`` after ``epoch_end`` has filled it.
-        """
-        if max_epochs == 0:
-            return
-
-        def tagged(epoch, record):  # tagged before a checkpoint holds it
-            if epoch_end is not None:
-                epoch_end(epoch, record)
-            record["phase"] = phase
-
-        self(steps, list(steps), batch_size=batch_size, max_epochs=max_epochs, epoch_end=tagged,
-             phase=phase, **options)
 
     def pending(self, phase):
         """Whether ``phase`` will train (False for a phase a resumed fit finished)."""

@@ -473,7 +473,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         if adversarial:
             steps["critic"] = Step(critic_opt, critic_loss)
             schedule = ["critic"] * self.n_critic + ["encoder"]
-        trainer(steps, schedule, batch_size=self.batch_size, max_epochs=self._epochs(X.shape[0]),
+        trainer(steps, schedule=schedule, batch_size=self.batch_size, max_epochs=self._epochs(X.shape[0]),
                 lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None)
 
     def _beta_balance(self, n):

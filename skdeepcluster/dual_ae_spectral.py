@@ -382,9 +382,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
             x = X[idx]
             return self._autoencoder_terms(net, x, net.encode(x), generator)
 
-        trainer.run_phase("autoencoder", {"ae": Step(ae_opt, ae_loss)}, batch_size=batch_size,
-                          max_epochs=self._epochs(self.pretrain_epochs, n, batch_size,
-                                                  _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS))
+        trainer({"ae": Step(ae_opt, ae_loss)}, phase="autoencoder", batch_size=batch_size,
+                max_epochs=self._epochs(self.pretrain_epochs, n, batch_size,
+                                        _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS))
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): computed when a (resumed) fit needs them, never stored.
@@ -408,8 +408,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                 anchor, others = out[:len(idx)], out[len(idx):].view(len(idx), 2 * k, -1)
                 return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
 
-            trainer.run_phase("siamese", {"siamese": Step(siamese_opt, siamese_loss)},
-                              batch_size=batch_size, max_epochs=self.siamese_epochs)
+            trainer({"siamese": Step(siamese_opt, siamese_loss)}, phase="siamese",
+                    batch_size=batch_size, max_epochs=self.siamese_epochs)
 
         # Phase 3: the spectral net on the frozen codes (in the Siamese space).
         # Phase 4 changes the encoder: its graph space is kept in the fit's state.
@@ -424,8 +424,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
             y = net.orthonorm(gather_rows(net.spectral(own)))
             return {"spectral": spectral_loss(y, knn_affinity(a, n_neighbors))}
 
-        trainer.run_phase("spectral", {"sn": Step(sn_opt, sn_loss)},
-                          batch_size=self.spectral_batch_size, max_epochs=self.spectral_epochs)
+        trainer({"sn": Step(sn_opt, sn_loss)}, phase="spectral",
+                batch_size=self.spectral_batch_size, max_epochs=self.spectral_epochs)
 
         # Phase 4: joint training, the KL prior now centred on y M.  y enters the
         # prior as a target (no gradient into the spectral net through the KL
@@ -449,10 +449,10 @@ class DualAESpectralClustering(BaseDeepClusterer):
                     y, knn_affinity(graph, n_neighbors))
             return terms
 
-        trainer.run_phase("joint", {"joint": Step(joint_opt, joint_loss)},
-                          batch_size=self.spectral_batch_size,
-                          max_epochs=self._epochs(self.max_epochs, n, self.spectral_batch_size,
-                                                  _JOINT_UPDATES, _JOINT_MAX_EPOCHS))
+        trainer({"joint": Step(joint_opt, joint_loss)}, phase="joint",
+                batch_size=self.spectral_batch_size,
+                max_epochs=self._epochs(self.max_epochs, n, self.spectral_batch_size,
+                                        _JOINT_UPDATES, _JOINT_MAX_EPOCHS))
 
     def _read_out(self, net, X, generator):
         """Orthonormalise over the whole training set, then k-means.

@@ -1,6 +1,7 @@
 """Self-supervised Gaussian-attention network for image clustering (Niu et al., ECCV 2020)."""
 
 import contextlib
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -19,7 +20,7 @@ from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, chec
 from .nn.backbones import (MLP, VGG_LAYOUTS, MLPEncoder, VGGEncoder, batch_statistics,
                            recompute_batch_norm, vgg_layout)
 from .nn.distributed import gather_rows
-from .nn.loop import Step, adam, epochs_for_updates, generator_seed
+from .nn.loop import Batches, Step, adam, epochs_for_updates, generator_seed
 from .nn.losses import binary_cross_entropy, dissimilar_partner, jsd_mi_loss, marginal_entropy
 
 __all__ = ["GATCluster"]
@@ -140,6 +141,36 @@ def relation_groups(p, n_clusters, min_ratio, seed):
     if sizes.min() < min_ratio * n / n_clusters:  # an empty cluster is the first case
         return identity
     return torch.as_tensor(labels, device=p.device)
+
+
+class _TargetBatches(Batches):
+    """GATCluster's batches: target batches, each prepared on clean images, then passes over it.
+
+    An epoch's permutation is cut into ``ceil(n / target_batch)`` target
+    batches (``tensor_split``'s sizes); ``prepare(indices)`` computes one's
+    targets, then ``passes`` passes of batches of ``batch_size`` run over it,
+    each after the first in a new order from the generator.
+    """
+
+    def __init__(self, batch_size, target_batch, passes, prepare=None):
+        super().__init__(batch_size)
+        self.target_batch, self.passes, self.prepare = target_batch, passes, prepare
+
+    def steps_per_epoch(self, n_samples):
+        n_chunks = math.ceil(n_samples / self.target_batch)
+        size, larger = divmod(n_samples, n_chunks)
+        lengths = [size + 1] * larger + [size] * (n_chunks - larger)
+        return self.passes * sum(Batches.steps_per_epoch(self, length)
+                                 for length in lengths if length)
+
+    def __call__(self, perm, generator):
+        for chunk in perm.tensor_split(math.ceil(len(perm) / self.target_batch)):
+            if self.prepare is not None:
+                self.prepare(chunk)
+            for chunk_pass in range(self.passes):
+                if chunk_pass:
+                    chunk = chunk[torch.randperm(len(chunk), device=chunk.device, generator=generator)]
+                yield from super().__call__(chunk, generator)
 
 
 @shared_parameters(draws="initialisation, batches, augmentations and k-means")
@@ -451,15 +482,15 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 record["relation_fallback"] = state["fallbacks"] / max(state["chunks"], 1)
             state["fallbacks"] = state["chunks"] = 0
 
-        trainer({"gatcluster": Step(optimizer, loss)}, ["gatcluster"], batch_size=self.batch_size,
-                max_epochs=self._epochs(X.shape[0]), epoch_end=epoch_end,
-                chunk_size=self.target_batch, chunk_passes=self.num_repeat, chunk_start=targets)
+        trainer({"gatcluster": Step(optimizer, loss)}, max_epochs=self._epochs(X.shape[0]),
+                batches=_TargetBatches(self.batch_size, self.target_batch, self.num_repeat, targets),
+                epoch_end=epoch_end)
 
     def _epochs(self, n):
         if self.max_epochs != "auto":
             return self.max_epochs
-        return epochs_for_updates(n, self.batch_size, _AUTO_UPDATES, _AUTO_MIN_EPOCHS,
-                                  _AUTO_MAX_EPOCHS, self.target_batch, self.num_repeat)
+        batches = _TargetBatches(self.batch_size, self.target_batch, self.num_repeat)
+        return epochs_for_updates(n, batches, _AUTO_UPDATES, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
 
     def _clean_chunks(self, X, idx):
         """The rows ``idx`` of ``X`` as network input, ``_TARGET_CHUNK`` at a time."""

@@ -344,8 +344,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                 terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
             return terms
 
-        trainer.run_phase("pretrain", {"pretrain": Step(optimizer, loss)},
-                          batch_size=self.batch_size, max_epochs=epochs)
+        trainer({"pretrain": Step(optimizer, loss)}, phase="pretrain", batch_size=self.batch_size,
+                max_epochs=epochs)
 
         def mixture():
             encoded = eval_chunks(net, net.encode_one, X)
@@ -407,9 +407,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         def epoch_end(epoch, record):
             record["temperature"] = state["tau"]
 
-        trainer.run_phase("train", {"elbo": Step(optimizer, loss)}, batch_size=self.batch_size,
-                          max_epochs=self._epochs(X.shape[0]), epoch_start=epoch_start,
-                          epoch_end=epoch_end)
+        trainer({"elbo": Step(optimizer, loss)}, phase="train", batch_size=self.batch_size,
+                max_epochs=self._epochs(X.shape[0]), epoch_start=epoch_start, epoch_end=epoch_end)
 
     @property
     def means_(self):

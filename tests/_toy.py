@@ -54,7 +54,7 @@ class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
                 "invariance": kl_categorical(logits, module(augment(x, trainer.generator))),
             }
 
-        trainer({"main": Step(opt, loss)}, ["main"], batch_size=self.batch_size,
+        trainer({"main": Step(opt, loss)}, batch_size=self.batch_size,
                 max_epochs=self.max_epochs)
 
     def _inference(self, module, x):

@@ -7,6 +7,7 @@ from sklearn.datasets import load_digits, make_blobs
 
 from skdeepcluster import GATCluster
 from skdeepcluster.gatcluster import (
+    _TargetBatches,
     balanced_target,
     gaussian_attention_map,
     relation_groups,
@@ -14,6 +15,7 @@ from skdeepcluster.gatcluster import (
 )
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
+from skdeepcluster.nn.loop import epochs_for_updates
 from skdeepcluster.nn.losses import dissimilar_partner
 
 TERMS = {"similarity", "entropy", "attention_entropy", "relation", "attention"}
@@ -180,6 +182,23 @@ def test_auto_epochs_count_optimiser_steps():
     # 200 images: one target batch of 6 sub-batches, 8 passes: 48 steps an epoch.
     assert [est._epochs(n) for n in (200, 1440, 1797, 10000)] == [40, 18, 14, 10]
     assert GATCluster(max_epochs=3)._epochs(10000) == 3
+
+
+def test_target_batches_are_prepared_then_passed_over_several_times():
+    prepared = []
+    batches = _TargetBatches(8, target_batch=20, passes=3, prepare=lambda idx: prepared.append(idx))
+    generator = torch.Generator().manual_seed(0)
+    perm = torch.randperm(50, generator=generator)
+    drawn = list(batches(perm, generator))
+    # 50 rows in target batches of at most 20: three of 17, 17 and 16.
+    assert [len(c) for c in prepared] == [17, 17, 16]
+    assert torch.equal(torch.cat(prepared).sort().values, torch.arange(50))
+    # Each: 3 passes of 2 full batches of 8 (drop_last), only from that target batch, reshuffled.
+    assert len(drawn) == 3 * 3 * 2 == batches.steps_per_epoch(50)
+    assert all(len(b) == 8 for b in drawn)
+    assert all(set(b.tolist()) <= set(prepared[0].tolist()) for b in drawn[:6])
+    assert not torch.equal(drawn[0], drawn[2])
+    assert len(prepared) == 3 and epochs_for_updates(50, batches, 36) == 2
 
 
 @pytest.mark.parametrize("fresh, calls", [(True, 2 * 3 * 2), (False, 2)], ids=["fresh", "released"])

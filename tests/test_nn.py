@@ -5,6 +5,7 @@ from torch import nn
 
 from skdeepcluster.nn import augment, backbones, losses
 from skdeepcluster.nn.loop import (
+    Batches,
     Step,
     batch_slices,
     epochs_for_updates,
@@ -272,8 +273,7 @@ def test_epochs_for_updates():
     assert epochs_for_updates(100, 256, 400) == 400      # one (short) batch
     assert epochs_for_updates(70000, 256, 400, min_epochs=3) == 3
     assert epochs_for_updates(100, 256, 400, max_epochs=50) == 50
-    # Chunks of at most 1,000 rows (two of 900), 28 batches each, 8 passes: 448 steps.
-    assert epochs_for_updates(1800, 32, 4480, chunk_size=1000, chunk_passes=8) == 10
+    assert epochs_for_updates(1797, Batches(256), 400) == 58  # a batch source counts its steps
 
 
 def test_batch_statistics_read_a_batch_without_changing_the_model():
@@ -314,10 +314,11 @@ def test_train_minimises_and_records_history(capsys):
     x = torch.randn(64, 3, generator=g)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
     model, steps, calls = _regression_steps(x, y)
-    history = train(steps, ["fit"], 64, batch_size=16, max_epochs=30, device=torch.device("cpu"),
+    history = train(steps, ["fit"], 64, batches=16, max_epochs=30, device=torch.device("cpu"),
                     generator=_gen(1), verbose=10)
     assert len(history) == 30 and history[-1]["mse"] < 1e-3 < history[0]["mse"]
-    assert set(history[0]) == {"epoch", "mse", "time", "samples_per_s"}
+    assert set(history[0]) == {"epoch", "mse", "time", "samples_per_s", "phase"}
+    assert history[0]["phase"] == "train"
     assert calls[:4] == [16] * 4
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and "samples/s" in lines[0] and "ETA" in lines[0] and "mse=" in lines[0]
@@ -342,13 +343,13 @@ def test_train_sets_each_steps_learning_rate_from_the_schedule():
     loss = steps["fit"].loss
     steps["fit"].loss = lambda idx: (seen.append(optimizer.param_groups[0]["lr"]), loss(idx))[1]
     progress = []
-    train(steps, ["fit"], 40, batch_size=8, max_epochs=3, device=torch.device("cpu"),
+    train(steps, ["fit"], 40, batches=8, max_epochs=3, device=torch.device("cpu"),
           generator=_gen(5), lr_schedule=lambda p: (progress.append(p), 1 - p)[1])
     # 5 batches x 3 epochs; the schedule sees the fraction of steps taken before each step.
     np.testing.assert_allclose(progress, np.arange(15) / 15)
     np.testing.assert_allclose(seen, base * (1 - np.arange(15) / 15))
     before = model.weight.detach().clone()
-    train(steps, ["fit"], 40, batch_size=8, max_epochs=1, device=torch.device("cpu"),
+    train(steps, ["fit"], 40, batches=8, max_epochs=1, device=torch.device("cpu"),
           generator=_gen(5), lr_schedule=lambda p: 0.0)
     assert torch.equal(model.weight, before)  # a zero factor freezes the model
     assert optimizer.param_groups[0]["lr"] == base  # and train restores the learning rate
@@ -361,7 +362,7 @@ def test_train_is_repeatable_with_the_same_generator():
     for _ in range(2):
         torch.manual_seed(0)
         model, steps, _ = _regression_steps(x, y)
-        train(steps, ["fit"], 40, batch_size=8, max_epochs=3, device=torch.device("cpu"), generator=_gen(5))
+        train(steps, ["fit"], 40, batches=8, max_epochs=3, device=torch.device("cpu"), generator=_gen(5))
         results.append(model.weight.detach().clone())
     assert torch.equal(results[0], results[1])
 
@@ -379,33 +380,11 @@ def test_schedule_alternates_steps_and_epoch_end_can_stop():
         return Step(torch.optim.SGD([p], lr=0.1), loss)
 
     steps = {"critic": make("critic"), "encoder": make("encoder")}
-    history = train(steps, ["critic"] * 4 + ["encoder"], 40, batch_size=4, max_epochs=5,
+    history = train(steps, ["critic"] * 4 + ["encoder"], 40, batches=4, max_epochs=5,
                     device=torch.device("cpu"), generator=_gen(),
                     epoch_end=lambda epoch, record: epoch == 1)
     assert seen[:10] == (["critic"] * 4 + ["encoder"]) * 2
     assert len(history) == 2 and {"critic_loss", "encoder_loss"} <= set(history[0])
-
-
-def test_chunks_get_their_start_hook_and_several_passes():
-    starts, batches = [], []
-    p = nn.Parameter(torch.zeros(1))
-
-    def loss(idx):
-        batches.append(idx.clone())
-        return {"l": (p - 1).pow(2).sum()}
-
-    history = train({"s": Step(torch.optim.SGD([p], lr=0.1), loss)}, ["s"], 50, batch_size=8,
-                    max_epochs=2, device=torch.device("cpu"), generator=_gen(),
-                    chunk_size=20, chunk_passes=3, chunk_start=lambda idx: starts.append(idx.clone()))
-    # 50 rows in chunks of at most 20: three chunks of 17, 17 and 16 per epoch.
-    assert [len(c) for c in starts] == [17, 17, 16] * 2
-    assert torch.equal(torch.cat(starts[:3]).sort().values, torch.arange(50))
-    # Each chunk: 3 passes of 2 full batches of 8 (drop_last), only from that chunk, reshuffled.
-    assert len(batches) == 2 * 3 * 3 * 2 and all(len(b) == 8 for b in batches)
-    first = set(starts[0].tolist())
-    assert all(set(b.tolist()) <= first for b in batches[:6])
-    assert not torch.equal(batches[0], batches[2])
-    assert history[0]["samples_per_s"] > 0
 
 
 def test_nan_guard_names_term_and_epoch():
@@ -416,7 +395,7 @@ def test_nan_guard_names_term_and_epoch():
         return {"fine": (p - 1).pow(2).sum(), "broken": torch.log(p.detach() - 2).sum()}
 
     with pytest.raises(FloatingPointError, match=r"'broken'.*epoch 1"):
-        train({"s": Step(torch.optim.SGD([p], lr=0.0), loss)}, ["s"], 8, batch_size=4, max_epochs=3,
+        train({"s": Step(torch.optim.SGD([p], lr=0.0), loss)}, ["s"], 8, batches=4, max_epochs=3,
               device=torch.device("cpu"), generator=_gen())
 
 

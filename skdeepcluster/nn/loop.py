@@ -1,31 +1,29 @@
 """The one training loop every method uses.
 
 The data stay on the device; each epoch draws a permutation of the row
-indices from a seeded generator on that device and cuts it into batches.
-A method describes its optimisation as named :class:`Step` objects (an
-optimiser and a function from a batch of indices to named loss terms) and a
-``schedule``, the cycle of step names taken batch after batch: ``["critic"] *
-4 + ["encoder"]`` gives WGAN's 4 critic updates per encoder update.
-
-A method that trains in *chunks* (GATCluster: targets computed on a large
-clean batch, then several passes of small augmented batches over it) sets
-``chunk_size``, ``chunk_passes`` and ``chunk_start``: each epoch's
-permutation is then cut into chunks of at most ``chunk_size`` rows,
-``chunk_start(idx)`` is called with a chunk's indices, and the steps take
-``chunk_passes`` passes of batches over that chunk before the next one.
+indices from a seeded generator on that device and a *batch source* cuts it
+into batches: :class:`Batches` (plain batches of a size) unless a method
+passes its own (GATCluster's target chunks, whose ``__call__`` does work
+between batches).  A method describes its optimisation as named
+:class:`Step` objects (an optimiser and a function from a batch of indices
+to named loss terms) and a ``schedule``, the cycle of step names taken batch
+after batch: ``["critic"] * 4 + ["encoder"]`` gives WGAN's 4 critic updates
+per encoder update.
 
 Losses are summed on the device and read back once per epoch (and every
 ``_CHECK_EVERY`` steps for the NaN/inf guard), so the loop never waits on
 the GPU inside a step.
 
-A *session* (``skdeepcluster._session.FitSession``) carries one fit across
-the ``train`` calls of its phases.  The loop asks it
-``begin(phase, epochs, steps)`` for the phase's progress (a dict with the
-epochs ``target`` and ``done`` and the ``steps`` taken; None when there is
-nothing left to run), reports each finished epoch with ``end_epoch(progress,
-step_count, stopped)``, reads ``stop_requested`` after every step (then
-raising :class:`TrainingInterrupted`), and wraps ``module`` for data-parallel
-training.  Nothing in this package imports the session: it is passed in.
+A :class:`Session` carries one fit across the ``train`` calls of its
+phases: the loop asks it ``begin(phase, epochs, steps)`` for the phase's
+progress (a dict with the epochs ``target`` and ``done`` and the ``steps``
+taken; None when there is nothing left to run), reports each finished epoch
+with ``end_epoch(progress, step_count, stopped)``, reads ``stop_requested``
+after every step (then raising :class:`TrainingInterrupted`), asks
+``interruption(epoch, steps)`` what Ctrl-C inside a step becomes, and trains
+its ``module`` data-parallel across ranks.  The base class here is the
+no-op session of a single ``train`` call; the estimators' fit session
+(``skdeepcluster._session.FitSession``) derives from it.
 """
 
 import contextlib
@@ -38,8 +36,8 @@ import torch
 
 from .distributed import data_parallel, process_group
 
-__all__ = ["Step", "train", "batch_slices", "adam", "epochs_for_updates", "warmup_cosine",
-           "generator_seed", "TrainingInterrupted"]
+__all__ = ["Step", "Session", "Batches", "train", "batch_slices", "adam", "epochs_for_updates",
+           "warmup_cosine", "generator_seed", "TrainingInterrupted"]
 
 # Steps between the NaN/inf checks inside an epoch (each check costs one sync).
 _CHECK_EVERY = 100
@@ -77,6 +75,48 @@ class TrainingInterrupted(Exception):
         self.steps = steps
 
 
+class Session:
+    """The no-op session: one ``train`` call, no checkpoints, Ctrl-C raised as it is.
+
+    ``module`` (None here) is what trains data-parallel across ranks; a
+    session that resumes or stops fits overrides the methods.
+    """
+
+    module = None
+    stop_requested = False
+
+    def begin(self, phase, epochs, steps):
+        """The progress of ``phase``: all ``epochs`` to run, none done (None: nothing to run)."""
+        return {"target": epochs, "done": 0, "steps": 0}
+
+    def end_epoch(self, progress, step_count, stopped=False):
+        """Record a finished epoch of ``progress`` (nothing to record here)."""
+
+    def interruption(self, epoch, steps):
+        """What Ctrl-C in a step of ``epoch`` raises: the ``KeyboardInterrupt`` itself here."""
+        return KeyboardInterrupt()
+
+
+class Batches:
+    """The batch source of plain batches: an epoch's permutation cut into ``batch_size`` rows.
+
+    A final batch smaller than ``batch_size`` is dropped (see
+    :func:`batch_slices`).  A batch source is called with the epoch's
+    permutation and the generator and yields the batches' indices; its
+    ``steps_per_epoch(n_samples)`` says how many.
+    """
+
+    def __init__(self, batch_size):
+        self.batch_size = batch_size
+
+    def steps_per_epoch(self, n_samples):
+        return len(batch_slices(n_samples, self.batch_size))
+
+    def __call__(self, perm, generator):
+        for start, stop in batch_slices(len(perm), self.batch_size):
+            yield perm[start:stop]
+
+
 def adam(params, lr, betas=(0.9, 0.999)):
     """``torch.optim.Adam``, fused into one kernel per step where the parameters allow it.
 
@@ -112,17 +152,16 @@ def batch_slices(n_samples, batch_size, drop_last=True):
     return slices
 
 
-def epochs_for_updates(n_samples, batch_size, updates, min_epochs=1, max_epochs=None,
-                       chunk_size=None, chunk_passes=1):
+def epochs_for_updates(n_samples, batches, updates, min_epochs=1, max_epochs=None):
     """Epochs that give about ``updates`` optimiser steps on ``n_samples`` rows.
 
-    At least ``min_epochs`` and at most ``max_epochs`` (None: no cap); the
-    chunk arguments are :func:`train`'s.  A schedule stated in updates trains
-    a small data set as long as a large one: 2,000 images in batches of 256
-    take 7 steps an epoch, 70,000 take 273.
+    ``batches`` is a batch size or a batch source (see :class:`Batches`); at
+    least ``min_epochs`` and at most ``max_epochs`` (None: no cap).  A
+    schedule stated in updates trains a small data set as long as a large
+    one: 2,000 images in batches of 256 take 7 steps an epoch, 70,000 take 273.
     """
-    n_chunks = _n_chunks(n_samples, chunk_size)
-    epochs = math.ceil(updates / _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes))
+    batches = Batches(batches) if isinstance(batches, int) else batches
+    epochs = math.ceil(updates / batches.steps_per_epoch(n_samples))
     return max(min_epochs, epochs if max_epochs is None else min(max_epochs, epochs))
 
 
@@ -142,9 +181,9 @@ def warmup_cosine(warmup=0.05, final=0.0):
     return factor
 
 
-def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generator, amp=False,
-          verbose=0, history=None, epoch_start=None, epoch_end=None, chunk_size=None,
-          chunk_passes=1, chunk_start=None, lr_schedule=None, session=None, phase="train"):
+def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator, amp=False,
+          verbose=0, history=None, epoch_start=None, epoch_end=None, lr_schedule=None,
+          session=None, phase="train"):
     """Run the optimisation; return the history with one record per epoch appended.
 
     Parameters
@@ -152,8 +191,11 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     steps : dict of str to Step
     schedule : sequence of str
         Names in ``steps``, cycled over batches (the cycle continues across epochs).
-    n_samples, batch_size, max_epochs : int
-        Rows to draw batches of indices from (last short batch dropped), and epochs.
+    n_samples : int
+        Rows to draw batches of indices from.
+    batches : int or batch source
+        A batch size (:class:`Batches` of it) or a batch source.
+    max_epochs : int
     device, generator : torch.device, torch.Generator
         The generator lives on ``device`` and draws the batch permutations.
     amp : bool, default=False
@@ -161,101 +203,70 @@ def train(steps, schedule, n_samples, *, batch_size, max_epochs, device, generat
     verbose : int, default=0
         Print losses, samples/s and the time left every ``verbose`` epochs.
     history : list, optional
-        Where the records go: ``epoch``, the mean of each loss term over the
-        batches that computed it, ``time`` (s) and ``samples_per_s``.
+        Where the records go (numbered after those it holds): ``epoch``, the
+        mean of each loss term over the batches that computed it, ``time``
+        (s), ``samples_per_s``, what ``epoch_end`` adds, and ``phase``.
     epoch_start, epoch_end : callable, optional
         ``epoch_start(epoch)`` before each epoch; ``epoch_end(epoch, record)``
         after it (it may add entries to the record) and True stops training.
-    chunk_size, chunk_passes, chunk_start : optional
-        Chunked training (see the module docstring); None: one chunk, one pass.
     lr_schedule : callable, optional
         ``factor(progress)``: before every step its optimiser's learning rates
         are their values at the start times the factor of the fraction of the
         planned steps taken (e.g. :func:`warmup_cosine`); restored on return.
-    session, phase : optional
-        The fit this call is the phase ``phase`` of (see the module docstring):
-        it decides the epochs to run and numbers them after ``history``.
+    session : Session, optional
+        The fit this call is the phase ``phase`` of (see the module
+        docstring); None: the no-op :class:`Session`.
 
     Raises
     ------
     FloatingPointError
         When a loss term becomes NaN or infinite (the message names it and the epoch).
     TrainingInterrupted
-        When ``session`` asked to stop, or Ctrl-C reached a step of a fit with a session.
+        When ``session`` asked to stop, or Ctrl-C reached a step of a fit session.
     """
     history = [] if history is None else history
-    first_epoch, step_count, planned, epochs, progress = 0, 0, max_epochs, max_epochs, None
-    if session is not None:
-        progress = session.begin(phase, max_epochs, steps)
-        if progress is None:
-            return history
-        first_epoch, step_count, planned = len(history), progress["steps"], progress["target"]
-        epochs = progress["target"] - progress["done"]
-    n_chunks = _n_chunks(n_samples, chunk_size)
+    session = Session() if session is None else session
+    progress = session.begin(phase, max_epochs, steps)
+    if progress is None:
+        return history
+    batches = Batches(batches) if isinstance(batches, int) else batches
+    first_epoch, step_count = len(history), progress["steps"]
+    epochs = progress["target"] - progress["done"]
+    total_steps = progress["target"] * batches.steps_per_epoch(n_samples)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
-    total_steps = planned * _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes)
     losses = {name: step.loss for name, step in steps.items()}
-    module, started = getattr(session, "module", None), time.perf_counter()
+    (rank, world), started = process_group(), time.perf_counter()
     with _learning_rate_plan(steps, lr_schedule, total_steps) as set_learning_rate, \
-            data_parallel(losses, module, device) as losses:
+            data_parallel(losses, session.module, device) as losses:
         for epoch in range(first_epoch, first_epoch + epochs):
             if epoch_start is not None:
                 epoch_start(epoch)
             totals = _EpochTotals()
-            perm = torch.randperm(n_samples, device=device, generator=generator)
-            for idx, rows in _batches(perm, n_chunks, batch_size, chunk_passes, chunk_start, generator):
+            for idx in batches(torch.randperm(n_samples, device=device, generator=generator),
+                               generator):
                 name = schedule[step_count % len(schedule)]
                 set_learning_rate(steps[name].optimizer, step_count)
                 try:
-                    with autocast:
-                        terms = losses[name](idx)
+                    with autocast:  # each rank its share of the batch
+                        terms = losses[name](idx.tensor_split(world)[rank] if world > 1 else idx)
                     _descend(steps[name].optimizer, terms)
-                except KeyboardInterrupt:  # without stop_on_interrupt's handler: keep what there is
-                    if session is None:
-                        raise
-                    raise TrainingInterrupted(epoch, totals.steps) from None
-                totals.add(terms, rows)
+                except KeyboardInterrupt:  # without stop_on_interrupt's handler
+                    raise session.interruption(epoch, totals.steps) from None
+                totals.add(terms, len(idx))
                 step_count += 1
                 if step_count % _CHECK_EVERY == 0:
                     _check_finite(totals.sums, epoch)
-                if session is not None and session.stop_requested:
+                if session.stop_requested:
                     raise TrainingInterrupted(epoch, totals.steps)
             history.append(record := totals.record(epoch))
             stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
-            if session is not None:
-                session.end_epoch(progress, step_count, stopped=stop_now)
+            record["phase"] = phase  # before a checkpoint holds the record
+            session.end_epoch(progress, step_count, stopped=stop_now)
             if verbose:
                 _report(record, epoch - first_epoch + 1, epochs, first_epoch, started, verbose, stop_now)
             if stop_now:
                 break
     return history
-
-
-def _n_chunks(n_samples, chunk_size):
-    """Chunks of at most ``chunk_size`` rows that cover ``n_samples`` (None: one)."""
-    return 1 if chunk_size is None else math.ceil(n_samples / chunk_size)
-
-
-def _steps_per_epoch(n_samples, batch_size, n_chunks, chunk_passes):
-    """Optimiser steps in an epoch of ``n_chunks`` chunks (``tensor_split``'s sizes) and passes."""
-    size, larger = divmod(n_samples, n_chunks)
-    lengths = [size + 1] * larger + [size] * (n_chunks - larger)
-    return chunk_passes * sum(len(batch_slices(length, batch_size)) for length in lengths if length)
-
-
-def _batches(perm, n_chunks, batch_size, chunk_passes, chunk_start, generator):
-    """The batches of an epoch's permutation: this rank's share of each, and the batch's size."""
-    rank, world = process_group()
-    for chunk in perm.tensor_split(n_chunks):
-        if chunk_start is not None:
-            chunk_start(chunk)
-        slices = batch_slices(len(chunk), batch_size)
-        for chunk_pass in range(chunk_passes):
-            if chunk_pass:
-                chunk = chunk[torch.randperm(len(chunk), device=chunk.device, generator=generator)]
-            for start, stop in slices:
-                idx = chunk[start:stop]
-                yield (idx.tensor_split(world)[rank] if world > 1 else idx), stop - start
 
 
 def _descend(optimizer, terms):
