@@ -129,9 +129,19 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
     """Shared base of the deep clustering estimators (not used directly).
 
     The base runs ``fit`` for every method; a method never overrides it.  It
-    supplies the four hooks below, called in this order by ``fit`` (the
-    first three once per fit, under the fit's seed, on the fit's device):
+    supplies the hooks below, called in this order by ``fit`` (all but
+    ``_inference`` once per fit, on the fit's device; the build, train and
+    read-out hooks under the fit's seed):
 
+    ``_resolve_params(self, data) -> dict``
+        The value every data-dependent (``"auto"``) parameter takes for the
+        training data (a :class:`~skdeepcluster.nn.data.DeviceData`), keyed
+        by parameter name, with the parameters' other values checked and
+        passed through.  The base stores it as ``resolved_params_``, which
+        the other hooks read instead of those parameters.  A warm start keeps
+        the values its first fit resolved (a resumed checkpoint resolves the
+        same: its parameters and data are the checkpoint's).  The default
+        resolves nothing (``{}``).
     ``_build_module(self, data) -> torch.nn.Module``
         The method's network (every trained part, in one module) for the
         training data, on ``data.device``.  ``data`` is a
@@ -300,6 +310,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         self.history_ = session.history
         data = DeviceData(X, self._scale, self.device_, self.max_device_bytes,
                           elementwise=self.image_shape_ is not None)
+        if not warm:  # a warm start trains on with the values its first fit resolved
+            self.resolved_params_ = self._resolve_params(data)
         interrupted = self._run_hooks(data, session, seed)
         del data
         self.module_ = self.module_.cpu().eval()
@@ -344,6 +356,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
             )
 
     # ---------------------------------------------------------- method hooks
+    def _resolve_params(self, data):
+        """The values of the data-dependent (``"auto"``) parameters for ``data``, by name (none here)."""
+        return {}
+
     @abstractmethod
     def _build_module(self, data):
         """The method's network for ``data`` (a :class:`~skdeepcluster.nn.data.DeviceData`), on its device."""

@@ -19,6 +19,10 @@ _ATTRIBUTES = """\
         Device the model was trained on.
     input_offset_, input_scale_ : float or ndarray
         Input scaling learned in ``fit``.
+    resolved_params_ : dict
+        The value each data-dependent parameter (those that take ``"auto"``)
+        took in this fit, by name: what the training used.  A warm start
+        keeps its first fit's.
 """
 
 _IMAGE_SHAPE = """\

@@ -378,44 +378,14 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
             return x
         return 2.0 * apply_color_mode(x, self.color_mode) - 1.0
 
-    def _crop_scale(self, spatial, n_samples):
-        """The crop's area range for ``n_samples`` images of size ``spatial = (H, W)``.
-
-        None for tabular input (``spatial`` None).
-        """
-        if self.crop_scale == "auto":
-            if spatial is None:
-                return None
-            small = (min(spatial) < _SMALL_IMAGE_SIZE
-                     or n_samples < _LARGE_SET_IMAGES * self.n_clusters)
-            return _MILD_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
-        return check_crop_scale(self.crop_scale, "'auto'")
-
-    def _hflip(self, image_shape):
-        """Whether the augmented view of images ``(C, H, W)`` is flipped (``hflip`` resolved)."""
-        if self.hflip != "auto":
-            return bool(self.hflip)
-        return image_shape[0] == 3 or min(image_shape[1:]) >= _FLIP_MIN_SIZE
-
     def _augmenter(self, X):
-        image = X.dim() == 4
-        crop_scale = self._crop_scale(X.shape[2:] if image else None, X.shape[0])  # validates it
-        if not image:
+        if X.dim() != 4:
             return TabularAugmenter()
-        colour = X.shape[1] == 3
-        return ImageAugmenter(crop_scale=crop_scale,
-                              hflip=0.5 if self._hflip(X.shape[1:]) else 0.0,
+        resolved = self.resolved_params_
+        return ImageAugmenter(crop_scale=resolved["crop_scale"],
+                              hflip=0.5 if resolved["hflip"] else 0.0,
                               brightness=0.4, contrast=0.4, saturation=0.4, hue=0.125,
-                              channel_shuffle=colour)
-
-    def _encoder(self, input_shape, device):
-        """``"conv"``, ``"resnet"`` or a copy of the user's module (``encoder="auto"`` resolved)."""
-        if isinstance(self.encoder, nn.Module):  # on the CPU for _ModuleEncoder's shape probe
-            return copy.deepcopy(self.encoder).cpu()
-        if self.encoder != "auto":
-            return self.encoder
-        large = len(input_shape) == 3 and min(input_shape[1:]) >= _RESNET_MIN_SIZE
-        return "resnet" if large and device.type == "cuda" else "conv"
+                              channel_shuffle=X.shape[1] == 3)
 
     def _prior(self, n, like, generator):
         style = self.style_std * torch.randn(n, self.style_dim, device=like.device,
@@ -425,11 +395,48 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         return torch.cat([style, onehot], dim=1)
 
     # ----------------------------------------------------------------- fit
-    def _build_module(self, X):
-        self._crop_scale(X.shape[2:] if X.dim() == 4 else None, X.shape[0])  # checks it
+    def _resolve_params(self, X):
+        """``beta_balance``, ``crop_scale``, ``hflip``, ``encoder`` and ``max_epochs`` for ``X``."""
+        n, image = X.shape[0], X.dim() == 4
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
-        return _DCCSNet(input_shape, self.style_dim, self.n_clusters,
-                        self._encoder(input_shape, X.device)).to(X.device)
+        resolved = {}
+        if self.beta_balance == "auto":  # images per cluster of the set against _AUTO_BALANCE_IMAGES
+            weight = _AUTO_BALANCE_IMAGES * self.n_clusters / n
+            resolved["beta_balance"] = min(max(weight, _AUTO_BALANCE_MIN), _AUTO_BALANCE_MAX)
+        else:
+            resolved["beta_balance"] = self.beta_balance
+        if self.crop_scale != "auto":
+            resolved["crop_scale"] = check_crop_scale(self.crop_scale, "'auto'")
+        elif image:  # the official range, milder for small images or few per cluster
+            small = min(X.shape[2:]) < _SMALL_IMAGE_SIZE or n < _LARGE_SET_IMAGES * self.n_clusters
+            resolved["crop_scale"] = _MILD_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
+        else:
+            resolved["crop_scale"] = None
+        if self.hflip != "auto":
+            resolved["hflip"] = bool(self.hflip)
+        else:  # colour or large images are mirrored; small grey ones (digits) are not
+            resolved["hflip"] = image and (X.shape[1] == 3 or min(X.shape[2:]) >= _FLIP_MIN_SIZE)
+        if self.encoder != "auto":
+            resolved["encoder"] = self.encoder
+        else:  # the official ResNet for large images on a GPU
+            large = len(input_shape) == 3 and min(input_shape[1:]) >= _RESNET_MIN_SIZE
+            resolved["encoder"] = "resnet" if large and X.device.type == "cuda" else "conv"
+        if self.max_epochs != "auto":
+            resolved["max_epochs"] = self.max_epochs
+        else:  # _AUTO_UPDATES_PER_CLUSTER encoder updates per cluster, one per image at most
+            encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * self.n_clusters, n)
+            batches_per_update = 1 + (self.n_critic if self.beta_adv > 0 else 0)
+            resolved["max_epochs"] = epochs_for_updates(
+                n, self.batch_size, encoder_updates * batches_per_update, _AUTO_MIN_EPOCHS,
+                _AUTO_MAX_EPOCHS)
+        return resolved
+
+    def _build_module(self, X):
+        input_shape = tuple(self._prepare(X[:1]).shape[1:])
+        encoder = self.resolved_params_["encoder"]
+        if isinstance(encoder, nn.Module):  # a copy, on the CPU for _ModuleEncoder's shape probe
+            encoder = copy.deepcopy(encoder).cpu()
+        return _DCCSNet(input_shape, self.style_dim, self.n_clusters, encoder).to(X.device)
 
     def _train_module(self, net, X, trainer):
         generator = trainer.generator
@@ -439,7 +446,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         encoder_opt = adam([*net.encoder.parameters(), *net.mi.parameters()],
                            lr=self.learning_rate, betas=betas)
         adversarial = self.beta_adv > 0 and self.n_critic > 0
-        beta_balance = self._beta_balance(X.shape[0])
+        beta_balance = self.resolved_params_["beta_balance"]
 
         def critic_loss(idx):
             with torch.no_grad():
@@ -473,24 +480,9 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         if adversarial:
             steps["critic"] = Step(critic_opt, critic_loss)
             schedule = ["critic"] * self.n_critic + ["encoder"]
-        trainer(steps, schedule=schedule, batch_size=self.batch_size, max_epochs=self._epochs(X.shape[0]),
+        trainer(steps, schedule=schedule, batch_size=self.batch_size,
+                max_epochs=self.resolved_params_["max_epochs"],
                 lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None)
-
-    def _beta_balance(self, n):
-        """``beta_balance`` with ``"auto"`` resolved for ``n`` training rows (see the docstring)."""
-        if self.beta_balance != "auto":
-            return self.beta_balance
-        weight = _AUTO_BALANCE_IMAGES * self.n_clusters / n
-        return min(max(weight, _AUTO_BALANCE_MIN), _AUTO_BALANCE_MAX)
-
-    def _epochs(self, n):
-        """``max_epochs`` with ``"auto"`` resolved for ``n`` training rows (see the docstring)."""
-        if self.max_epochs != "auto":
-            return self.max_epochs
-        encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * self.n_clusters, n)
-        batches_per_update = 1 + (self.n_critic if self.beta_adv > 0 else 0)
-        return epochs_for_updates(n, self.batch_size, encoder_updates * batches_per_update,
-                                  _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):

@@ -339,28 +339,29 @@ class DualAESpectralClustering(BaseDeepClusterer):
         return terms
 
     # ---------------------------------------------------------------- fit
-    def _latent_size(self, n_values):
-        if self.latent_dim != "auto":
-            return self.latent_dim
-        paper = round(n_values * _PAPER_CODE / _PAPER_INPUT)
-        return int(min(_PAPER_CODE, max(min(n_values, _MIN_CODE), paper)))
-
-    @staticmethod
-    def _epochs(value, n, batch_size, updates, most):
-        if value != "auto":
-            return value
-        return min(most, epochs_for_updates(n, batch_size, updates))
-
-    @staticmethod
-    def _small_set_value(value, n, default, small):
-        """``value``, or for ``"auto"`` ``default`` (``small`` on fewer than 1,024 samples)."""
-        if value != "auto":
-            return value
-        return small if n < _SMALL_SET else default
+    def _resolve_params(self, X):
+        """``latent_dim``, ``n_neighbors``, ``batch_size`` and the phases' epochs for ``X``."""
+        n, n_values, small = X.shape[0], flat_size(X.shape[1:]), X.shape[0] < _SMALL_SET
+        resolved = dict(latent_dim=self.latent_dim, n_neighbors=self.n_neighbors,
+                        batch_size=self.batch_size, pretrain_epochs=self.pretrain_epochs,
+                        max_epochs=self.max_epochs)
+        if self.latent_dim == "auto":  # the paper's ratio of code values to pixels, within bounds
+            paper = round(n_values * _PAPER_CODE / _PAPER_INPUT)
+            resolved["latent_dim"] = int(min(_PAPER_CODE, max(min(n_values, _MIN_CODE), paper)))
+        if self.n_neighbors == "auto":  # a set that one spectral batch holds takes more
+            resolved["n_neighbors"] = _SMALL_NEIGHBORS if small else _NEIGHBORS
+        if self.batch_size == "auto":
+            resolved["batch_size"] = _SMALL_BATCH if small else _BATCH
+        if self.pretrain_epochs == "auto":  # about _PRETRAIN_UPDATES updates
+            resolved["pretrain_epochs"] = min(_PRETRAIN_MAX_EPOCHS, epochs_for_updates(
+                n, resolved["batch_size"], _PRETRAIN_UPDATES))
+        if self.max_epochs == "auto":  # about _JOINT_UPDATES updates
+            resolved["max_epochs"] = min(_JOINT_MAX_EPOCHS, epochs_for_updates(
+                n, self.spectral_batch_size, _JOINT_UPDATES))
+        return resolved
 
     def _build_module(self, X):
-        latent = self._latent_size(flat_size(X.shape[1:]))
-        return _DualAESpectralNet(tuple(X.shape[1:]), latent, self.n_clusters,
+        return _DualAESpectralNet(tuple(X.shape[1:]), self.resolved_params_["latent_dim"], self.n_clusters,
                                   self.affinity == "siamese").to(X.device)
 
     def _train_module(self, net, X, trainer):
@@ -372,8 +373,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                      *net.mi_global.parameters(),
                      *(net.mi_local.parameters() if net.mi_local is not None else [])]
         lr = self.learning_rate
-        batch_size = self._small_set_value(self.batch_size, n, _BATCH, _SMALL_BATCH)
-        n_neighbors = self._small_set_value(self.n_neighbors, n, _NEIGHBORS, _SMALL_NEIGHBORS)
+        resolved = self.resolved_params_
+        batch_size, n_neighbors = resolved["batch_size"], resolved["n_neighbors"]
 
         # Phase 1: the dual autoencoder with MI and KL(q(z|x) || N(0, I)).
         ae_opt = torch.optim.Adam(ae_params, lr=lr)
@@ -383,8 +384,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             return self._autoencoder_terms(net, x, net.encode(x), generator)
 
         trainer({"ae": Step(ae_opt, ae_loss)}, phase="autoencoder", batch_size=batch_size,
-                max_epochs=self._epochs(self.pretrain_epochs, n, batch_size,
-                                        _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS))
+                max_epochs=resolved["pretrain_epochs"])
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): computed when a (resumed) fit needs them, never stored.
@@ -450,9 +450,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             return terms
 
         trainer({"joint": Step(joint_opt, joint_loss)}, phase="joint",
-                batch_size=self.spectral_batch_size,
-                max_epochs=self._epochs(self.max_epochs, n, self.spectral_batch_size,
-                                        _JOINT_UPDATES, _JOINT_MAX_EPOCHS))
+                batch_size=self.spectral_batch_size, max_epochs=resolved["max_epochs"])
 
     def _read_out(self, net, X, generator):
         """Orthonormalise over the whole training set, then k-means.

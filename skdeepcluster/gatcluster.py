@@ -407,6 +407,14 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                              f"got {widths!r}.")
 
     # ----------------------------------------------------------------- fit
+    def _resolve_params(self, X):
+        """``max_epochs`` for ``X``: about ``_AUTO_UPDATES`` optimiser steps, for ``"auto"``."""
+        if self.max_epochs != "auto":
+            return {"max_epochs": self.max_epochs}
+        batches = _TargetBatches(self.batch_size, self.target_batch, self.num_repeat)
+        return {"max_epochs": epochs_for_updates(X.shape[0], batches, _AUTO_UPDATES,
+                                                 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)}
+
     def _build_module(self, X):
         self._check_widths()
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
@@ -482,15 +490,10 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                 record["relation_fallback"] = state["fallbacks"] / max(state["chunks"], 1)
             state["fallbacks"] = state["chunks"] = 0
 
-        trainer({"gatcluster": Step(optimizer, loss)}, max_epochs=self._epochs(X.shape[0]),
+        trainer({"gatcluster": Step(optimizer, loss)}, max_epochs=self.resolved_params_["max_epochs"],
                 batches=_TargetBatches(self.batch_size, self.target_batch, self.num_repeat, targets),
                 epoch_end=epoch_end)
 
-    def _epochs(self, n):
-        if self.max_epochs != "auto":
-            return self.max_epochs
-        batches = _TargetBatches(self.batch_size, self.target_batch, self.num_repeat)
-        return epochs_for_updates(n, batches, _AUTO_UPDATES, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
 
     def _clean_chunks(self, X, idx):
         """The rows ``idx`` of ``X`` as network input, ``_TARGET_CHUNK`` at a time."""

@@ -276,58 +276,50 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.checkpoint_every = checkpoint_every
 
     # --------------------------------------------------------------- model
-    def _likelihood(self):
-        image = self.image_shape_ is not None
-        if self.likelihood == "auto":
-            return "bernoulli" if image else "gaussian"
-        if self.likelihood == "bernoulli" and not image:
-            raise ValueError("likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
-                             "use 'gaussian' or 'auto' for tabular rows.")
-        return self.likelihood
-
     def _log_likelihood(self, decoded, x):
         """``log p(x|z)`` per row, summed over the values of a sample."""
-        if self._likelihood_ == "bernoulli":
+        if self.resolved_params_["likelihood"] == "bernoulli":
             ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
         else:
             ll = -0.5 * ((x - decoded).pow(2) + math.log(2 * math.pi))
         return ll.flatten(1).sum(dim=1)
 
-    def _gaussian_kl_weight(self):
-        if self.gaussian_kl_weight == "auto":
-            return max(1.0, self.n_features_in_ / _REFERENCE_VALUES)
-        return self.gaussian_kl_weight
-
     def _temperature(self, epoch):
         return max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * epoch))
 
     # ----------------------------------------------------------------- fit
+    def _resolve_params(self, X):
+        """``likelihood``, ``gaussian_kl_weight``, ``pretrain_epochs`` and ``max_epochs`` for ``X``."""
+        n, values, image = X.shape[0], self.n_features_in_, self.image_shape_ is not None
+        if self.likelihood == "bernoulli" and not image:
+            raise ValueError("likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
+                             "use 'gaussian' or 'auto' for tabular rows.")
+        resolved = {"likelihood": self.likelihood}
+        if self.likelihood == "auto":
+            resolved["likelihood"] = "bernoulli" if image else "gaussian"
+        resolved["gaussian_kl_weight"] = self.gaussian_kl_weight
+        if self.gaussian_kl_weight == "auto":  # grows with the values beyond _REFERENCE_VALUES
+            resolved["gaussian_kl_weight"] = max(1.0, values / _REFERENCE_VALUES)
+        resolved["pretrain_epochs"] = self.pretrain_epochs
+        if self.pretrain_epochs == "auto":  # only for samples of more than _REFERENCE_VALUES
+            resolved["pretrain_epochs"] = 0 if values <= _REFERENCE_VALUES else epochs_for_updates(
+                n, self.batch_size, _PRETRAIN_UPDATES, *_PRETRAIN_EPOCHS)
+        resolved["max_epochs"] = self.max_epochs
+        if self.max_epochs == "auto":  # after pretraining the mixture starts from a fitted model
+            resolved["max_epochs"] = _AUTO_MIN_EPOCHS if resolved["pretrain_epochs"] else (
+                epochs_for_updates(n, self.batch_size, _AUTO_UPDATES,
+                                   min_epochs=_AUTO_MIN_EPOCHS, max_epochs=_AUTO_MAX_EPOCHS))
+        return resolved
+
     def _build_module(self, X):
         if self.tau_min > self.tau0:
             raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
-        self._likelihood_ = self._likelihood()
         return GaussianMixtureVAE(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
-
-    def _pretrain_epochs(self, n_samples):
-        if self.pretrain_epochs != "auto":
-            return self.pretrain_epochs
-        if self.n_features_in_ <= _REFERENCE_VALUES:
-            return 0
-        return epochs_for_updates(n_samples, self.batch_size, _PRETRAIN_UPDATES,
-                                  *_PRETRAIN_EPOCHS)
-
-    def _epochs(self, n_samples):
-        if self.max_epochs != "auto":
-            return self.max_epochs
-        if self._pretrain_epochs(n_samples):  # the mixture starts from a fitted model
-            return _AUTO_MIN_EPOCHS
-        return epochs_for_updates(n_samples, self.batch_size, _AUTO_UPDATES,
-                                  min_epochs=_AUTO_MIN_EPOCHS, max_epochs=_AUTO_MAX_EPOCHS)
 
     def _pretrain(self, net, X, trainer, beta):
         """The one-component model, then the mixture initialised from k-means on its codes."""
         generator = trainer.generator
-        epochs = self._pretrain_epochs(X.shape[0])
+        epochs = self.resolved_params_["pretrain_epochs"]
         if epochs == 0:
             return
         params = [*net.encoder.parameters(), *net.gaussian_params.parameters(),
@@ -371,7 +363,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     def _train_module(self, net, X, trainer):
         generator = trainer.generator
         log_k = math.log(self.n_clusters)
-        beta = self._gaussian_kl_weight()
+        beta = self.resolved_params_["gaussian_kl_weight"]
         self._pretrain(net, X, trainer, beta)
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         state = {}
@@ -408,7 +400,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             record["temperature"] = state["tau"]
 
         trainer({"elbo": Step(optimizer, loss)}, phase="train", batch_size=self.batch_size,
-                max_epochs=self._epochs(X.shape[0]), epoch_start=epoch_start, epoch_end=epoch_end)
+                max_epochs=self.resolved_params_["max_epochs"], epoch_start=epoch_start,
+                epoch_end=epoch_end)
 
     @property
     def means_(self):
@@ -469,7 +462,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         elbo = self._infer(X, self._elbo)["elbo"]
-        if self._likelihood_ == "gaussian":  # the density of X, not of its z-scores
+        if self.resolved_params_["likelihood"] == "gaussian":  # the density of X, not its z-scores
             elbo = elbo - np.log(self.input_scale_).sum()
         return elbo
 
@@ -525,7 +518,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             z = module.prior_mean[index] + (0.5 * module.prior_log_var[index]).exp() * eps
             for start in range(0, n_samples, 1024):
                 decoded = module.decoder(z[start:start + 1024])
-                if self._likelihood_ == "bernoulli":
+                if self.resolved_params_["likelihood"] == "bernoulli":
                     decoded = torch.sigmoid(decoded)
                 chunks.append(decoded.double().cpu().numpy())
         return self._unscale(np.concatenate(chunks)), self.label_map_[components]

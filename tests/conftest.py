@@ -27,6 +27,18 @@ ESTIMATORS = list(QUICK)
 IDS = [cls.__name__ for cls in ESTIMATORS]
 
 
+def resolve(est, n_samples, shape, device="cpu"):
+    """``est``'s resolved parameters for ``n_samples`` samples of ``shape`` ((C, H, W) or (D,)).
+
+    The training data are stood in for by a zero tensor of that shape (no
+    memory: one sample, expanded).
+    """
+    est.image_shape_ = tuple(shape) if len(shape) == 3 else None
+    est.n_features_in_ = int(torch.tensor(shape).prod())
+    data = torch.zeros(1, *shape, device=device).expand(n_samples, *shape)
+    return est._resolve_params(data)
+
+
 def quick(cls, **params):
     """``cls`` with the quick settings, ``params`` on top."""
     return cls(**{**QUICK[cls], **params})

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator
 
-from .conftest import ESTIMATORS, IDS, quick
+from .conftest import ESTIMATORS, IDS, QUICK, quick
 
 
 @pytest.mark.slow
@@ -59,3 +59,25 @@ def test_cuda_fit_loads_on_cpu(cls):
     loaded = pickle.loads(pickle.dumps(est))
     loaded.device_ = torch.device("cpu")
     assert np.mean(loaded.predict(X) == labels) > 0.95
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
+def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls, monkeypatch):
+    """``resolved_params_`` holds the value of every parameter that can be "auto", none "auto".
+
+    The hook runs once per fit; a warm start on more data keeps the first fit's values.
+    """
+    can_be_auto = {name for name, value in cls().get_params().items()
+                   if isinstance(value, str) and value == "auto" and name != "device"}
+    calls = []
+    resolve = cls._resolve_params
+    monkeypatch.setattr(cls, "_resolve_params", lambda self, X: calls.append(1) or resolve(self, X))
+    X = load_digits().images
+    est = cls(n_clusters=10, random_state=0)
+    est.set_params(**{k: v for k, v in QUICK[cls].items() if k not in can_be_auto})
+    est.set_params(max_epochs=1, warm_start=True).fit(X[:100])
+    resolved = est.resolved_params_
+    assert set(resolved) == can_be_auto and len(calls) == 1
+    assert not any(isinstance(v, str) and v == "auto" for v in resolved.values())
+    est.fit(X[:300])  # warm: trains on with the values its first fit resolved
+    assert est.resolved_params_ == resolved and len(calls) == 1

@@ -7,6 +7,8 @@ from skdeepcluster import DCCSClustering
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.backbones import ResNetEncoder
 
+from .conftest import resolve
+
 TERMS = {"critic", "gradient_penalty", "adversarial", "mi", "balance", "augmentation"}
 
 
@@ -23,7 +25,7 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     assert len(np.unique(est.labels_)) == 10
     # The batch-mean assignment ends close to uniform: KL to it well under log 10 = 2.3
     # (the term is that KL times the weight, 4 on 60 images per cluster).
-    assert est._beta_balance(600) == 4.0
+    assert est.resolved_params_["beta_balance"] == 4.0
     assert est.history_[-1]["balance"] < 0.05 * 4.0
     proba = est.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
@@ -126,14 +128,16 @@ def test_bad_color_mode():
 
 
 def test_auto_crop_scale_is_official_on_large_sets_of_28_pixels_and_more():
-    est = DCCSClustering(n_clusters=10)
-    assert est._crop_scale((28, 28), 10000) == (0.4, 1.0)  # MNIST-test: 1,000 per cluster
-    assert est._crop_scale((64, 96), 5000) == (0.4, 1.0)
-    assert est._crop_scale((8, 8), 70000) == (0.7, 1.0)  # too small to crop 40%
-    assert est._crop_scale((28, 28), 2000) == (0.7, 1.0)  # few images per cluster
-    assert DCCSClustering(n_clusters=20)._crop_scale((32, 32), 1440) == (0.7, 1.0)  # COIL-20
-    assert est._crop_scale(None, 100) is None
-    assert DCCSClustering(crop_scale=(0.5, 0.9))._crop_scale((8, 8), 100) == (0.5, 0.9)
+    def crop(n, shape, n_clusters=10, **params):
+        return resolve(DCCSClustering(n_clusters=n_clusters, **params), n, shape)["crop_scale"]
+
+    assert crop(10000, (1, 28, 28)) == (0.4, 1.0)  # MNIST-test: 1,000 per cluster
+    assert crop(5000, (1, 64, 96)) == (0.4, 1.0)
+    assert crop(70000, (1, 8, 8)) == (0.7, 1.0)  # too small to crop 40%
+    assert crop(2000, (1, 28, 28)) == (0.7, 1.0)  # few images per cluster
+    assert crop(1440, (1, 32, 32), n_clusters=20) == (0.7, 1.0)  # COIL-20
+    assert crop(100, (5,)) is None
+    assert crop(100, (1, 8, 8), crop_scale=(0.5, 0.9)) == (0.5, 0.9)
 
 
 @pytest.mark.parametrize("shape, hflip, flipped", [
@@ -146,6 +150,7 @@ def test_auto_crop_scale_is_official_on_large_sets_of_28_pixels_and_more():
 ])
 def test_auto_hflip_mirrors_photographs_not_small_grey_images(shape, hflip, flipped):
     est = DCCSClustering(n_clusters=2, hflip=hflip)
+    est.resolved_params_ = resolve(est, 4, shape)
     augmenter = est._augmenter(torch.zeros(4, *shape))
     assert augmenter.hflip == (0.5 if flipped else 0.0)
 
@@ -157,19 +162,23 @@ def test_bad_crop_scale(crop_scale):
 
 
 def test_auto_epochs_give_55_encoder_updates_per_cluster_at_most_one_per_image():
-    est = DCCSClustering(n_clusters=10)  # batches of 128; 5 batches per encoder update
+    def epochs(n, n_clusters=10, **params):
+        return resolve(DCCSClustering(n_clusters=n_clusters, **params), n, (1, 8, 8))["max_epochs"]
+
+    # batches of 128; 5 batches per encoder update
     # digits: 14 batches an epoch, 550 updates; MNIST-test: 36 epochs, raised to 100
-    assert [est._epochs(n) for n in (1797, 2000, 10000)] == [197, 184, 100]
-    many = DCCSClustering(n_clusters=20)
+    assert [epochs(n) for n in (1797, 2000, 10000)] == [197, 184, 100]
     # COIL-20: 11 batches an epoch; 200 images: one batch an epoch, 200 updates
-    assert [many._epochs(n) for n in (1440, 200)] == [500, 1000]
-    assert DCCSClustering(n_clusters=20, beta_adv=0)._epochs(1440) == 100  # 1 batch an update
-    assert DCCSClustering(max_epochs=3)._epochs(10000) == 3
+    assert [epochs(n, n_clusters=20) for n in (1440, 200)] == [500, 1000]
+    assert epochs(1440, n_clusters=20, beta_adv=0) == 100  # 1 batch an update
+    assert epochs(10000, max_epochs=3) == 3
 
 
 def test_auto_balance_weight_is_4_on_small_sets_and_1_on_large_ones():
-    est = DCCSClustering(n_clusters=10)
+    def balance(n, n_clusters=10, **params):
+        return resolve(DCCSClustering(n_clusters=n_clusters, **params), n, (1, 8, 8))["beta_balance"]
+
     # digits (180 images per cluster), 500 per cluster, MNIST-test and MNIST (1,000 and 7,000)
-    assert [est._beta_balance(n) for n in (1797, 5000, 10000, 70000)] == [4.0, 2.0, 1.0, 1.0]
-    assert DCCSClustering(n_clusters=20)._beta_balance(1440) == 4.0  # COIL-20
-    assert DCCSClustering(beta_balance=0.5)._beta_balance(100) == 0.5
+    assert [balance(n) for n in (1797, 5000, 10000, 70000)] == [4.0, 2.0, 1.0, 1.0]
+    assert balance(1440, n_clusters=20) == 4.0  # COIL-20
+    assert balance(100, beta_balance=0.5) == 0.5

@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits, make_blobs
 from skdeepcluster import DualAESpectralClustering
 from skdeepcluster.metrics import cluster_accuracy
 
-from .conftest import quick
+from .conftest import quick, resolve
 
 
 @pytest.mark.slow
@@ -99,7 +99,12 @@ def test_small_sets_train_in_batches_of_64_on_a_10_neighbour_graph():
     est = DualAESpectralClustering(latent_dim=8, siamese_epochs=1, spectral_epochs=1,
                                    max_epochs=1, random_state=0).fit(X)
     assert [r["phase"] for r in est.history_].count("autoencoder") == 45
-    auto = DualAESpectralClustering()._small_set_value
-    assert auto("auto", 1023, 256, 64) == 64 and auto("auto", 1024, 256, 64) == 256
-    assert auto("auto", 1023, 3, 10) == 10 and auto("auto", 10_000, 3, 10) == 3
-    assert auto(7, 200, 3, 10) == 7
+    assert est.resolved_params_["batch_size"] == 64
+    assert est.resolved_params_["pretrain_epochs"] == 45
+
+    def auto(n, **params):
+        resolved = resolve(DualAESpectralClustering(**params), n, (1, 8, 8))
+        return resolved["batch_size"], resolved["n_neighbors"]
+
+    assert auto(1023) == (64, 10) and auto(1024) == auto(10_000) == (256, 3)
+    assert auto(200, n_neighbors=7, batch_size=32) == (32, 7)

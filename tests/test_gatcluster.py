@@ -18,6 +18,8 @@ from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
 from skdeepcluster.nn.loop import epochs_for_updates
 from skdeepcluster.nn.losses import dissimilar_partner
 
+from .conftest import resolve
+
 TERMS = {"similarity", "entropy", "attention_entropy", "relation", "attention"}
 
 
@@ -178,10 +180,12 @@ def test_tabular_input_finds_blobs():
 
 
 def test_auto_epochs_count_optimiser_steps():
-    est = GATCluster()
+    def epochs(n, **params):
+        return resolve(GATCluster(**params), n, (1, 8, 8))["max_epochs"]
+
     # 200 images: one target batch of 6 sub-batches, 8 passes: 48 steps an epoch.
-    assert [est._epochs(n) for n in (200, 1440, 1797, 10000)] == [40, 18, 14, 10]
-    assert GATCluster(max_epochs=3)._epochs(10000) == 3
+    assert [epochs(n) for n in (200, 1440, 1797, 10000)] == [40, 18, 14, 10]
+    assert epochs(10000, max_epochs=3) == 3
 
 
 def test_target_batches_are_prepared_then_passed_over_several_times():

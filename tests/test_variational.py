@@ -8,6 +8,8 @@ from skdeepcluster import VariationalClustering
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.latent import GaussianMixtureVAE, gumbel_softmax, mixture_reparametrize
 
+from .conftest import resolve
+
 TERMS = {"reconstruction", "gaussian_kl", "categorical_kl"}
 
 
@@ -163,17 +165,19 @@ def test_mixture_initialisation_copies_the_posterior_and_discriminates_the_compo
     assert torch.equal(net.cluster_logits(h).argmax(dim=1), nearest)
 
 
-@pytest.mark.parametrize("shape, pretrained", [((8, 8), False), ((28, 28), True), ((5,), False)])
+@pytest.mark.parametrize("shape, pretrained", [((1, 8, 8), False), ((1, 28, 28), True), ((5,), False)])
 def test_auto_pretraining_is_for_samples_of_more_than_196_values(shape, pretrained):
-    est = VariationalClustering()
-    est.n_features_in_ = int(np.prod(shape))
-    assert (est._pretrain_epochs(10000) > 0) == pretrained
-    assert VariationalClustering(pretrain_epochs=7)._pretrain_epochs(10) == 7
+    def epochs(n, **params):
+        resolved = resolve(VariationalClustering(**params), n, shape)
+        return resolved["pretrain_epochs"], resolved["max_epochs"]
+
+    assert (epochs(10000)[0] > 0) == pretrained
+    assert epochs(10, pretrain_epochs=7)[0] == 7
     if pretrained:  # about 1,000 updates within 20-150 epochs, then 100 mixture epochs
-        assert [est._pretrain_epochs(n) for n in (10000, 1440, 200)] == [20, 46, 150]
-        assert est._epochs(200) == est._epochs(10000) == 100
+        assert [epochs(n)[0] for n in (10000, 1440, 200)] == [20, 46, 150]
+        assert epochs(200)[1] == epochs(10000)[1] == 100
     else:  # from scratch: about 7,000 mixture updates within 100-250 epochs
-        assert [est._epochs(n) for n in (1797, 10000)] == [250, 100]
+        assert [epochs(n)[1] for n in (1797, 10000)] == [250, 100]
 
 
 def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
