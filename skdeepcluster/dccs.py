@@ -190,10 +190,9 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         and with 20 categories the official losses left up to 13 of 20
         empty.  ``"auto"`` is ``1000 / (n_samples / n_clusters)`` kept
         within 1-4: 4 up to 250 images per cluster, 1 from 1,000.  Small sets
-        needed the strong guard (COIL-20, 72 images per cluster: ACC 0.70
-        with 4 against 0.65 with 1; digits, 180: median 0.88 against 0.84),
-        while on MNIST-test (1,000 per cluster) 4 gave 0.70 against 0.84 with
-        1 (user guide, "Measurements behind the defaults").  0 restores the
+        need the strong guard, while on large ones it pulls the batch toward
+        uniform more than their clusters need and costs accuracy (figures:
+        user guide, "Measurements behind the defaults").  0 restores the
         paper's loss.
     gp_weight : float, default=10.0
         Weight of the critic's gradient penalty (WGAN-GP's lambda).
@@ -214,20 +213,18 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         the set has at least 500 images per cluster, and ``(0.7, 1.0)``
         otherwise (not in the paper, whose sets all have thousands of images
         per cluster): 40% of an 8x8 image is a 5x5 patch that no longer
-        shows the object, and within a CPU schedule COIL-20 (72 images per
-        cluster) reached ACC 0.68 in 300 epochs with the milder range against
-        0.62 in 400 with the official one, while MNIST-test (1,000 per
-        cluster) gave 0.84 with the official range against 0.78 (user guide,
-        "Measurements behind the defaults").  Unused for tabular input.
+        shows the object, and a set with few images per cluster learns
+        within a CPU schedule from milder crops, while a large one gains from
+        the official range (figures: user guide, "Measurements behind the
+        defaults").  Unused for tabular input.
     hflip : "auto" or bool, default="auto"
         Also flip the augmented view left-right at random.  The official code
         flips every set but MNIST, whose digits change meaning when mirrored.
         ``"auto"`` (ours: the data set is not known) flips colour images and
         images at least 32 pixels high and wide, and no smaller one-channel
-        images (digits, characters): on COIL-20 with 10 images per object
-        flips took the median ACC of three seeds from 0.61 to 0.72, on
-        scikit-learn's 8x8 digits they cost 8 points (0.87 to 0.79; user
-        guide, "Measurements behind the defaults").  Fashion-MNIST (28 px) is
+        images (digits, characters), whose meaning a mirror can change: flips
+        helped objects and cost digits (figures: user guide, "Measurements
+        behind the defaults").  Fashion-MNIST (28 px) is
         the one official set this rule leaves unflipped.  ``True`` or
         ``False`` decides for every input; unused for tabular input.
     encoder : {"auto", "conv", "resnet"} or torch.nn.Module, default="auto"

@@ -148,9 +148,10 @@ class DualAESpectralClustering(BaseDeepClusterer):
     - ``batch_size="auto"`` and ``n_neighbors="auto"`` are 256 and the
       paper's 3, except on fewer than 1,024 samples: there batches of 64 (so
       the autoencoder gets its ~400 updates within 100 epochs rather than
-      one update per epoch) and a 10-neighbour graph.  On COIL-20 with 10
-      images per object (200 images) they raise the median accuracy over
-      three seeds from 0.675 to 0.735 at the same cost (user guide);
+      one update per epoch) and a 10-neighbour graph, which a whole-set
+      spectral batch can afford and which connects the few images of each
+      cluster (figures: user guide, "Measurements behind the
+      defaults");
       ``batch_size=256, n_neighbors=3`` restores the previous behaviour.
     - In the joint phase ``y`` enters the prior ``N(y M, I)`` as a target:
       the KL gradient does not reach the spectral net (with it, joint

@@ -292,9 +292,8 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
 
     Notes
     -----
-    Differences from the released code beyond the defaults above (ours
-    took the median ACC of three seeds on scikit-learn's digits from about
-    0.53 to about 0.9):
+    Differences from the released code beyond the defaults above (whose
+    figures are in the user guide, "Measurements behind the defaults"):
 
     - the Gaussian's parameters are the MLP's three outputs ``(mu_x, mu_y,
       sigma)`` as the paper writes them; the released code indexes them as

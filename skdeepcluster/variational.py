@@ -150,21 +150,19 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         mixture from a pretrained autoencoder.  ``"auto"`` pretrains samples
         of more than 196 values (28x28 images and up) for about 1,000
         updates within 20 to 150 epochs (MNIST-test: 20, COIL-20: 46, 200
-        images: 150), and not smaller ones: on MNIST-test the median ACC of
-        seeds 0-2 went from 0.72 from scratch to 0.83, while on
-        scikit-learn's 8x8 digits it fell from 0.84 to 0.81; COIL-20 (1,440
-        images, seed 0) did better after 40 epochs than after 137 (0.70
-        against 0.67), its 200-image subset after 150 than after 40 (median
-        0.70 against 0.64; user guide, "Measurements behind the
-        defaults").
+        images: 150), and not smaller ones: from scratch the mixture
+        collapses onto a few clusters on the larger images, while on
+        scikit-learn's 8x8 digits the pretrained start costs accuracy; a
+        schedule in updates trains a small set as long as a large one
+        (figures: user guide, "Measurements behind the defaults").
     max_epochs : int or "auto", default="auto"
         Passes over the data while the mixture trains (after pretraining).
         ``"auto"`` (ours) is 100 after pretraining, which starts the mixture
-        from a fitted model (COIL-20: 100 epochs 0.67, 250 epochs 0.60),
-        and from scratch about 7,000 updates within 100 to 250 epochs: 250
-        for scikit-learn's digits (1,797 images: median ACC of seeds 0-2
-        0.863 against 0.841 after 100), 100 for 10,000 images.  The old
-        default was 100.
+        from a fitted model that longer training wears down, and from
+        scratch about 7,000 updates within 100 to 250 epochs (250 for
+        scikit-learn's digits, 100 for 10,000 images), as a small set needs
+        more passes for as many updates (figures: user guide, "Measurements
+        behind the defaults").  The old default was 100.
     batch_size : int, default=64
     learning_rate : float, default=1e-3
         Adam learning rate of the networks and the prior.
