@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -15,8 +14,8 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
 from .nn.data import eval_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
-from .nn.latent import (GaussianMixtureVAE, gaussian_sample, gumbel_softmax,
-                        mixture_reparametrize)
+from .nn.latent import (GaussianMixtureVAE, gaussian_sample, gumbel_softmax, log_likelihood,
+                        mixture_moments, mixture_reparametrize)
 from .nn.loop import Step, adam, epochs_for_updates, generator_seed
 from .nn.losses import kl_diagonal_gaussians
 
@@ -274,14 +273,6 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.checkpoint_every = checkpoint_every
 
     # --------------------------------------------------------------- model
-    def _log_likelihood(self, decoded, x):
-        """``log p(x|z)`` per row, summed over the values of a sample."""
-        if self.resolved_params_["likelihood"] == "bernoulli":
-            ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
-        else:
-            ll = -0.5 * ((x - decoded).pow(2) + math.log(2 * math.pi))
-        return ll.flatten(1).sum(dim=1)
-
     def _temperature(self, epoch):
         return max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * epoch))
 
@@ -328,8 +319,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             x = X[idx]
             mean, log_var = net.encode_one(x)
             z = gaussian_sample(mean, log_var, generator)
-            terms = {"reconstruction": -self.reconstruction_weight * self._log_likelihood(
-                net.decoder(z), x).mean()}
+            terms = {"reconstruction": -self.reconstruction_weight * log_likelihood(
+                net.decoder(z), x, self.resolved_params_["likelihood"]).mean()}
             if beta:
                 terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
             return terms
@@ -344,12 +335,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
             labels = kmeans.fit_predict(codes.cpu().numpy())
             labels = torch.as_tensor(labels, device=X.device).long()
-            counts = torch.bincount(labels, minlength=self.n_clusters).clamp_min(1).double()
-            onehot = F.one_hot(labels, self.n_clusters).double()
-            centers = onehot.T @ codes / counts[:, None]
-            # the variance of z within a cluster: of its codes' means, plus their own
-            variances = (onehot.T @ (codes.pow(2) + spread) / counts[:, None]
-                         - centers.pow(2)).clamp_min(_MIN_PRIOR_VARIANCE)
+            centers, variances = mixture_moments(codes, spread, labels, self.n_clusters,
+                                                 _MIN_PRIOR_VARIANCE)
             # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
             dtype = net.prior_mean.dtype
             net.init_mixture(broadcast_from_first(centers.to(dtype)),
@@ -377,8 +364,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                 eps = torch.randn(mean.shape[0], 1, mean.shape[2], device=x.device,
                                   dtype=mean.dtype, generator=generator)
                 z = mixture_reparametrize(y, mean, log_var, eps)
-                terms["reconstruction"] = -self.reconstruction_weight * self._log_likelihood(
-                    net.decoder(z), x).mean()
+                terms["reconstruction"] = -self.reconstruction_weight * log_likelihood(
+                    net.decoder(z), x, self.resolved_params_["likelihood"]).mean()
             if beta:
                 terms["gaussian_kl"] = beta * (
                     q * net.kl_gaussians(mean, log_var)).sum(dim=1).mean()
@@ -422,20 +409,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         return {"embedding": (q.unsqueeze(2) * mean).sum(dim=1), "proba": q}
 
     def _elbo(self, module, x):
-        """Per-row ELBO: exact in ``y`` (a sum over clusters), one shared draw of ``eps`` for ``z``."""
-        logits, mean, log_var = module.encode(x)
-        log_q = logits.log_softmax(dim=1)
-        q = log_q.exp()
-        generator = torch.Generator(device=x.device).manual_seed(0)
-        eps = torch.randn(mean.shape[2], device=x.device, dtype=x.dtype, generator=generator)
-        z = mean + (0.5 * log_var).exp() * eps  # (n, K, D): one code per cluster
-        n, k = z.shape[:2]
-        decoded = module.decoder(z.reshape(n * k, -1))
-        repeated = x.unsqueeze(1).expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:])
-        log_lik = self._log_likelihood(decoded, repeated).view(n, k)
-        elbo = (q * (log_lik - module.kl_gaussians(mean, log_var))).sum(dim=1)
-        elbo = elbo - (q * (log_q + math.log(self.n_clusters))).sum(dim=1)
-        return {"elbo": elbo}
+        return {"elbo": module.elbo(x, self.resolved_params_["likelihood"])}
 
     def score_samples(self, X):
         """Evidence lower bound of each sample, ``ELBO(x) <= log p(x)``.

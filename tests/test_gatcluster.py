@@ -9,11 +9,11 @@ from skdeepcluster import GATCluster
 from skdeepcluster.gatcluster import (
     _TargetBatches,
     balanced_target,
-    gaussian_attention_map,
     relation_groups,
     sharpened_target,
 )
 from skdeepcluster.metrics import cluster_accuracy
+from skdeepcluster.nn.attention import gaussian_attention_map
 from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
 from skdeepcluster.nn.loop import epochs_for_updates
 from skdeepcluster.nn.losses import dissimilar_partner

@@ -1,5 +1,5 @@
 """PyTorch building blocks shared by the methods (no scikit-learn in here)."""
 
-from . import augment, backbones, data, distributed, latent, loop, losses
+from . import attention, augment, backbones, data, distributed, latent, loop, losses
 
-__all__ = ["augment", "backbones", "data", "distributed", "latent", "loop", "losses"]
+__all__ = ["attention", "augment", "backbones", "data", "distributed", "latent", "loop", "losses"]

@@ -3,12 +3,15 @@
 :func:`gaussian_sample` draws a Gaussian code with gradients (the
 reparametrisation trick), :func:`gumbel_softmax` and
 :func:`mixture_reparametrize` the discrete and continuous latents of a
-Gaussian-mixture VAE, and
-:class:`GaussianMixtureVAE` is the network of ``VariationalClustering``
+Gaussian-mixture VAE, :func:`log_likelihood` is its decoder's ``log p(x|z)``,
+and :class:`GaussianMixtureVAE` is the network of ``VariationalClustering``
 (Prasad et al., IJCNN 2020): ``q(y|x)``, ``q(z|x, y)`` for every ``y``,
 the decoder ``p(x|z)`` and the learned prior ``p(z|y)``, with the mixture
-initialisation from a pretrained one-component model.
+initialisation from a pretrained one-component model
+(:func:`mixture_moments`) and the per-row ELBO.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +20,8 @@ from torch import nn
 from .backbones import build_decoder, build_encoder
 from .losses import kl_diagonal_gaussians
 
-__all__ = ["gaussian_sample", "gumbel_softmax", "mixture_reparametrize", "GaussianMixtureVAE"]
+__all__ = ["gaussian_sample", "gumbel_softmax", "mixture_reparametrize", "log_likelihood",
+           "mixture_moments", "GaussianMixtureVAE"]
 
 # Encoder and decoder: two stride-2 3x3 convolutions (32 and 64 channels) and
 # a 256-wide fully connected layer for images, two 256-wide layers for rows.
@@ -66,6 +70,35 @@ def mixture_reparametrize(y, mean, log_var, eps):
     return (y.unsqueeze(2) * (mean + (0.5 * log_var).exp() * eps)).sum(dim=1)
 
 
+def log_likelihood(decoded, x, likelihood):
+    """``log p(x|z)`` per row, summed over a sample's values.
+
+    ``"bernoulli"``: ``decoded`` are the logits of pixels in [0, 1];
+    ``"gaussian"``: ``decoded`` is the mean of a unit-variance Gaussian.
+    """
+    if likelihood == "bernoulli":
+        ll = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+    else:
+        ll = -0.5 * ((x - decoded).pow(2) + math.log(2 * math.pi))
+    return ll.flatten(1).sum(dim=1)
+
+
+def mixture_moments(codes, spread, labels, n_clusters, min_variance):
+    """Each cluster's mean and variance of ``z`` under a hard partition of posterior codes.
+
+    ``codes`` and ``spread`` ``(n, D)`` are the means and variances of
+    ``q(z|x)``, ``labels`` ``(n,)`` the partition.  A cluster's variance is
+    that of its codes' means plus their own, at least ``min_variance``; an
+    empty cluster's moments are zero (and ``min_variance``).
+    """
+    counts = torch.bincount(labels, minlength=n_clusters).clamp_min(1).to(codes.dtype)
+    onehot = F.one_hot(labels, n_clusters).to(codes.dtype)
+    centers = onehot.T @ codes / counts[:, None]
+    variances = (onehot.T @ (codes.pow(2) + spread) / counts[:, None]
+                 - centers.pow(2)).clamp_min(min_variance)
+    return centers, variances
+
+
 class GaussianMixtureVAE(nn.Module):
     """q(y|x), q(z|x, y) for every y, the decoder p(x|z) and the prior p(z|y).
 
@@ -104,6 +137,26 @@ class GaussianMixtureVAE(nn.Module):
         params = self.gaussian_params(h).view(-1, self.n_clusters, 2, self.latent_dim)
         log_var = params[:, :, 1].clamp(*_LOG_VAR_RANGE)
         return self.cluster_logits(h), params[:, :, 0], log_var
+
+    def elbo(self, x, likelihood):
+        """Per-row ELBO: exact in ``y`` (a sum over clusters), one shared draw of ``eps`` for ``z``.
+
+        The draw comes from a generator seeded with 0, so a row's ELBO does
+        not depend on the rows scored with it; ``likelihood`` as in
+        :func:`log_likelihood`.
+        """
+        logits, mean, log_var = self.encode(x)
+        log_q = logits.log_softmax(dim=1)
+        q = log_q.exp()
+        generator = torch.Generator(device=x.device).manual_seed(0)
+        eps = torch.randn(mean.shape[2], device=x.device, dtype=x.dtype, generator=generator)
+        z = mean + (0.5 * log_var).exp() * eps  # (n, K, D): one code per cluster
+        n, k = z.shape[:2]
+        decoded = self.decoder(z.reshape(n * k, -1))
+        repeated = x.unsqueeze(1).expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:])
+        log_lik = log_likelihood(decoded, repeated, likelihood).view(n, k)
+        elbo = (q * (log_lik - self.kl_gaussians(mean, log_var))).sum(dim=1)
+        return elbo - (q * (log_q + math.log(self.n_clusters))).sum(dim=1)
 
     def kl_gaussians(self, mean, log_var):
         """``KL(q(z|x, y=k) || p(z|y=k))`` for every row and cluster, ``(n, K)``."""
