@@ -137,11 +137,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         The value every data-dependent (``"auto"``) parameter takes for the
         training data (a :class:`~skdeepcluster.nn.data.DeviceData`), keyed
         by parameter name, with the parameters' other values checked and
-        passed through.  The base stores it as ``resolved_params_``, which
-        the other hooks read instead of those parameters.  A warm start keeps
-        the values its first fit resolved (a resumed checkpoint resolves the
-        same: its parameters and data are the checkpoint's).  The default
-        resolves nothing (``{}``).
+        passed through.  Stored as ``resolved_params_``, which the other
+        hooks read instead of those parameters; a warm start keeps its first
+        fit's values (a resumed checkpoint resolves the same).  Default: ``{}``.
     ``_build_module(self, data) -> torch.nn.Module``
         The method's network (every trained part, in one module) for the
         training data, on ``data.device``.  ``data`` is a
@@ -155,8 +153,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         Train ``module``.  ``trainer`` (:class:`~skdeepcluster._session.Trainer`)
         is :func:`skdeepcluster.nn.loop.train` with the fit's rows, device,
         generator, history, session, ``verbose`` and autocast bound: a method
-        passes its steps, schedule, batch size, epochs, and a ``phase`` name
-        per call if it trains in phases.  ``trainer.generator`` is the seeded
+        passes its steps, schedule, batch size or batch source, epochs, and
+        a ``phase`` name per call if it trains in phases.  ``trainer.generator`` is the seeded
         generator every random draw takes; ``trainer.pending(phase)`` and
         ``trainer.cached(name, compute)`` let a resumed fit skip a finished
         phase's set-up and reuse tensors computed between phases.
@@ -306,7 +304,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
                 int.from_bytes(digest.digest()[:8], "little", signed=True)):
             raise ValueError("A distributed fit needs the same X on every rank; the ranks of "
                              "this process group were given different data.")
-        session = open_session(self, X, digest.hexdigest(), warm)
+        session = open_session(
+            X, digest.hexdigest(), self.get_params(deep=False), self.device_,
+            checkpoint_path=self.checkpoint_path, checkpoint_every=self.checkpoint_every,
+            previous=(self._training_state, self.module_, self.history_) if warm else None)
         self.history_ = session.history
         data = DeviceData(X, self._scale, self.device_, self.max_device_bytes,
                           elementwise=self.image_shape_ is not None)

@@ -315,26 +315,30 @@ def mismatch_message(path, theirs, ours):
             + ". Delete the file or pass another checkpoint_path to start this fit.")
 
 
-def open_session(estimator, X, digest, warm):
-    """The :class:`FitSession` of ``estimator.fit(X)``; ``digest`` is ``X``'s SHA-256 (hex).
+def open_session(X, digest, params, device, *, checkpoint_path=None, checkpoint_every=1,
+                 previous=None):
+    """The :class:`FitSession` of one ``fit(X)``; ``digest`` is ``X``'s SHA-256 (hex).
 
-    A warm start (``warm``) continues the previous fit's state, kept in
-    ``estimator._training_state``; a checkpoint at ``estimator.checkpoint_path``
-    written for the same fit (parameters, data, device, start) continues from
-    where it was written and one written for another is refused.  The
-    session's ``history`` is ``estimator.history_`` on a warm start, else a
-    new list (a resumed checkpoint fills it with its records).
+    ``params`` are the estimator's parameters and ``device`` the fit's.  A
+    warm start passes ``previous = (state, module, history)``: the last
+    fit's :meth:`FitSession.state` (without its module), its module and its
+    history list, which the session continues.  A checkpoint at
+    ``checkpoint_path`` written for the same fit (parameters, data, device,
+    start) continues from where it was written and one written for another
+    is refused; a new checkpoint is written every ``checkpoint_every``
+    epochs.  Otherwise the session's ``history`` is a new list (a resumed
+    checkpoint fills it with its records).
     """
-    previous = estimator._training_state if warm else None
-    resume, extend, history = None, warm, estimator.history_ if warm else []
-    continues = None if previous is None else (previous["description"], len(history))
-    description = fit_description(estimator.get_params(deep=False), X, digest,
-                                  estimator.device_, continues)
+    warm = previous is not None
+    state, module, history = previous if warm else (None, None, [])
+    resume, extend = None, warm
+    continues = (state["description"], len(history)) if warm else None
+    description = fit_description(params, X, digest, device, continues)
     if warm:  # tensors cached for other data (a graph of its rows) are computed anew
-        same_data = previous["description"]["data"] == description["data"]
-        resume = dict(previous, module=estimator.module_.state_dict(),
-                      cache=previous["cache"] if same_data else {})
-    path, save, every = estimator.checkpoint_path, None, 1
+        same_data = state["description"]["data"] == description["data"]
+        resume = dict(state, module=module.state_dict(),
+                      cache=state["cache"] if same_data else {})
+    path, save, every = checkpoint_path, None, 1
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -344,17 +348,17 @@ def open_session(estimator, X, digest, warm):
             written = load_checkpoint(path)
             theirs = written.get("description", {})
             if theirs.get("fingerprint") != description["fingerprint"]:
-                own = warm and theirs == previous["description"]
+                own = warm and theirs == state["description"]
                 if not own:  # the previous fit's own last state is overwritten
                     raise ValueError(mismatch_message(path, theirs, description))
             else:
                 resume, extend = written, False
-        every = estimator.checkpoint_every
+        every = checkpoint_every
 
         def save(state):
             save_checkpoint(path, {**state, "description": description})
 
-    return FitSession(torch.Generator(device=estimator.device_), history, estimator.device_,
+    return FitSession(torch.Generator(device=device), history, device,
                       resume=resume, extend=extend, save=save, save_every=every,
                       description=description)
 
