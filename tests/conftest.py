@@ -27,6 +27,11 @@ ESTIMATORS = list(QUICK)
 IDS = [cls.__name__ for cls in ESTIMATORS]
 
 
+def torch_generator(seed=0):
+    """A CPU ``torch.Generator`` seeded with ``seed``."""
+    return torch.Generator().manual_seed(seed)
+
+
 def resolve(est, n_samples, shape, device="cpu"):
     """``est``'s resolved parameters for ``n_samples`` samples of ``shape`` ((C, H, W) or (D,)).
 

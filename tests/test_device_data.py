@@ -7,7 +7,7 @@ import torch
 from skdeepcluster.nn.data import DeviceData, eval_chunks
 
 from .conftest import ESTIMATORS, IDS
-from .test_long_fits import _data, _make, _same_weights
+from .test_session import _data, _make, _same_weights
 
 CPU = torch.device("cpu")
 

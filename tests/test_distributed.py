@@ -174,3 +174,19 @@ def test_a_group_torch_holds_for_good_is_reported():
                           timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Import skdeepcluster before calling init_process_group()" in done.stdout
+
+
+def test_synced_batch_norm_swaps_in_and_back_sharing_the_tensors():
+    from skdeepcluster.nn.distributed import synced_batch_norm
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                              torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(8)))
+    before = list(net.modules())
+    weight, running = net[1].weight, net[1].running_mean
+    with synced_batch_norm(net):
+        assert isinstance(net[1], torch.nn.SyncBatchNorm)
+        assert isinstance(net[2][1], torch.nn.SyncBatchNorm)
+        assert net[1].weight is weight and net[1].running_mean is running
+    assert list(net.modules()) == before
+    with synced_batch_norm(net, enabled=False):
+        assert isinstance(net[1], torch.nn.BatchNorm2d)

@@ -1,4 +1,4 @@
-"""Long fits: Ctrl-C keeps the work, warm starts continue, checkpoints resume (all four estimators)."""
+"""The fit session: Ctrl-C keeps the work, warm starts continue, checkpoints resume (all four estimators)."""
 
 import os
 import signal
