@@ -186,3 +186,20 @@ def test_suite_resumes_and_reruns_one_cell(tmp_path):
     lines = [json.loads(line) for line in suite.read_text().splitlines()]
     assert sorted(r["seed"] for r in lines) == [0, 1, 2]  # the rerun replaced its line
     assert lines[-1]["seed"] == 1 and lines[-1]["date"] >= first[1]["date"]
+
+
+@pytest.mark.parametrize("probe", sorted(p.name for p in (BENCH / "probes").glob("*.py")))
+def test_every_probe_starts(probe):
+    """A probe that patches or imports names the package no longer has fails here, not by hand."""
+    out = subprocess.run([sys.executable, str(BENCH / "probes" / probe), "--help"],
+                         capture_output=True, text=True, cwd=BENCH.parent)
+    assert out.returncode == 0, out.stderr
+
+
+def test_checkpoint_cost_probe_times_the_writes():
+    out = subprocess.run([sys.executable, str(BENCH / "probes" / "checkpoint_cost.py"), "--dataset",
+                          "digits", "--epochs", "1", "--methods", "variational"],
+                         capture_output=True, text=True, cwd=BENCH.parent)
+    assert out.returncode == 0, out.stderr
+    row = out.stdout.splitlines()[-1].split()
+    assert row[0] == "variational" and float(row[2]) > 0 and "(2 writes)" in out.stdout

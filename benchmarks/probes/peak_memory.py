@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/peak_memory.py --dataset mnist --data-home ../shared/datasets \\
+    python benchmarks/probes/peak_memory.py --dataset mnist --data-home ../shared/datasets \\
         [--methods variational dccs dual-ae-spectral] [--epochs 1] [--max-device-bytes N]
 
 Each fit runs in a fresh process (every epoch parameter set to ``--epochs``,
@@ -14,10 +14,8 @@ so the peak shows every copy of the data a fit makes.
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
 
 CHILD = """
 import json, resource, sys, time
@@ -46,7 +44,7 @@ def main():
     parser.add_argument("--max-device-bytes", type=int, default=None)
     args = parser.parse_args()
     import os
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # run.py's folder
     for method in args.methods:
         code = CHILD.format(here=here, dataset=args.dataset, data_home=args.data_home, method=method,
                             epochs=args.epochs, max_device_bytes=args.max_device_bytes)

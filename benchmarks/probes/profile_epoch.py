@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/profile_epoch.py --method dual-ae-spectral --dataset mnist-test \\
+    python benchmarks/probes/profile_epoch.py --method dual-ae-spectral --dataset mnist-test \\
         --data-home ../shared/datasets [--epochs 1] [--rows 12]
 
 Fits the estimator with every epoch parameter set to ``--epochs`` and prints
@@ -15,12 +15,16 @@ commits to see where a change moved the time.
 """
 
 import argparse
+import os
+import sys
 import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import DATASET_CHOICES, _load
+
 from skdeepcluster.__main__ import METHODS
 
 

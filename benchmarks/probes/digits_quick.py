@@ -1,6 +1,6 @@
 """Fit one estimator with default parameters for several seeds; print ACC/NMI/ARI and time.
 
-Usage: python benchmarks/digits_quick.py [--method dccs] [--dataset digits]
+Usage: python benchmarks/probes/digits_quick.py [--method dccs] [--dataset digits]
        [--data-home DIR] [--seeds 0 1 2] [--device cpu]
 The default data set is sklearn's digits as 8x8 images; ``--dataset
 mnist-test`` and the others of ``python -m skdeepcluster`` read local files.
@@ -10,11 +10,15 @@ full benchmark (every method, one process per fit, tables).
 """
 
 import argparse
+import os
 import statistics
+import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import DATASETS, worker
+
 from skdeepcluster.__main__ import METHODS
 
 

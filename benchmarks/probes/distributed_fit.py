@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/distributed_fit.py [--methods dccs variational gatcluster dual-ae-spectral]
+    python benchmarks/probes/distributed_fit.py [--methods dccs variational gatcluster dual-ae-spectral]
         [--dataset digits] [--data-home DIR] [--epochs 10] [--world 2]
 
 The ranks are started with ``torch.multiprocessing.spawn`` as ``torchrun``
@@ -15,6 +15,7 @@ is the estimator's ``batch_size`` in both runs.  Every epoch parameter is
 import argparse
 import os
 import socket
+import sys
 import tempfile
 import time
 
@@ -22,7 +23,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import _load
+
 from skdeepcluster.__main__ import DATASETS, METHODS
 from skdeepcluster.metrics import cluster_accuracy
 
