@@ -282,7 +282,8 @@ def write_rst(all_results, path, images=()):
 
 # The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
 # the cheap sets first, so a partial run fills whole tables.
-SUITE_SETS = ("digits", "coil20-few", "mnist-test-2k", "coil20", "mnist-test", "fashion-mnist-test")
+SUITE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "mnist-test",
+              "fashion-mnist-test")
 SEEDS = (0, 1, 2)
 
 
@@ -382,7 +383,8 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
              "where it stopped when started again::", "",
              "    pip install \".[bench]\"",
              "    python benchmarks/run.py --suite --data-home DIR", "",
-             "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz`` and ``coil20.npz`` "
+             "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, "
+             "``orl_faces.npz`` and ``mixed40.npz`` "
              "(see ``skdeepcluster.datasets``).",
              f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
              f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]

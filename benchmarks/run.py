@@ -2,7 +2,7 @@
 
 Examples (from the repository root)::
 
-    # the suite behind doc/benchmarks.rst: every method x six sets x seeds 0-2, resumable,
+    # the suite behind doc/benchmarks.rst: every method x eight sets x seeds 0-2, resumable,
     # then the page is regenerated (5.9 hours of fits on 2 CPU cores, 2026-12: MNIST-test
     # 2.1 h, Fashion-MNIST test 2.0 h, the four smaller sets 1.8 h)
     python benchmarks/run.py --suite --data-home ../shared/datasets

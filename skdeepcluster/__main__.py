@@ -25,7 +25,8 @@ METHODS = {"dccs": DCCSClustering, "dual-ae-spectral": DualAESpectralClustering,
            "gatcluster": GATCluster, "variational": VariationalClustering}
 
 
-DATASETS = ["digits", "mnist-test", "mnist", "fashion-mnist-test", "fashion-mnist", "usps", "coil20"]
+DATASETS = ["digits", "mnist-test", "mnist", "fashion-mnist-test", "fashion-mnist", "usps", "coil20",
+            "orl", "mixed40"]
 
 
 def load(name, data_home):
@@ -42,6 +43,10 @@ def load(name, data_home):
         return datasets.load_fashion_mnist(data_home, subset="test", return_X_y=True)
     if name == "usps":
         return datasets.load_usps(data_home, return_X_y=True)
+    if name == "orl":
+        return datasets.load_orl_faces(data_home, return_X_y=True)
+    if name == "mixed40":
+        return datasets.load_mixed40(data_home, return_X_y=True)
     return datasets.load_coil20(data_home, return_X_y=True)
 
 

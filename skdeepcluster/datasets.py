@@ -3,7 +3,8 @@
 Every loader looks for its files in ``data_home`` (the argument, else the
 ``SKDEEPCLUSTER_DATA`` environment variable, else ``~/skdeepcluster_data``),
 both directly in that folder and in a sub-folder named after the set
-(``mnist/``, ``fashion-mnist/``, ``usps/``, ``coil20/``).  It accepts:
+(``mnist/``, ``fashion-mnist/``, ``usps/``, ``coil20/``, ``orl_faces/``,
+``mixed40/``).  It accepts:
 
 - the standard distribution files: MNIST and Fashion-MNIST as their four idx
   files (``train-images-idx3-ubyte.gz`` ...; gzip or uncompressed), USPS as
@@ -11,10 +12,11 @@ both directly in that folder and in a sub-folder named after the set
   Statistical Learning*: a label then 256 grey values in [-1, 1] per line);
 - an ``.npz`` archive holding ``X`` (uint8 images ``(n, H, W)``), ``y`` and,
   for sets with an official split, ``n_train`` (the first ``n_train`` rows are
-  the training part): ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``.
+  the training part): ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``,
+  ``orl_faces.npz``, ``mixed40.npz``.
 
 The checksum of the *decompressed* data is verified where the published one
-is known (MNIST, Fashion-MNIST, our COIL-20 archive), so recompressed copies
+is known (MNIST, Fashion-MNIST, our COIL-20, ORL and mixed40 archives), so recompressed copies
 (such as those Debian's ``dataset-fashion-mnist`` package installs under
 ``/usr/share/datasets/fashion-mnist/``) load as well as the originals.  Only
 when no file is found and ``download=True`` is a download tried; the file is
@@ -33,7 +35,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["get_data_home", "load_mnist", "load_fashion_mnist", "load_usps", "load_coil20"]
+__all__ = ["get_data_home", "load_mnist", "load_fashion_mnist", "load_usps", "load_coil20",
+           "load_orl_faces", "load_mixed40"]
 
 _IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -97,18 +100,44 @@ _USPS = {
     ),
 }
 
-_COIL20 = {
-    "folder": "coil20",
-    "npz": "coil20.npz",
-    "sha256": {
-        "X": "00af61345d0330edf71687ff64099597be41553dcfbd308e75787f43e74988bc",
-        "y": "35049b23ee21c3eac769e31734e51a64b8072276517170093a3fddccd6b9e358",
+# Sets with no public mirror in this layout: one local ``.npz`` each, checksums
+# of its decompressed arrays.
+_LOCAL_SETS = {
+    "coil20": {
+        "folder": "coil20", "npz": "coil20.npz", "size": 32, "n": 1440,
+        "target_names": [f"object {i + 1}" for i in range(20)],
+        "sha256": {"X": "00af61345d0330edf71687ff64099597be41553dcfbd308e75787f43e74988bc",
+                   "y": "35049b23ee21c3eac769e31734e51a64b8072276517170093a3fddccd6b9e358"},
+        "descr": (
+            "COIL-20 (Columbia Object Image Library): 1,440 grey images of 20 objects, "
+            "each seen from 72 poses 5 degrees apart, downsampled to 32x32 (uint8). "
+            "There is no official train/test split."
+        ),
     },
-    "descr": (
-        "COIL-20 (Columbia Object Image Library): 1,440 grey images of 20 objects, "
-        "each seen from 72 poses 5 degrees apart, downsampled to 32x32 (uint8). "
-        "There is no official train/test split."
-    ),
+    "orl_faces": {
+        "folder": "orl_faces", "npz": "orl_faces.npz", "size": 32, "n": 400,
+        "target_names": [f"person {i + 1}" for i in range(40)],
+        "sha256": {"X": "9e062ae590605223d40576a805c29565224950cb2882c2109df03781ffe78063",
+                   "y": "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e"},
+        "descr": (
+            "ORL / AT&T faces (AT&T Laboratories Cambridge): 400 grey images of 40 people, "
+            "10 each, in the 32x32 version clustering papers use (uint8)."
+        ),
+    },
+    "mixed40": {
+        "folder": "mixed40", "npz": "mixed40.npz", "size": 32, "n": 400,
+        "target_names": ([f"digit {d}" for d in range(10)]
+                         + [f"garment {g}" for g in range(10)]
+                         + [f"object {o + 1}" for o in range(20)]),
+        "sha256": {"X": "5cfbbd85ee2f1dd6047ed08e4f6a5fb1f1005d5dacf366a61c7d5a079f63eeee",
+                   "y": "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e"},
+        "descr": (
+            "mixed40: a stress set of 40 clusters of 10 grey 32x32 images (uint8) from three "
+            "domains: the first ten MNIST test images of each digit and of each Fashion-MNIST "
+            "garment (28x28, zero-padded), and every 7th pose of each COIL-20 object. "
+            "Labels 0-9 digits, 10-19 garments, 20-39 objects."
+        ),
+    },
 }
 
 _SUBSETS = ("all", "train", "test")
@@ -401,40 +430,64 @@ load_usps.__doc__ = (
 )
 
 
-def load_coil20(data_home=None, *, return_X_y=False):
-    """Load COIL-20 (1,440 images of 20 objects, 32x32).
+def _load_local_set(key, data_home, return_X_y):
+    spec = _LOCAL_SETS[key]
+    dirs = _search_dirs(get_data_home(data_home), spec["folder"])
+    path = _find([d / spec["npz"] for d in dirs])
+    if path is None:
+        raise _missing_error(key, [spec["npz"]], dirs, False)
+    with np.load(path) as archive:
+        X, y = archive["X"], archive["y"].astype(np.int64)
+    _verify(np.ascontiguousarray(X).tobytes(), spec["sha256"]["X"], f"{path} (X)")
+    _verify(y.tobytes(), spec["sha256"]["y"], f"{path} (y)")
+    return _bunch(X, y, spec["target_names"], spec["descr"], return_X_y)
 
+
+_LOCAL_DOC = """
     The set has no public mirror in the layout used here, so there is no
-    ``download`` option: place ``coil20.npz`` (``X`` uint8 ``(1440, 32, 32)``
+    ``download`` option: place ``{npz}`` (``X`` uint8 ``({n}, {size}, {size})``
     and ``y``) in ``data_home``.  Its checksum is verified.
 
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Folder holding ``coil20.npz`` (see :func:`get_data_home`).
+        Folder holding ``{npz}`` (see :func:`get_data_home`).
     return_X_y : bool, default=False
         If True, return ``(images, target)`` instead of a Bunch.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``images`` (uint8, ``(1440, 32, 32)``), ``data`` (``(1440, 1024)``),
+        ``images`` (uint8, ``({n}, {size}, {size})``), ``data`` (``({n}, {n_features})``),
         ``target`` (int64), ``target_names`` and ``DESCR``.
     (images, target) : tuple
         If ``return_X_y`` is True.
 
     Examples
     --------
-    >>> from skdeepcluster.datasets import load_coil20
-    >>> X, y = load_coil20(return_X_y=True)  # doctest: +SKIP
-    """
-    dirs = _search_dirs(get_data_home(data_home), _COIL20["folder"])
-    path = _find([d / _COIL20["npz"] for d in dirs])
-    if path is None:
-        raise _missing_error("coil20", [_COIL20["npz"]], dirs, False)
-    with np.load(path) as archive:
-        X, y = archive["X"], archive["y"].astype(np.int64)
-    _verify(np.ascontiguousarray(X).tobytes(), _COIL20["sha256"]["X"], f"{path} (X)")
-    _verify(y.tobytes(), _COIL20["sha256"]["y"], f"{path} (y)")
-    names = [f"object {i + 1}" for i in range(20)]
-    return _bunch(X, y, names, _COIL20["descr"], return_X_y)
+    >>> from skdeepcluster.datasets import {function}
+    >>> X, y = {function}(return_X_y=True)  # doctest: +SKIP
+"""
+
+
+def load_coil20(data_home=None, *, return_X_y=False):
+    return _load_local_set("coil20", data_home, return_X_y)
+
+
+def load_orl_faces(data_home=None, *, return_X_y=False):
+    return _load_local_set("orl_faces", data_home, return_X_y)
+
+
+def load_mixed40(data_home=None, *, return_X_y=False):
+    return _load_local_set("mixed40", data_home, return_X_y)
+
+
+for _function, _key, _title in (
+        (load_coil20, "coil20", "Load COIL-20 (1,440 images of 20 objects, 32x32)."),
+        (load_orl_faces, "orl_faces", "Load the ORL faces (400 images of 40 people, 32x32)."),
+        (load_mixed40, "mixed40", "Load mixed40 (40 clusters of 10 images from three domains, "
+                                  "32x32).")):
+    _spec = _LOCAL_SETS[_key]
+    _function.__doc__ = _title + "\n" + _LOCAL_DOC.format(
+        npz=_spec["npz"], n=_spec["n"], size=_spec["size"], n_features=_spec["size"] ** 2,
+        function=_function.__name__)

@@ -14,7 +14,9 @@ from skdeepcluster.datasets import (
     get_data_home,
     load_coil20,
     load_fashion_mnist,
+    load_mixed40,
     load_mnist,
+    load_orl_faces,
     load_usps,
 )
 
@@ -112,8 +114,10 @@ def test_npz_layout_is_read_and_verified(tmp_path, fake_mnist):
 def test_missing_files_give_one_clear_error(tmp_path):
     with pytest.raises(OSError, match=r"train-images-idx3-ubyte.gz.*download=True.*Place the files in"):
         load_mnist(tmp_path)
-    with pytest.raises(OSError, match="coil20.npz"):
-        load_coil20(tmp_path)
+    for load, name in ((load_coil20, "coil20.npz"), (load_orl_faces, "orl_faces.npz"),
+                       (load_mixed40, "mixed40.npz")):
+        with pytest.raises(OSError, match=name):
+            load(tmp_path)
     with pytest.raises(ValueError, match="subset"):
         load_mnist(tmp_path, subset="validation")
 
@@ -226,6 +230,17 @@ def test_real_shared_benchmark_files(shared_datasets):
     assert fashion.images.shape == (60000, 28, 28) and fashion.target_names[0] == "T-shirt/top"
     coil = load_coil20(shared_datasets)
     assert coil.images.shape == (1440, 32, 32) and len(np.unique(coil.target)) == 20
+    for load in (load_orl_faces, load_mixed40):  # 40 clusters of 10
+        X, y = load(shared_datasets, return_X_y=True)
+        assert X.shape == (400, 32, 32) and X.dtype == np.uint8
+        assert np.bincount(y).tolist() == [10] * 40
+
+
+def test_a_local_archive_with_other_content_is_refused(tmp_path):
+    X = np.zeros((400, 32, 32), np.uint8)
+    np.savez(tmp_path / "orl_faces.npz", X=X, y=np.repeat(np.arange(40), 10))
+    with pytest.raises(OSError, match="expected content"):
+        load_orl_faces(tmp_path)
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(),
