@@ -3,8 +3,8 @@
 Examples (from the repository root)::
 
     # the suite behind doc/benchmarks.rst: every method x eight sets x seeds 0-2, resumable,
-    # then the page is regenerated (5.9 hours of fits on 2 CPU cores, 2026-12: MNIST-test
-    # 2.1 h, Fashion-MNIST test 2.0 h, the four smaller sets 1.8 h)
+    # then the page is regenerated (6.6 hours of fits on 2 CPU cores, 2026-12: MNIST-test
+    # 2.1 h, Fashion-MNIST test 2.0 h, the six smaller sets 2.5 h)
     python benchmarks/run.py --suite --data-home ../shared/datasets
 
     # rerun one cell of the suite (its line in suite.jsonl is replaced), then the page
