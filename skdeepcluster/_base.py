@@ -42,12 +42,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 from .nn.data import DeviceData
-from .nn.distributed import (
-    broadcast_from_first,
-    join_launched_group,
-    process_group,
-    same_on_every_rank,
-)
+from .nn.distributed import broadcast_from_first, join_launched_group, process_group, same_on_every_rank
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin", "resolve_device"]
 
