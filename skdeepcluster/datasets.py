@@ -100,44 +100,37 @@ _USPS = {
     ),
 }
 
-# Sets with no public mirror in this layout: one local ``.npz`` each, checksums
-# of its decompressed arrays.
+# Sets with no public mirror in this layout: one local ``.npz`` of 32x32 images each,
+# checksums of its decompressed arrays.
+def _local_set(key, n, target_names, sha256_X, sha256_y, descr):
+    return {"folder": key, "npz": f"{key}.npz", "size": 32, "n": n, "target_names": target_names,
+            "sha256": {"X": sha256_X, "y": sha256_y}, "descr": descr}
+
+
 _LOCAL_SETS = {
-    "coil20": {
-        "folder": "coil20", "npz": "coil20.npz", "size": 32, "n": 1440,
-        "target_names": [f"object {i + 1}" for i in range(20)],
-        "sha256": {"X": "00af61345d0330edf71687ff64099597be41553dcfbd308e75787f43e74988bc",
-                   "y": "35049b23ee21c3eac769e31734e51a64b8072276517170093a3fddccd6b9e358"},
-        "descr": (
-            "COIL-20 (Columbia Object Image Library): 1,440 grey images of 20 objects, "
-            "each seen from 72 poses 5 degrees apart, downsampled to 32x32 (uint8). "
-            "There is no official train/test split."
-        ),
-    },
-    "orl_faces": {
-        "folder": "orl_faces", "npz": "orl_faces.npz", "size": 32, "n": 400,
-        "target_names": [f"person {i + 1}" for i in range(40)],
-        "sha256": {"X": "9e062ae590605223d40576a805c29565224950cb2882c2109df03781ffe78063",
-                   "y": "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e"},
-        "descr": (
-            "ORL / AT&T faces (AT&T Laboratories Cambridge): 400 grey images of 40 people, "
-            "10 each, in the 32x32 version clustering papers use (uint8)."
-        ),
-    },
-    "mixed40": {
-        "folder": "mixed40", "npz": "mixed40.npz", "size": 32, "n": 400,
-        "target_names": ([f"digit {d}" for d in range(10)]
-                         + [f"garment {g}" for g in range(10)]
-                         + [f"object {o + 1}" for o in range(20)]),
-        "sha256": {"X": "5cfbbd85ee2f1dd6047ed08e4f6a5fb1f1005d5dacf366a61c7d5a079f63eeee",
-                   "y": "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e"},
-        "descr": (
-            "mixed40: a stress set of 40 clusters of 10 grey 32x32 images (uint8) from three "
-            "domains: the first ten MNIST test images of each digit and of each Fashion-MNIST "
-            "garment (28x28, zero-padded), and every 7th pose of each COIL-20 object. "
-            "Labels 0-9 digits, 10-19 garments, 20-39 objects."
-        ),
-    },
+    "coil20": _local_set(
+        "coil20", 1440, [f"object {i + 1}" for i in range(20)],
+        "00af61345d0330edf71687ff64099597be41553dcfbd308e75787f43e74988bc",
+        "35049b23ee21c3eac769e31734e51a64b8072276517170093a3fddccd6b9e358",
+        "COIL-20 (Columbia Object Image Library): 1,440 grey images of 20 objects, "
+        "each seen from 72 poses 5 degrees apart, downsampled to 32x32 (uint8). "
+        "There is no official train/test split."),
+    "orl_faces": _local_set(
+        "orl_faces", 400, [f"person {i + 1}" for i in range(40)],
+        "9e062ae590605223d40576a805c29565224950cb2882c2109df03781ffe78063",
+        "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e",
+        "ORL / AT&T faces (AT&T Laboratories Cambridge): 400 grey images of 40 people, "
+        "10 each, in the 32x32 version clustering papers use (uint8)."),
+    "mixed40": _local_set(
+        "mixed40", 400,
+        ([f"digit {d}" for d in range(10)] + [f"garment {g}" for g in range(10)]
+         + [f"object {o + 1}" for o in range(20)]),
+        "5cfbbd85ee2f1dd6047ed08e4f6a5fb1f1005d5dacf366a61c7d5a079f63eeee",
+        "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e",
+        "mixed40: a stress set of 40 clusters of 10 grey 32x32 images (uint8) from three "
+        "domains: the first ten MNIST test images of each digit and of each Fashion-MNIST "
+        "garment (28x28, zero-padded), and every 7th pose of each COIL-20 object. "
+        "Labels 0-9 digits, 10-19 garments, 20-39 objects."),
 }
 
 _SUBSETS = ("all", "train", "test")
