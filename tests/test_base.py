@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.utils.estimator_checks import check_estimator
 
-from skdeepcluster._base import resolve_device
+from skdeepcluster._input import resolve_device
 
 from ._toy import ToyClusterer
 
