@@ -21,6 +21,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -204,6 +205,11 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         -------
         self : object
             The fitted estimator.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the training data fill fewer than ``n_clusters`` clusters.
         """
         warm = self.warm_start and hasattr(self, "_training_state")
         X = self._validate_X(X, reset=not warm)
@@ -237,6 +243,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         raw = self._raw_labels(self._infer(X))
         self._set_label_map(raw)
         self.labels_ = self.label_map_[raw]
+        used = len(np.unique(raw))
+        if used < self.n_clusters:  # as KMeans warns when it finds fewer distinct clusters
+            warnings.warn(
+                f"{type(self).__name__} used {used} of n_clusters={self.n_clusters} clusters: "
+                f"{self.n_clusters - used} are empty on the training data (labels_ numbers the "
+                f"used ones 0..{used - 1}).",
+                ConvergenceWarning,
+                stacklevel=3,  # the caller of fit (through _fit_context)
+            )
         if interrupted is not None:
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in epoch "

@@ -1,10 +1,12 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_estimator
 
 from skdeepcluster._input import resolve_device
@@ -38,6 +40,19 @@ def test_labels_are_consecutive_from_zero():
     est = ToyClusterer(n_clusters=6, max_epochs=1, random_state=0).fit(X)
     used = np.unique(est.labels_)
     np.testing.assert_array_equal(used, np.arange(len(used)))
+
+
+def test_a_fit_with_empty_clusters_warns_how_many_were_used():
+    """Identical samples fill one cluster: ConvergenceWarning as KMeans gives; none when all are used."""
+    X = np.ones((40, 4))
+    with pytest.warns(ConvergenceWarning, match="used 1 of n_clusters=3 clusters: 2 are empty"):
+        est = ToyClusterer(max_epochs=1, random_state=0).fit(X)
+    assert len(np.unique(est.labels_)) == 1
+    X, _ = _blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = ToyClusterer(random_state=0).fit(X)
+    assert len(np.unique(est.labels_)) == 3
 
 
 def test_cpu_fits_repeat_bit_for_bit_and_leave_global_rng_alone():
