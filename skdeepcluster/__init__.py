@@ -10,6 +10,7 @@ from .metrics import (
     cluster_accuracy,
     cluster_accuracy_scorer,
     get_scorer,
+    label_free_scorer,
     nmi_scorer,
 )
 
@@ -27,4 +28,5 @@ __all__ = [
     "nmi_scorer",
     "ari_scorer",
     "get_scorer",
+    "label_free_scorer",
 ]

@@ -8,15 +8,21 @@ figures deep clustering papers report.
 
 The scorers call ``estimator.predict`` on the held-out rows of each split,
 so they measure how well a fitted clusterer generalises to new data; pass the
-labels to ``GridSearchCV.fit(X, y)`` for them to be used.
+labels to ``GridSearchCV.fit(X, y)`` for them to be used.  Without labels,
+:func:`label_free_scorer` (``get_scorer("label_free")``) scores a fit by
+its estimator's own criterion, ``estimator.score(X)``, and
+:func:`neighbour_agreement_score` compares partitions of the same data in one
+shared space.
 """
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, make_scorer
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
+from sklearn.neighbors import NearestNeighbors
 
 __all__ = [
     "cluster_accuracy",
@@ -25,6 +31,8 @@ __all__ = [
     "cluster_accuracy_scorer",
     "nmi_scorer",
     "ari_scorer",
+    "neighbour_agreement_score",
+    "label_free_scorer",
     "get_scorer",
 ]
 
@@ -79,6 +87,88 @@ def cluster_accuracy(y_true, y_pred):
     return float(table[rows, cols].sum() / y_true.shape[0])
 
 
+def neighbour_agreement_score(X, labels, *, n_neighbors=10, n_components=50):
+    """How often a sample's nearest neighbours share its cluster, beyond chance.
+
+    A label-free criterion that compares partitions of the same data in one
+    space, whatever embedding each was found in: ``X`` is projected on its
+    first ``n_components`` principal components, each row's ``n_neighbors``
+    nearest other rows are found there, and the share of them in the row's
+    cluster is corrected for chance by the cluster sizes (Cohen's kappa:
+    ``(agree - chance) / (1 - chance)`` with ``chance`` the sum of the
+    squared cluster proportions).  1 when every neighbourhood lies inside one
+    cluster, about 0 for labels unrelated to ``X``.  A partition that splits
+    what lies close together in ``X`` scores lower, one that only balances
+    its clusters gains nothing.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data, in the space the partitions are compared in (scaled pixels
+        for the estimators of this package).
+    labels : array-like of shape (n_samples,)
+        Cluster labels of ``X``.
+    n_neighbors : int, default=10
+        Neighbours per row (fewer when ``X`` has fewer other rows).
+    n_components : int, default=50
+        Principal components kept before the neighbour search (fewer when
+        ``X`` has fewer rows or features).
+
+    Returns
+    -------
+    score : float
+        At most 1, higher is better; 0.0 when it is undefined (one row, or
+        a single cluster).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeepcluster.metrics import neighbour_agreement_score
+    >>> X = np.r_[np.zeros((5, 2)), np.ones((5, 2))] + np.arange(10)[:, None] * 1e-3
+    >>> neighbour_agreement_score(X, [0] * 5 + [1] * 5, n_neighbors=3)
+    1.0
+    """
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    labels = np.unique(_check_label_vector(labels, "labels"), return_inverse=True)[1].ravel()
+    if labels.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but labels has {labels.shape[0]}.")
+    n = X.shape[0]
+    chance = float(((np.bincount(labels) / n) ** 2).sum())
+    k = min(n_neighbors, n - 1)
+    if k < 1 or chance >= 1.0:
+        return 0.0
+    dims = min(n_components, n, X.shape[1])
+    if dims < X.shape[1]:
+        X = PCA(n_components=dims, svd_solver="full").fit_transform(X)
+    neighbours = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(return_distance=False)
+    agree = float((labels[neighbours] == labels[:, None]).mean())
+    return (agree - chance) / (1.0 - chance)
+
+
+def label_free_scorer(estimator, X, y=None):
+    """Score a fitted clusterer by its own label-free criterion, ``estimator.score(X)``.
+
+    The scorer ``GridSearchCV`` falls back to when given no ``scoring``, by
+    name: pass it (or ``get_scorer("label_free")``) where scorers are named,
+    e.g. beside the label-based ones in a multi-metric search.  ``y`` is
+    ignored.
+
+    Parameters
+    ----------
+    estimator : fitted estimator with a ``score(X)`` method
+    X : array-like
+        Data to score the fit on (the held-out rows of a split).
+    y : None
+        Ignored.
+
+    Returns
+    -------
+    score : float
+        Higher is better.
+    """
+    return float(estimator.score(X))
+
+
 cluster_accuracy_scorer = make_scorer(cluster_accuracy)
 nmi_scorer = make_scorer(normalized_mutual_info_score)
 ari_scorer = make_scorer(adjusted_rand_score)
@@ -87,6 +177,7 @@ _SCORERS = {
     "cluster_accuracy": cluster_accuracy_scorer,
     "nmi": nmi_scorer,
     "ari": ari_scorer,
+    "label_free": label_free_scorer,
 }
 
 
@@ -96,8 +187,8 @@ def get_scorer(scoring):
     Parameters
     ----------
     scoring : str or callable
-        ``"cluster_accuracy"``, ``"nmi"`` or ``"ari"`` for the scorers of this
-        module; any other name is looked up with
+        ``"cluster_accuracy"``, ``"nmi"``, ``"ari"`` or ``"label_free"`` for
+        the scorers of this module; any other name is looked up with
         :func:`sklearn.metrics.get_scorer`, and a callable is returned as is.
 
     Returns
