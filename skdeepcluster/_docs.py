@@ -23,6 +23,12 @@ _ATTRIBUTES = """\
         The value each data-dependent parameter (those that take ``"auto"``)
         took in this fit, by name: what the training used.  A warm start
         keeps its first fit's.
+    restart_scores_ : ndarray of shape (n_init,)
+        :meth:`score` of each restart's model on the training data (NaN for
+        restarts a Ctrl-C left unrun); after a warm start, the continued
+        model's alone.
+    best_restart_ : int
+        The restart kept (0-based): the one of highest score.
 """
 
 _IMAGE_SHAPE = """\
@@ -37,6 +43,16 @@ _COMMON = """\
     random_state : int, RandomState instance or None, default=None
         Seeds <draws>; CPU fits with the same seed and number of threads
         are identical.
+    n_init : int, default=1
+        Restarts from different seeds (the first is the seed a single fit
+        takes, the others the next draws of ``random_state``); the model of
+        highest :meth:`score` on the training data is kept, as
+        :class:`~sklearn.cluster.KMeans` keeps the run of least inertia.
+        Costs ``n_init`` fits.  A Ctrl-C keeps the best of the finished
+        restarts and the current one; with ``checkpoint_path``, restart
+        ``r > 0`` writes to ``"<checkpoint_path>.restart<r>"`` and a resumed
+        fit reads the finished restarts back; a warm start trains the kept
+        restart on, with no new restarts.
     verbose : int, default=0
         Print a progress line every ``verbose`` epochs.
     max_device_bytes : int, default=None

@@ -171,6 +171,12 @@ class FitSession(Session):
             self._rng_pending = False
         return info
 
+    def restore_random_state(self):
+        """Restore a resumed state's random states if no phase ran (a finished fit's read-out)."""
+        if self._rng_pending:
+            _set_rng_state(self.generator, self._rng)
+            self._rng_pending = False
+
     def interruption(self, epoch, steps):
         """Ctrl-C in a step ends the fit with what it has: :class:`TrainingInterrupted`."""
         return TrainingInterrupted(epoch, steps)
@@ -278,13 +284,14 @@ def load_checkpoint(path):
 
 
 
-def fit_description(params, X, digest, device, continues=None):
+def fit_description(params, X, digest, device, continues=None, restart=0):
     """What a checkpoint must match to be resumed: parameters, data, device and start.
 
     ``params`` are the estimator's (those in :data:`RESUME_IGNORES` left out),
     ``digest`` the SHA-256 of ``X`` (hex), and ``continues`` the description
     of the fit a warm start continues, with the number of its epochs
-    (``(description, epochs)``), or None for a new fit.
+    (``(description, epochs)``), or None for a new fit; ``restart`` is the
+    fit's restart (``n_init``), 0-based.
     """
     params = {name: repr(value) for name, value in sorted(params.items())
               if name not in RESUME_IGNORES}
@@ -292,6 +299,8 @@ def fit_description(params, X, digest, device, continues=None):
     if continues is not None:
         earlier, epochs = continues
         start = f"a warm start after {epochs} epochs of the fit {earlier['fingerprint']}"
+    if restart:
+        start += f", restart {restart + 1}"
     description = {"params": params, "data": f"{X.shape} {X.dtype} sha256 {digest}",
                    "device": device.type, "start": start}
     summary = repr(sorted(description.items())).encode()
@@ -316,7 +325,7 @@ def mismatch_message(path, theirs, ours):
 
 
 def open_session(X, digest, params, device, *, checkpoint_path=None, checkpoint_every=1,
-                 previous=None):
+                 previous=None, restart=0):
     """The :class:`FitSession` of one ``fit(X)``; ``digest`` is ``X``'s SHA-256 (hex).
 
     ``params`` are the estimator's parameters and ``device`` the fit's.  A
@@ -327,13 +336,14 @@ def open_session(X, digest, params, device, *, checkpoint_path=None, checkpoint_
     start) continues from where it was written and one written for another
     is refused; a new checkpoint is written every ``checkpoint_every``
     epochs.  Otherwise the session's ``history`` is a new list (a resumed
-    checkpoint fills it with its records).
+    checkpoint fills it with its records).  ``restart`` numbers the fit's
+    restart (``n_init``, 0-based): a checkpoint is resumed by its own restart only.
     """
     warm = previous is not None
     state, module, history = previous if warm else (None, None, [])
     resume, extend = None, warm
     continues = (state["description"], len(history)) if warm else None
-    description = fit_description(params, X, digest, device, continues)
+    description = fit_description(params, X, digest, device, continues, restart)
     if warm:  # tensors cached for other data (a graph of its rows) are computed anew
         same_data = state["description"]["data"] == description["data"]
         resume = dict(state, module=module.state_dict(),

@@ -339,7 +339,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
                  beta_mi=0.5, beta_adv=1.0, beta_aug=2.0, beta_balance="auto", gp_weight=10.0,
                  n_critic=4, color_mode="grayscale", crop_scale="auto", hflip="auto",
                  encoder="auto", max_epochs="auto", batch_size=128, learning_rate=1e-3,
-                 lr_schedule="constant", device="auto", random_state=None, verbose=0,
+                 lr_schedule="constant", device="auto", random_state=None, n_init=1, verbose=0,
                  max_device_bytes=None, warm_start=False, checkpoint_path=None,
                  checkpoint_every=1):
         self.n_clusters = n_clusters
@@ -362,6 +362,7 @@ class DCCSClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.lr_schedule = lr_schedule
         self.device = device
         self.random_state = random_state
+        self.n_init = n_init
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

@@ -287,7 +287,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
                  spectral_weight=1.0, affinity="siamese", n_neighbors="auto", siamese_neighbors=3,
                  pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
                  batch_size="auto", spectral_batch_size=1024, learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0, max_device_bytes=None,
+                 random_state=None, n_init=1, verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -310,6 +310,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.learning_rate = learning_rate
         self.device = device
         self.random_state = random_state
+        self.n_init = n_init
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

@@ -276,7 +276,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
                  num_repeat=8, similarity_weight=5.0, entropy_weight=3.0, relation_weight=1.0,
                  attention_weight=5.0, mi_weight=0.0, attention_lambda=0.05, min_ratio=0.1,
                  target_norm="batch", fresh_views=True, max_epochs="auto", batch_size=32,
-                 learning_rate=3e-3, device="auto", random_state=None, verbose=0,
+                 learning_rate=3e-3, device="auto", random_state=None, n_init=1, verbose=0,
                  max_device_bytes=None, warm_start=False, checkpoint_path=None,
                  checkpoint_every=1):
         self.n_clusters = n_clusters
@@ -302,6 +302,7 @@ class GATCluster(SoftAssignmentMixin, BaseDeepClusterer):
         self.learning_rate = learning_rate
         self.device = device
         self.random_state = random_state
+        self.n_init = n_init
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

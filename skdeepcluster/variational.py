@@ -246,7 +246,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
                  categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
                  straight_through=False, pretrain_epochs="auto", max_epochs="auto", batch_size=64,
                  learning_rate=1e-3, device="auto",
-                 random_state=None, verbose=0, max_device_bytes=None,
+                 random_state=None, n_init=1, verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -266,6 +266,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.learning_rate = learning_rate
         self.device = device
         self.random_state = random_state
+        self.n_init = n_init
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start
@@ -438,21 +439,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             elbo = elbo - np.log(self.input_scale_).sum()
         return elbo
 
-    def score(self, X, y=None):
-        """Mean evidence lower bound of ``X`` (see :meth:`score_samples`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or image array
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        elbo : float
-            Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
-            without ``scoring`` selects the model with the best held-out ELBO.
-        """
+    def _label_free_score(self, X, labels=None):
+        """:meth:`score`: the mean ELBO of validated ``X`` (see :meth:`score_samples`)."""
         return float(self.score_samples(X).mean())
 
     def sample(self, n_samples=1):

@@ -50,7 +50,7 @@ def _data():
     return digits.images[:400], digits.target[:400]
 
 
-def _rank(rank, world, port, folder, name):
+def _rank(rank, world, port, folder, name, params):
     # As torchrun starts a rank: the environment only; fit joins the group itself.
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
@@ -58,10 +58,12 @@ def _rank(rank, world, port, folder, name):
     try:
         X, _ = _data()
         # Each rank its own random_state: rank 0's seed is the one used.
-        est = _estimator(name, random_state=rank)
+        est = _estimator(name, random_state=rank, **params)
         est.fit(X)
         torch.save({"labels": torch.as_tensor(est.labels_), "weights": est.module_.state_dict(),
-                    "losses": [r for r in est.history_]}, os.path.join(folder, f"{rank}.pt"))
+                    "losses": [r for r in est.history_],
+                    "restart_scores": torch.as_tensor(est.restart_scores_)},
+                   os.path.join(folder, f"{rank}.pt"))
         if rank == 0:
             with open(os.path.join(folder, "model.pkl"), "wb") as handle:
                 pickle.dump(est, handle)
@@ -70,11 +72,12 @@ def _rank(rank, world, port, folder, name):
             dist.destroy_process_group()
 
 
-def _two_process_fit(name, tmp_path):
+def _two_process_fit(name, tmp_path, **params):
     """Rank 0's and rank 1's results of one fit on two processes, after checking they agree."""
-    mp.spawn(_rank, args=(2, _free_port(), str(tmp_path), name), nprocs=2)
+    mp.spawn(_rank, args=(2, _free_port(), str(tmp_path), name, params), nprocs=2)
     first, second = (torch.load(tmp_path / f"{r}.pt", weights_only=True) for r in (0, 1))
     assert torch.equal(first["labels"], second["labels"])
+    assert torch.equal(first["restart_scores"], second["restart_scores"])
     assert all(torch.equal(first["weights"][k], second["weights"][k]) for k in first["weights"])
     strip = [{k: v for k, v in r.items() if k not in ("time", "samples_per_s")}
              for r in first["losses"]]
@@ -102,11 +105,14 @@ def test_two_processes_train_one_model(name, tmp_path):
 
 
 def test_two_processes_train_a_method_that_implements_only_the_contract(tmp_path):
-    """The test clusterer gets data-parallel training from the base alone.
+    """The test clusterer gets data-parallel training from the base alone, restarts included:
+    every rank runs rank 0's restarts and keeps the same one.
 
     (Its accuracy is not compared: its seeds spread by 0.1 on these images.)
     """
-    _two_process_fit("ToyClusterer", tmp_path)
+    first = _two_process_fit("ToyClusterer", tmp_path, n_init=2)
+    scores = first["restart_scores"].numpy()
+    assert scores.shape == (2,) and scores[0] != scores[1]
 
 
 def _rank_with_own_data(rank, world, port, folder):

@@ -1,0 +1,83 @@
+"""Restarts of one fit (``n_init``): their seeds, their checkpoint files, and the one kept.
+
+``fit`` trains ``n_init`` models from different seeds and keeps the one whose
+label-free criterion (the estimator's ``score`` on the training data) is
+highest, as :class:`~sklearn.cluster.KMeans` keeps the run of least inertia.
+The first restart takes the seed a single fit takes, so ``n_init=1`` is
+today's fit bit for bit; the others take the next draws of the same
+``random_state``.  Every rank of a data-parallel fit runs the same restarts
+with rank 0's seeds and chooses with rank 0's scores.
+"""
+
+import math
+import os
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from .nn.distributed import broadcast_from_first
+
+__all__ = ["restart_seeds", "restart_checkpoint", "KeptRestart"]
+
+
+def restart_seeds(random_state, n_init):
+    """The seeds of ``n_init`` restarts drawn from ``random_state``, rank 0's on every rank."""
+    rng = check_random_state(random_state)
+    seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in range(n_init)]
+    return [int(s) for s in broadcast_from_first(torch.tensor(seeds, dtype=torch.int64))]
+
+
+def restart_checkpoint(path, restart):
+    """The checkpoint file of restart ``restart`` (0-based).
+
+    The first restart writes to ``path`` itself, so a fit of one restart
+    reads and writes what it always did; restart ``r`` of more writes to
+    the sibling ``"<path>.restart<r>"``.  A finished restart's file holds its
+    final state, so a fit resumed after a crash reads the finished restarts
+    back (straight to their read-out) and trains on inside the running one.
+    """
+    if path is None or restart == 0:
+        return path
+    return f"{os.fspath(path)}.restart{restart}"
+
+
+class KeptRestart:
+    """The best of a fit's restarts so far: every restart's score and the kept one's fitted state.
+
+    Parameters
+    ----------
+    n_init : int
+        Restarts the fit runs (scores of those it does not reach stay NaN).
+    """
+
+    def __init__(self, n_init):
+        self.scores = np.full(n_init, np.nan)
+        self.best = None
+        self._state = None
+
+    def offer(self, estimator, restart, score, seed):
+        """Record restart ``restart``'s ``score``; keep the estimator's fitted state if it is the best.
+
+        Rank 0's score is taken on every rank, so every rank keeps the same
+        restart.  A NaN score ranks below every other; a tie keeps the
+        earlier restart.  With ``estimator.verbose``, says the score.
+        """
+        score = float(broadcast_from_first(torch.tensor([score], dtype=torch.float64)))
+        self.scores[restart] = score
+        if estimator.verbose and len(self.scores) > 1:
+            print(f"restart {restart + 1}/{len(self.scores)} (seed {seed}): score {score:.5g}",
+                  flush=True)
+        rank = -math.inf if math.isnan(score) else score
+        if self.best is None or rank > self._rank:
+            self.best, self._rank = restart, rank
+            self._state = {name: value for name, value in vars(estimator).items()
+                           if name.endswith("_") or name == "_training_state"}
+
+    def restore(self, estimator):
+        """Put the kept restart's fitted state back on ``estimator``, with the scores of all."""
+        for name in [n for n in vars(estimator) if n.endswith("_") and n not in self._state]:
+            delattr(estimator, name)  # set by a later restart only
+        vars(estimator).update(self._state)
+        estimator.restart_scores_ = self.scores.copy()
+        estimator.best_restart_ = self.best

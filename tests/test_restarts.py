@@ -1,0 +1,197 @@
+"""Restarts chosen without labels (``n_init``), the label-free ``score`` and its scorer."""
+
+import os
+import signal
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from skdeepcluster import DualAESpectralClustering, VariationalClustering
+from skdeepcluster._session import load_checkpoint
+from skdeepcluster.metrics import get_scorer, label_free_scorer, neighbour_agreement_score
+
+from ._toy import ToyClusterer
+from .conftest import quick
+from .test_session import _CHILD, REPO, _interrupt_at_backward, _same_weights, python_sigint  # noqa: F401
+
+X = load_digits().images[:200]
+
+
+def _toy(**params):
+    return ToyClusterer(**{"n_clusters": 10, "random_state": 0, "max_epochs": 4, **params})
+
+
+def _fit(est):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the toy leaves clusters empty
+        return est.fit(X)
+
+
+def _state_after(draws, seed=0):
+    """A RandomState whose next draw is restart ``draws``'s seed of ``random_state=seed``."""
+    rng = np.random.RandomState(seed)
+    for _ in range(draws):
+        rng.randint(np.iinfo(np.int32).max)
+    return rng
+
+
+def test_restarts_keep_the_best_score_and_the_first_is_the_single_fit():
+    single = _fit(_toy())
+    several = _fit(_toy(n_init=3))
+    assert single.restart_scores_.shape == (1,) and single.best_restart_ == 0
+    assert several.restart_scores_.shape == (3,)
+    assert several.restart_scores_[0] == single.restart_scores_[0]  # restart 0: today's seed
+    assert len(set(several.restart_scores_)) == 3  # three different seeds
+    best = several.best_restart_
+    assert best == int(np.argmax(several.restart_scores_))
+    assert several.score(X) == pytest.approx(several.restart_scores_[best], abs=1e-12)
+    # The kept model is the single fit of its restart's seed, weights, labels and history.
+    alone = _fit(_toy(random_state=_state_after(best)))
+    np.testing.assert_array_equal(several.labels_, alone.labels_)
+    assert _same_weights(several, alone) and several.n_iter_ == alone.n_iter_ == 4
+    np.testing.assert_array_equal(several.predict(X), several.labels_)
+
+
+def test_restarts_repeat_for_the_same_random_state():
+    a, b = _fit(_toy(n_init=2)), _fit(_toy(n_init=2))
+    np.testing.assert_array_equal(a.restart_scores_, b.restart_scores_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+
+
+def test_warm_start_trains_the_kept_restart_on_without_new_restarts():
+    est = _fit(_toy(n_init=3, max_epochs=2, warm_start=True))
+    best = est.best_restart_
+    _fit(est)
+    longer = _fit(_toy(random_state=_state_after(best), max_epochs=4))
+    assert est.best_restart_ == best and est.restart_scores_.shape == (1,)
+    assert est.n_iter_ == 4
+    np.testing.assert_array_equal(est.labels_, longer.labels_)
+    assert _same_weights(est, longer)
+
+
+def test_checkpoints_per_restart_are_read_back(tmp_path):
+    path = tmp_path / "fit.ckpt"
+    first = _fit(_toy(n_init=2, checkpoint_path=path))
+    assert sorted(os.listdir(tmp_path)) == ["fit.ckpt", "fit.ckpt.restart1"]
+    assert "restart 2" in load_checkpoint(f"{path}.restart1")["description"]["start"]
+    again = _fit(_toy(n_init=2, checkpoint_path=path))
+    assert again.history_ == first.history_  # nothing trained again (same timings)
+    np.testing.assert_array_equal(again.restart_scores_, first.restart_scores_)
+    np.testing.assert_array_equal(again.labels_, first.labels_)
+    # A single fit reads restart 0's file but is not the same fit (n_init differs).
+    with pytest.raises(ValueError, match="n_init"):
+        _fit(_toy(checkpoint_path=path))
+
+
+def test_finished_checkpoint_reads_out_with_the_random_state_it_ended_with(tmp_path):
+    """DualAE's read-out (a k-means) draws from the fit's generator: a resumed finished fit must
+    draw what the fit that wrote it drew."""
+    path = tmp_path / "dae.ckpt"
+    first = quick(DualAESpectralClustering, n_clusters=10, random_state=0, checkpoint_path=path)
+    first.fit(X)
+    again = quick(DualAESpectralClustering, n_clusters=10, random_state=0, checkpoint_path=path)
+    again.fit(X)
+    assert again.history_ == first.history_
+    np.testing.assert_array_equal(again.cluster_centers_, first.cluster_centers_)
+    np.testing.assert_array_equal(again.labels_, first.labels_)
+    # No soft assignments: its score is the labels' agreement with the pixels' neighbours.
+    pixels = (X.reshape(len(X), -1) - X.min()) / (X.max() - X.min())
+    assert first.score(X) == pytest.approx(neighbour_agreement_score(pixels, first.labels_))
+
+
+@pytest.mark.slow
+def test_sigkill_in_a_later_restart_resumes_inside_it(tmp_path):
+    path = tmp_path / "fit.ckpt"
+    params = dict(n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path),
+                  max_epochs=6, n_init=2)
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, "ToyClusterer", repr(params),
+                              str(torch.get_num_threads())],
+                             stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=environment)
+    epochs_seen = 0
+    for line in child.stdout:
+        epochs_seen += line.startswith("epoch ")
+        if epochs_seen == 6 + 3:  # restart 2's third epoch is written
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the fit ended before it could be killed"
+    written = load_checkpoint(f"{path}.restart1")
+    assert sum(p["done"] for p in written["phases"].values()) == 3
+    params.pop("verbose")
+    resumed = _fit(ToyClusterer(**params))
+    fresh = _fit(ToyClusterer(**{k: v for k, v in params.items() if k != "checkpoint_path"}))
+    np.testing.assert_array_equal(resumed.restart_scores_, fresh.restart_scores_)
+    np.testing.assert_array_equal(resumed.labels_, fresh.labels_)
+    assert _same_weights(resumed, fresh)
+
+
+def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(monkeypatch,
+                                                                          python_sigint):  # noqa: F811
+    # 4 epochs of 4 batches per restart: backward call 20 is in the second epoch of restart 2.
+    _interrupt_at_backward(monkeypatch, 20, "signal")
+    est = _toy(n_init=3)
+    with pytest.warns(UserWarning, match=r"in restart 2 of n_init=3, epoch \d.*the best by score"):
+        _fit(est)
+    monkeypatch.undo()
+    assert np.isnan(est.restart_scores_[2]) and not np.isnan(est.restart_scores_[:2]).any()
+    assert est.best_restart_ == int(np.nanargmax(est.restart_scores_))
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_verbose_says_each_restart_score(capsys):
+    _fit(_toy(n_init=2, verbose=1))
+    out = capsys.readouterr().out
+    assert out.count("restart ") == 2 and "restart 2/2 (seed " in out
+
+
+def test_grid_search_without_labels_or_scoring_selects_by_score():
+    search = GridSearchCV(_toy(), {"learning_rate": [1e-3, 1e-2]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and scores[0] != scores[1]
+    assert search.best_index_ == int(np.argmax(scores))
+    named = GridSearchCV(_toy(), {"learning_rate": [1e-3, 1e-2]}, cv=2,
+                         scoring=get_scorer("label_free"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        named.fit(X)
+    np.testing.assert_allclose(named.cv_results_["mean_test_score"], scores)
+
+
+def test_soft_assignment_score_is_the_mean_confidence():
+    est = _fit(_toy())
+    assert est.score(X) == pytest.approx(est.predict_proba(X).max(axis=1).mean())
+
+
+def test_variational_score_is_its_mean_elbo():
+    est = quick(VariationalClustering, n_clusters=10, random_state=0, n_init=2).fit(X)
+    assert est.score(X) == pytest.approx(est.score_samples(X).mean())
+    assert est.restart_scores_[est.best_restart_] == pytest.approx(est.score(X))
+    assert label_free_scorer(est, X) == est.score(X)
+
+
+def test_neighbour_agreement_score():
+    rng = np.random.RandomState(0)
+    blobs = np.r_[rng.normal(0, 0.1, (50, 5)), rng.normal(5, 0.1, (50, 5))]
+    truth = np.repeat([0, 1], 50)
+    assert neighbour_agreement_score(blobs, truth) == 1.0
+    assert neighbour_agreement_score(blobs, truth + 7) == 1.0  # any label values
+    assert abs(neighbour_agreement_score(blobs, rng.permutation(truth))) < 0.1
+    assert neighbour_agreement_score(blobs, np.zeros(100, int)) == 0.0  # one cluster
+    assert neighbour_agreement_score(blobs[:1], [0]) == 0.0  # one row
+    assert neighbour_agreement_score(blobs[:3], [0, 0, 1]) < 1  # fewer rows than neighbours
+    with pytest.raises(ValueError, match="rows"):
+        neighbour_agreement_score(blobs, truth[:10])
+    with pytest.raises(ValueError, match="1-D"):
+        neighbour_agreement_score(blobs, truth[:, None])
