@@ -18,6 +18,10 @@ Examples (from the repository root)::
     python benchmarks/run.py --methods dccs kmeans clustpy-dec --datasets digits mnist-test \\
         --seeds 0 1 2 --device auto --data-home ../shared/datasets --out benchmarks/results/mine
 
+    # restarts chosen without labels: our estimators with n_init=3, beside the peers
+    python benchmarks/run.py --methods dccs gatcluster kmeans umap-kmeans --datasets digits \\
+        --seeds 0 1 2 --n-init 3 --data-home ../shared/datasets --out benchmarks/results/n-init3
+
     # fit time and memory against n (a few epochs each, so growth shows without full fits)
     python benchmarks/run.py --scaling --sizes 1000 5000 10000 70000 --epochs 2 \\
         --data-home ../shared/datasets --out benchmarks/results/cpu-scaling
@@ -119,6 +123,9 @@ def worker(job):
     X_in = as_input(X, kind)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     est = build(len(np.unique(y)), job["seed"], device, job["epochs"])
+    ours = type(est).__module__.startswith("skdeepcluster")
+    if ours and job.get("n_init"):  # our restarts only (KMeans's n_init is its own)
+        est.set_params(n_init=job["n_init"])
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
@@ -140,6 +147,8 @@ def worker(job):
         "rss_before_fit_mb": rss_before,
         "gpu_peak_mb": (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None),
         "device": str(getattr(est, "device_", device)),
+        **({"restart_scores": est.restart_scores_.tolist(), "best_restart": est.best_restart_}
+           if ours else {}),
     }
 
 
@@ -228,7 +237,11 @@ def _summary(record):
     if record["status"] != "ok":
         return record["status"]
     return (f"ACC {record['acc']:.4f} NMI {record['nmi']:.4f} ARI {record['ari']:.4f} "
-            f"fit {record['fit_s']:.1f} s RSS {record['peak_rss_mb']:.0f} MB")
+            f"used {record['n_clusters_found']} fit {record['fit_s']:.1f} s "
+            f"RSS {record['peak_rss_mb']:.0f} MB"
+            + (f" restart {record['best_restart'] + 1} of scores "
+               + "/".join(f"{v:.4g}" for v in record["restart_scores"])
+               if len(record.get("restart_scores", [])) > 1 else ""))
 
 
 # ------------------------------------------------------------------ suite
@@ -292,6 +305,8 @@ def main(argv=None):
                         help="fit on subsets of --scaling-dataset of the --sizes, seed 0")
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 10000, 70000])
     parser.add_argument("--scaling-dataset", choices=DATASETS, default="mnist")
+    parser.add_argument("--n-init", type=int,
+                        help="restarts of our estimators (their n_init); not with --suite")
     parser.add_argument("--data-home", help="folder of the data files (see skdeepcluster.datasets)")
     parser.add_argument("--timeout", type=float, help="seconds allowed to one fit")
     parser.add_argument("--out", help="path stem of the results: writes STEM.json and STEM.md")
@@ -310,6 +325,8 @@ def main(argv=None):
         print(_RESULT + json.dumps(worker(json.loads(args.worker))), flush=True)
         return
     if args.suite:
+        if args.n_init is not None:
+            parser.error("--n-init is not for the suite, whose rows are the defaults")
         run_suite(args)
         return
 
@@ -342,7 +359,8 @@ def main(argv=None):
     for dataset, subsample, seed in grid:
         for method in methods:
             job = {"method": method, "dataset": dataset, "subsample": subsample, "seed": seed,
-                   "device": device, "epochs": args.epochs, "data_home": args.data_home}
+                   "device": device, "epochs": args.epochs, "data_home": args.data_home,
+                   "n_init": args.n_init}
             outcome = ({"status": problems[dataset]} if problems[dataset]
                        else run_job(job, timeout))
             record = {**job, "family": METHODS[method][2], **outcome}
