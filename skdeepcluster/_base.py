@@ -235,9 +235,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         first = getattr(self, "best_restart_", 0) if warm else 0
         kept = KeptRestart(len(seeds))
         for restart, seed in enumerate(seeds):
-            interrupted = self._fit_restart(X, digest.hexdigest(), data, seed,
-                                            first + restart, warm)
-            kept.offer(self, restart, self._label_free_score(X, self.labels_), seed)
+            interrupted, outputs = self._fit_restart(X, digest.hexdigest(), data, seed,
+                                                     first + restart, warm)
+            kept.offer(self, restart, self._label_free_score(X, outputs), seed)
             if interrupted is not None:  # the best of the finished and the current restart
                 break
         del data
@@ -267,7 +267,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         return self
 
     def _fit_restart(self, X, digest, data, seed, restart, warm):
-        """Train one restart from ``seed`` and read its labels out; the interruption, if any."""
+        """Train one restart from ``seed``, read its labels out: (interruption or None, outputs)."""
         session = open_session(
             X, digest, self.get_params(deep=False), self.device_, restart=restart,
             checkpoint_path=restart_checkpoint(self.checkpoint_path, restart),
@@ -280,10 +280,11 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         self._training_state = dict(to_cpu(session.state(module=False)),
                                     description=session.description)
         self.n_iter_ = len(self.history_)
-        raw = self._raw_labels(self._infer(X))
+        outputs = self._infer(X)
+        raw = self._raw_labels(outputs)
         self._set_label_map(raw)
         self.labels_ = self.label_map_[raw]
-        return interrupted
+        return interrupted, outputs
 
     def _run_hooks(self, data, session, seed):
         """Build, train and read out the module under the fit's seed; the interruption, if any."""
@@ -423,10 +424,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         check_is_fitted(self)
         return self._label_free_score(self._validate_X(X, reset=False))
 
-    def _label_free_score(self, X, labels=None):
-        """:meth:`score` of validated ``X`` (whose labels are ``labels`` when given)."""
-        if labels is None:
-            labels = self.label_map_[self._raw_labels(self._infer(X))]
+    def _label_free_score(self, X, outputs=None):
+        """:meth:`score` of validated ``X`` (from its ``outputs``; numbering does not matter)."""
+        labels = self._raw_labels(self._infer(X) if outputs is None else outputs)
         if len(X) > _SCORE_ROWS:  # a fixed subsample: the same rows for every fit of X
             rows = np.sort(np.random.RandomState(0).choice(len(X), _SCORE_ROWS, replace=False))
             X, labels = X[rows], labels[rows]
@@ -469,14 +469,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
 class SoftAssignmentMixin:
     """``predict_proba`` for the estimators whose ``_inference`` returns ``"proba"``, and their score."""
 
-    def _label_free_score(self, X, labels=None):
+    def _label_free_score(self, X, outputs=None):
         """:meth:`score`: the mean largest soft assignment of validated ``X``.
 
         Of the criteria measured it is the one that ranked the restarts of
         DCCSClustering (on digits and COIL-20 with 10 images per object) and
         GATCluster (digits) with their accuracy every time (user guide).
         """
-        return float(self._infer(X)["proba"].max(axis=1).mean())
+        proba = (self._infer(X) if outputs is None else outputs)["proba"]
+        return float(proba.max(axis=1).mean())
 
     def predict_proba(self, X):
         """Soft cluster assignments of ``X``.

@@ -166,9 +166,7 @@ class FitSession(Session):
             for name, optimizer in self.optimizers.items():
                 if name in self._resume["optimizers"]:
                     optimizer.load_state_dict(self._resume["optimizers"][name])
-        if self._rng_pending:
-            _set_rng_state(self.generator, self._rng)
-            self._rng_pending = False
+        self.restore_random_state()
         return info
 
     def restore_random_state(self):

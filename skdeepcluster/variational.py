@@ -439,8 +439,11 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             elbo = elbo - np.log(self.input_scale_).sum()
         return elbo
 
-    def _label_free_score(self, X, labels=None):
-        """:meth:`score`: the mean ELBO of validated ``X`` (see :meth:`score_samples`)."""
+    def _label_free_score(self, X, outputs=None):
+        """:meth:`score`: the mean ELBO of validated ``X`` (see :meth:`score_samples`).
+
+        The ELBO needs its own pass (``outputs``, the labels' inference, is unused).
+        """
         return float(self.score_samples(X).mean())
 
     def sample(self, n_samples=1):
