@@ -21,6 +21,8 @@ is known (MNIST, Fashion-MNIST, our COIL-20, ORL and mixed40 archives), so recom
 ``/usr/share/datasets/fashion-mnist/``) load as well as the originals.  Only
 when no file is found and ``download=True`` is a download tried; the file is
 verified before it is moved into place, so no half file is ever left behind.
+
+:func:`load_image_folder` reads a user's own folder of image files.
 """
 
 import gzip
@@ -35,8 +37,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._image_folder import load_image_folder
+
 __all__ = ["get_data_home", "load_mnist", "load_fashion_mnist", "load_usps", "load_coil20",
-           "load_orl_faces", "load_mixed40"]
+           "load_orl_faces", "load_mixed40", "load_image_folder"]
 
 _IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
