@@ -1,9 +1,13 @@
 """``python -m skdeepcluster``: the estimator's scores beside KMeans's."""
 
+import csv
 import functools
 import re
 
-from skdeepcluster import DualAESpectralClustering
+import numpy as np
+import pytest
+
+from skdeepcluster import DCCSClustering, DualAESpectralClustering
 from skdeepcluster import __main__ as cli
 
 
@@ -18,3 +22,72 @@ def test_prints_the_estimator_and_kmeans_side_by_side(monkeypatch, capsys):
     score = r"\s+0\.\d{4}\s+-?0\.\d{4}\s+-?0\.\d{4}\s+\d+\.\d\d$"
     assert re.match(r"DualAESpectralClustering" + score, out[2])
     assert re.match(r"KMeans \(pixels\)" + score, out[3])
+
+
+def _folder(root, labelled=True):
+    from PIL import Image
+    rng = np.random.RandomState(0)
+    for k, colour in enumerate([(230, 30, 30), (30, 30, 230)]):
+        for i in range(8):
+            image = np.clip(rng.normal(colour, 20, (20, 24, 3)), 0, 255).astype(np.uint8)
+            folder = root / (f"class_{k}" if labelled else "")
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(folder / f"{k}_{i}.png")
+    return root
+
+
+def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys, tmp_path):
+    from PIL import Image
+    quick = functools.partial(DCCSClustering, max_epochs=2)
+    monkeypatch.setitem(cli.METHODS, "dccs", quick)
+    out = tmp_path / "out"
+    cli.main([str(_folder(tmp_path / "photos")), "--method", "dccs", "--out", str(out),
+              "--size", "8"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'photos'}: 16 images, 2 clusters, device cpu")
+    assert lines[1].startswith(f"wrote {out / 'clusters.csv'} (file, cluster, confidence)")
+    assert re.match(r"DCCSClustering\s+[01]\.\d{4}", lines[3])  # labelled: the scores
+    assert lines[4].startswith("KMeans (pixels)")
+    with open(out / "clusters.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["file"] for r in rows] == sorted(f"class_{k}/{k}_{i}.png" for k in (0, 1)
+                                                for i in range(8))
+    used = sorted({int(r["cluster"]) for r in rows})
+    assert all(0 <= float(r["confidence"]) <= 1 for r in rows)
+    sheets = sorted(p.name for p in out.glob("cluster_*.png"))
+    assert sheets == [f"cluster_{k:02d}.png" for k in used]
+    size = len([r for r in rows if int(r["cluster"]) == used[0]])
+    with Image.open(out / sheets[0]) as sheet:  # 8 to a row of 96-pixel thumbnails, a title
+        assert sheet.size == (max(2 + 8 * 98, 420), 28 + 2 + ((size + 7) // 8) * 98)
+    with Image.open(out / "overview.png") as overview:
+        assert overview.size == (110 + 8 * 66 + 2, 30 + 2 * 66)
+
+
+def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch, capsys,
+                                                                    tmp_path):
+    quick = functools.partial(DualAESpectralClustering, pretrain_epochs=1, siamese_epochs=1,
+                              spectral_epochs=1, max_epochs=1, latent_dim=4)
+    monkeypatch.setitem(cli.METHODS, "dual-ae-spectral", quick)
+    folder = str(_folder(tmp_path / "flat", labelled=False))
+    with pytest.raises(SystemExit):
+        cli.main([folder])
+    assert "--n-clusters is needed" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    cli.main([folder, "--n-clusters", "3", "--size", "8"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "flat_clusters/clusters.csv" in lines[1]
+    confidences = [float(row.split(",")[2])
+                   for row in (tmp_path / "flat_clusters" / "clusters.csv").read_text().split()[1:]]
+    assert len(confidences) == 16 and all(0 <= c <= 1 for c in confidences)
+
+
+def test_a_bad_folder_is_one_line_not_a_trace(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("no image")
+    for argv, message in (([str(tmp_path / "absent")], "No folder"),
+                          ([str(tmp_path)], "not readable images"),
+                          ([str(_folder(tmp_path / "ok")), "--n-clusters", "17"],
+                           "--n-clusters must be from 1 to the folder's 16 images")):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err
