@@ -76,7 +76,8 @@ def main(argv=None):
     parser.add_argument("--data-home", default=None, help="folder of the data files")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", type=int, default=0, help="print progress every N epochs")
+    parser.add_argument("--verbose", type=int, default=1,
+                        help="0: quiet; 1: a progress bar per phase; N: also a line every N epochs")
     args = parser.parse_args(argv)
 
     if args.folder is None:

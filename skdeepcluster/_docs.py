@@ -54,7 +54,12 @@ _COMMON = """\
         fit reads the finished restarts back; a warm start trains the kept
         restart on, with no new restarts.
     verbose : int, default=0
-        Print a progress line every ``verbose`` epochs.
+        0 prints nothing.  1 shows a progress bar per training phase (tqdm's,
+        on standard error) with the epoch, the last epoch's losses and the
+        time left; Ctrl-C ends the fit with the model so far, and the bar
+        says so; with ``n_init`` above 1 each restart's score is printed.
+        ``verbose=N`` above 1 also prints a line of losses every ``N``
+        epochs on standard output (for logs).
     max_device_bytes : int, default=None
         The most memory the training data may take on the device.  Images
         given as uint8 stay uint8 there (a quarter of float32) and become

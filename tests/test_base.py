@@ -201,7 +201,14 @@ def test_cuda_fit_pickles_and_predicts_on_cpu():
     assert agree > 0.98
 
 
-def test_verbose_prints_progress(capsys):
+def test_verbose_shows_a_progress_bar_and_verbose_0_nothing(capsys):
     ToyClusterer(max_epochs=2, verbose=1).fit(np.random.rand(20, 3))
+    shown = capsys.readouterr()
+    assert shown.out == ""  # the bar is on standard error, the results' stream stays clean
+    final = shown.err.split("\r")[-1]  # what the terminal shows last
+    assert final.startswith("train: 100%") and "2/2" in final and "entropy=" in final
+    ToyClusterer(max_epochs=2, verbose=3).fit(np.random.rand(20, 3))  # also a line for logs
     out = capsys.readouterr().out
-    assert out.count("epoch") == 2 and "samples/s" in out
+    assert out.count("epoch") == 1 and "samples/s" in out and "ETA" in out
+    ToyClusterer(max_epochs=2, verbose=0).fit(np.random.rand(20, 3))
+    assert capsys.readouterr() == ("", "")

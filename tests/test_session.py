@@ -147,6 +147,16 @@ def test_keyboard_interrupt_without_the_handler_keeps_the_work(monkeypatch):
     assert est.n_iter_ == 1
 
 
+def test_the_progress_bar_says_ctrl_c_kept_the_model(monkeypatch, capsys):
+    X = _data()
+    _interrupt_at_backward(monkeypatch, 5, "raise")
+    est = _make(ToyClusterer, verbose=1)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X)
+    final = capsys.readouterr().err.split("\r")[-1]
+    assert final.startswith("train interrupted: the model so far is kept:")
+
+
 # The child runs with this process's torch threads: a CPU fit is the same bit
 # for bit for the same seed and thread count (reductions split across threads
 # sum in another order), and the environment may say otherwise (a Dask cluster

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from tqdm.auto import tqdm
 
 from .distributed import data_parallel, process_group
 
@@ -201,7 +202,11 @@ def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator,
     amp : bool, default=False
         bf16 autocast.
     verbose : int, default=0
-        Print losses, samples/s and the time left every ``verbose`` epochs.
+        0 shows nothing.  1 shows a progress bar of the phase's epochs (on
+        standard error, tqdm's, on rank 0) with the last epoch's losses and
+        the time left; it says when Ctrl-C stopped the phase.  ``verbose=N``
+        above 1 also prints a line of losses, samples/s and time left every
+        ``N`` epochs (on standard output, for logs).
     history : list, optional
         Where the records go (numbered after those it holds): ``epoch``, the
         mean of each loss term over the batches that computed it, ``time``
@@ -237,7 +242,8 @@ def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator,
     losses = {name: step.loss for name, step in steps.items()}
     (rank, world), started = process_group(), time.perf_counter()
     with _learning_rate_plan(steps, lr_schedule, total_steps) as set_learning_rate, \
-            data_parallel(losses, session.module, device) as losses:
+            data_parallel(losses, session.module, device) as losses, \
+            _Progress(verbose and rank == 0, phase, progress) as bar:
         for epoch in range(first_epoch, first_epoch + epochs):
             if epoch_start is not None:
                 epoch_start(epoch)
@@ -262,7 +268,8 @@ def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator,
             stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
             record["phase"] = phase  # before a checkpoint holds the record
             session.end_epoch(progress, step_count, stopped=stop_now)
-            if verbose:
+            bar.epoch(record)
+            if verbose > 1 and rank == 0:
                 _report(record, epoch - first_epoch + 1, epochs, first_epoch, started, verbose, stop_now)
             if stop_now:
                 break
@@ -335,15 +342,44 @@ class _EpochTotals:
         return record
 
 
+_NOT_LOSSES = ("epoch", "time", "samples_per_s", "phase")
+
+
+def _losses(record):
+    return {k: v if isinstance(v, str) else f"{v:.4g}"
+            for k, v in record.items() if k not in _NOT_LOSSES}
+
+
+class _Progress:
+    """A phase's progress bar (tqdm's) of epochs: its losses and time left; Ctrl-C said on it."""
+
+    def __init__(self, show, phase, progress):
+        self._bar = tqdm(total=progress["target"], initial=progress["done"], desc=phase,
+                         unit="epoch", disable=not show, dynamic_ncols=True, leave=True)
+
+    def __enter__(self):
+        return self
+
+    def epoch(self, record):
+        self._bar.set_postfix(_losses(record), refresh=False)
+        self._bar.update(1)
+
+    def __exit__(self, kind, exc, tb):
+        if not self._bar.disable and kind is not None and issubclass(kind, TrainingInterrupted):
+            self._bar.set_description(f"{self._bar.desc} interrupted: the model so far is kept",
+                                      refresh=False)
+        self._bar.close()
+        return False
+
+
 def _report(record, done, epochs, first_epoch, started, every, last):
     """Print the progress line of an epoch every ``every`` epochs, and after the last."""
     if done % every and done != epochs and not last:
         return
     eta = (time.perf_counter() - started) / done * (epochs - done)
-    losses = "  ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4g}"
-                       for k, v in record.items() if k not in ("epoch", "time", "samples_per_s"))
-    print(f"epoch {record['epoch'] + 1}/{first_epoch + epochs}  {losses}  "
-          f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s", flush=True)
+    losses = "  ".join(f"{k}={v}" for k, v in _losses(record).items())
+    tqdm.write(f"epoch {record['epoch'] + 1}/{first_epoch + epochs}  {losses}  "
+               f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s")
 
 
 def _check_finite(sums, epoch):
