@@ -77,8 +77,9 @@ def write_report(out, root, filenames, labels, scores, n_clusters, *, per_sheet=
             continue
         top = members[k][:per_sheet]
         sheet = _titled(_grid(_thumbnails(root, filenames[top], side), columns),
-                        f"cluster {k}: {len(rows)} images; the {len(top)} most confident, "
-                        "most confident first", font)
+                        f"cluster {k}: {len(rows)} images"
+                        + ("" if len(top) == len(rows) else f"; the {len(top)} most confident")
+                        + ", most confident first", font)
         sheet.save(out / f"cluster_{k:02d}.png")
         written.append(out / f"cluster_{k:02d}.png")
     label_width, cell = 110, overview_side + 2
@@ -88,7 +89,7 @@ def write_report(out, root, filenames, labels, scores, n_clusters, *, per_sheet=
               "its most confident images", fill=(0, 0, 0), font=font)
     for k, rows in enumerate(members):
         top = 30 + k * cell
-        draw.text((4, top + cell // 2 - 9), f"{k}: {len(rows)}", fill=(0, 0, 0), font=font)
+        draw.text((4, top + cell // 2 - 9), f"{k}: {len(rows)} images", fill=(0, 0, 0), font=font)
         if len(rows):
             overview.paste(_grid(_thumbnails(root, filenames[rows[:columns]], overview_side),
                                  columns), (label_width, top))

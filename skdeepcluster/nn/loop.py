@@ -28,6 +28,8 @@ no-op session of a single ``train`` call; the estimators' fit session
 
 import contextlib
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -350,12 +352,24 @@ def _losses(record):
             for k, v in record.items() if k not in _NOT_LOSSES}
 
 
+def _zero_size_terminal():
+    """(100, 24) where standard error is a terminal that says it has no size (tqdm would draw
+    nothing: ptys without one, as ``script`` and some containers give); else None."""
+    try:
+        return None if os.get_terminal_size(sys.stderr.fileno()).columns else (100, 24)
+    except (OSError, ValueError, AttributeError):  # not a terminal, or no file descriptor
+        return None
+
+
 class _Progress:
     """A phase's progress bar (tqdm's) of epochs: its losses and time left; Ctrl-C said on it."""
 
     def __init__(self, show, phase, progress):
+        size = _zero_size_terminal()  # else tqdm follows the terminal's size
         self._bar = tqdm(total=progress["target"], initial=progress["done"], desc=phase,
-                         unit="epoch", disable=not show, dynamic_ncols=True, leave=True)
+                         unit="epoch", disable=not show, leave=True, ncols=size and size[0],
+                         nrows=size and size[1], dynamic_ncols=size is None,
+                         bar_format="{l_bar}{bar:16}{r_bar}")  # losses cut at the edge, not the bar
 
     def __enter__(self):
         return self
