@@ -97,3 +97,20 @@ def as_input(X, kind):
         return X
     pixels = X.reshape(len(X), -1).astype(np.float32)
     return pixels / max(float(pixels.max()), 1.0)
+
+
+# How the page and the figures name each method: ours by class name, the peers as users know them.
+LABELS = {**{name: cls.__name__ for name, cls in OURS.items()}, "kmeans": "KMeans",
+          "spectral": "SpectralClustering", "umap-kmeans": "UMAP + KMeans",
+          "clustpy-dec": "ClustPy DEC", "clustpy-idec": "ClustPy IDEC",
+          "clustpy-vade": "ClustPy VaDE"}
+
+
+def label(method):
+    """The name ``method`` (a runner's name) has on the page and in figures."""
+    return LABELS.get(method, method)
+
+
+def is_ours(method):
+    """Whether ``method`` is one of skdeepcluster's estimators (else a peer)."""
+    return method in METHODS and METHODS[method][2] == "skdeepcluster"

@@ -1,7 +1,7 @@
 """Tables and plots from the runner's results, and the page ``doc/benchmarks.rst``.
 
 The page is written by the suite itself (``python benchmarks/run.py --suite``)
-through :func:`write_page`: per set, a table and the ACC-vs-fit-time figure,
+through :func:`page.write_page`: per set, a table and the ACC-vs-fit-time figure,
 each traced to its commits and machine.  To rewrite it from the results
 without fitting the cells still missing::
 
@@ -25,7 +25,7 @@ import os
 import statistics
 from collections import defaultdict
 
-from methods import METHODS
+from methods import METHODS, is_ours, label
 from reported import REPORTED
 
 _ACCURACY_HEADER = ["Method", "n", "Seeds", "ACC", "NMI", "ARI", "Clusters used", "Fit (s)",
@@ -189,24 +189,25 @@ def _pyplot():
     return plt
 
 
-def acc_time_figure(runs, folder):
+def acc_time_figure(runs, folder, title=None):
     """Draw ACC against fit time for ``runs`` of one set and size; return the file name."""
     plt = _pyplot()
     dataset, n = runs[0]["dataset"], runs[0]["n"]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    # Sized to be shown at the page's width (about 800 pixels) with a legend that reads there.
+    fig, ax = plt.subplots(figsize=(8, 4.4))
     for method, (fit_s, acc, low, high) in acc_time_series(runs).items():
         # Ours as circles, the peers as squares.
-        ours = method in METHODS and METHODS[method][2] == "skdeepcluster"
-        ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]], fmt="o" if ours else "s",
-                    capsize=4, color=method_colour(method), label=method)
+        ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]],
+                    fmt="o" if is_ours(method) else "s", markersize=8, capsize=4,
+                    color=method_colour(method), label=label(method))
     ax.set(xscale="log", xlabel="fit time (s, log scale)", ylabel="ACC (median, seed range)",
-           title=f"{dataset} (n={n:,}): skdeepcluster ●, peers ■")
+           title=f"{title or dataset} (n={n:,}): skdeepcluster ●, peers ■")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax.legend(fontsize=10, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     name = f"bench_acc_vs_time_{dataset}_{n}.png"
     os.makedirs(folder, exist_ok=True)
-    fig.savefig(os.path.join(folder, name), dpi=90)
+    fig.savefig(os.path.join(folder, name), dpi=100)
     plt.close(fig)
     return name
 
@@ -223,18 +224,25 @@ def plots(all_results, folder):
                for r in res["runs"] if r["status"] == "ok"]
     if scaling:
         plt = _pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        fig, axes = plt.subplots(1, 2, figsize=(10, 5))
         for method, group in _groups(scaling, lambda r: r["method"]).items():
             group = sorted(group, key=lambda r: r["n"])
             n = [r["n"] for r in group]
-            style = {"marker": "o", "label": method, "color": method_colour(method)}
+            style = {"marker": "o" if is_ours(method) else "s", "label": label(method),
+                     "color": method_colour(method)}
             axes[0].plot(n, [r["fit_s"] for r in group], **style)
             axes[1].plot(n, [r["peak_rss_mb"] for r in group], **style)
-        axes[0].set(xscale="log", yscale="log", xlabel="n", ylabel="fit time (s)")
-        axes[1].set(xscale="log", yscale="log", xlabel="n", ylabel="peak RSS (MB)")
-        axes[1].legend(fontsize="small")
-        fig.tight_layout()
-        fig.savefig(os.path.join(folder, "bench_scaling.png"), dpi=90)
+        axes[0].set(xscale="log", yscale="log", xlabel="n (images)", ylabel="fit time (s)",
+                    title="Fit time")
+        axes[1].set(xscale="log", yscale="log", xlabel="n (images)", ylabel="peak RSS (MB)",
+                    title="Peak memory")
+        epochs = sorted({str(r.get("epochs")) for r in scaling if r.get("epochs")})
+        fig.suptitle(f"Scaling: fit time and peak memory against n ({', '.join(epochs) or 'default'} "
+                     "epoch(s) per deep fit)", fontsize=13)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center",
+                   ncol=4, fontsize=10, frameon=False)
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
+        fig.savefig(os.path.join(folder, "bench_scaling.png"), dpi=100)
         plt.close(fig)
         written.append("bench_scaling.png")
     return written
@@ -280,170 +288,6 @@ def write_rst(all_results, path, images=()):
         f.write("\n".join(parts))
 
 
-# The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
-# the cheap sets first, so a partial run fills whole tables.
-SUITE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "mnist-test",
-              "fashion-mnist-test")
-SEEDS = (0, 1, 2)
-
-
-def suite_grid():
-    """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
-    return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS]
-
-
-def cell(record):
-    """The suite cell ``(method, dataset, seed)`` a record fills."""
-    return record["method"], record["dataset"], record["seed"]
-
-
-def read_suite(path):
-    """The records of a suite file, one per cell (a later line replaces an earlier one)."""
-    records = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    record = json.loads(line)
-                    records[cell(record)] = record
-    return list(records.values())
-
-
-def _duration(seconds):
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-
-
-def _listing(values):
-    return ", ".join(dict.fromkeys(v for v in values if v)) or "unknown"
-
-
-def _measured(runs):
-    """Where, when and at which commit ``runs`` were measured, and what they cost."""
-    dates = sorted(r["date"][:10] for r in runs if r.get("date"))
-    if not dates:
-        when = "unknown dates"
-    else:
-        when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-    machines = _listing(_describe({"machine": r["machine"], "versions": {}})[0]
-                        for r in runs if r.get("machine"))
-    wall = sum(r.get("wall_s") or 0 for r in runs)
-    return (f"{len(runs)} fits, {when}, commit {_listing(r.get('commit') for r in runs)}, "
-            f"on {machines}; their processes took {_duration(wall)} in all")
-
-
-_SUITE_INTRO = """\
-Benchmarks
-==========
-
-.. This page is generated by ``benchmarks/run.py --suite`` (through
-   ``benchmarks/report.py``) from ``benchmarks/results/suite.jsonl``; edit
-   the text in ``benchmarks/report.py``, not here.
-
-Every estimator of skdeepcluster with its default parameters, beside what a
-practitioner would try instead on the same pixels: scikit-learn's ``KMeans``
-and ``SpectralClustering`` (nearest-neighbour affinity), UMAP to 10
-dimensions followed by ``KMeans`` (umap-learn), and ClustPy's ``DEC``,
-``IDEC`` and ``VaDE`` with their defaults.  Each fit runs in a fresh process
-on three seeds (0, 1, 2); labels are used only to score the final model.
-
-- **ACC** is the Hungarian-matched accuracy, the median over seeds with the
-  lowest and highest seed in brackets; NMI (scikit-learn's, arithmetic
-  average; DCCS and some papers use the geometric one) and ARI are medians.
-- **Clusters used** lists the non-empty clusters of each seed's fit: a fit
-  that leaves a cluster empty has failed silently, whatever its ACC.
-- **Fit** is the median fit time, **Predict** ``predict`` on the training set,
-  **Peak RSS** the peak resident memory of the process that ran the fit.
-- **Reported** rows are the papers' own figures.  They are not measured the
-  same way: the papers train on their own splits, several released codes
-  keep the epoch with the best accuracy against the labels, and some train
-  for longer; we report the final model of a default fit.
-"""
-
-
-def write_page(suite_path, scaling_paths, page, folder, grid=None):
-    """Write the benchmarks page: the suite, set by set, with its figures, then the scaling runs.
-
-    ``grid``, the cells ``(method, dataset, seed)`` expected (default: the
-    whole suite), lets the page say which of them have no result yet.
-    """
-    grid = suite_grid() if grid is None else grid
-    runs = read_suite(suite_path)
-    order = {name: i for i, name in enumerate(METHODS)}
-    runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
-    by_set = _groups(runs, lambda r: r["dataset"])
-    rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page))) \
-        if folder else None
-    source = os.path.relpath(os.path.abspath(suite_path), os.path.dirname(
-        os.path.dirname(os.path.abspath(page))))
-    latest = max(runs, key=lambda r: r.get("date", ""))
-    _, software = _describe({"machine": latest["machine"], "versions": latest["versions"]})
-    parts = [_SUITE_INTRO, "The suite", "---------", "",
-             "One command runs the suite and regenerates this page; stopped, it continues "
-             "where it stopped when started again::", "",
-             "    pip install \".[bench]\"",
-             "    python benchmarks/run.py --suite --data-home DIR", "",
-             "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, "
-             "``orl_faces.npz`` and ``mixed40.npz`` "
-             "(see ``skdeepcluster.datasets``).",
-             f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
-             f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
-    have = {cell(r) for r in runs}
-    missing = [c for c in grid if c not in have]
-    if missing:
-        counts = _groups(missing, lambda c: c[1])
-        parts += [f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
-                  "a result; still to run: " + ", ".join(
-                      f"{name} ({len(cells)} fits)" for name, cells in counts.items()) + ".", ""]
-    sets = list(by_set)
-    methods = list(dict.fromkeys(r["method"] for r in runs))
-    overview = []
-    for method in methods:
-        row = [method]
-        for name in sets:
-            # The set's clusters: KMeans, for one, always fills every one it is asked for.
-            k = max(r.get("n_clusters_found", 0) for r in by_set[name])
-            ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
-            acc = _fmt(_median(ok, "acc")) if ok else "–"
-            if any(r["n_clusters_found"] < k for r in ok):
-                acc += f" (clusters used: {_clusters_used(ok)} of {k})"
-            if ok and len(ok) < len(SEEDS):
-                acc += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
-            row.append(acc)
-        overview.append(row)
-    parts += ["Overview", "~~~~~~~~", "",
-              "ACC, median over the seeds; every fit used every cluster unless its cell "
-              "says otherwise, and a cell with fewer than three seeds says how many it has.", "",
-              rst_table(["Method", *sets], overview), ""]
-    tables = accuracy_tables({"runs": runs})
-    for name in sets:
-        n = max((r["n"] for r in by_set[name] if r["status"] == "ok"), default=None)
-        title = f"{name} (n={n:,})" if n else name
-        parts += [title, "-" * len(title), "", f"Measured: {_measured(by_set[name])}.", "",
-                  rst_table(*tables[name]), ""]
-        ok = [r for r in by_set[name] if r["status"] == "ok"]
-        if ok and folder:
-            image = acc_time_figure(ok, folder)
-            parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 90%",
-                      f"   :alt: ACC against fit time on {name}", ""]
-    for path in scaling_paths:
-        with open(path) as f:
-            results = json.load(f)
-        hardware, software = _describe(results["meta"])
-        title = f"Scaling ({results['meta']['date'][:10]})"
-        parts += [title, "-" * len(title), "",
-                  "Fit time and peak memory on growing subsets, for a fixed number of epochs "
-                  "(the Epochs column), so growth in n shows without full fits.  Command::", "",
-                  "    " + results["meta"]["command"], "",
-                  f"Machine: {hardware}.", "", f"Versions: {software}.", "",
-                  rst_table(*scaling_table(results)), ""]
-        if folder:
-            for image in plots([results], folder):
-                parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 90%", ""]
-    with open(page, "w") as f:
-        f.write("\n".join(parts))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("results", nargs="+",
@@ -454,6 +298,8 @@ def main():
     args = parser.parse_args()
     suites = [path for path in args.results if path.endswith(".jsonl")]
     if suites:  # the benchmarks page, without fitting anything
+        from page import write_page
+
         if len(suites) > 1 or not args.rst:
             parser.error("give one suite file (.jsonl) and --rst")
         write_page(suites[0], [p for p in args.results if p not in suites], args.rst, args.plots)

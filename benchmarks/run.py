@@ -54,7 +54,8 @@ import time
 import numpy as np
 
 from methods import METHODS, as_input
-from report import SEEDS, SUITE_SETS, cell, read_suite, write_markdown, write_page
+from page import SEEDS, SUITE_SETS, cell, read_suite, write_page
+from report import write_markdown
 
 from skdeepcluster.__main__ import DATASETS
 
@@ -67,7 +68,7 @@ PRESETS = {
 }
 _RESULT = "BENCH-RESULT "
 
-# The suite behind doc/benchmarks.rst (its grid is defined beside the page, in report.py).
+# The suite behind doc/benchmarks.rst (its grid is defined beside the page, in page.py).
 SUITE = {"methods": list(METHODS), "datasets": list(SUITE_SETS),
          "seeds": list(SEEDS), "timeout": 1800, "out": "benchmarks/results/suite.jsonl",
          "page": "doc/benchmarks.rst", "plots": "doc/images",

@@ -38,3 +38,5 @@ exclude_patterns = ["_build"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skdeepcluster"
 html_static_path = []
+# The benchmarks page's tables need the width: no left sidebar there (it has no sub-pages).
+html_sidebars = {"benchmarks": []}

@@ -61,6 +61,15 @@ def _report():
     return report
 
 
+def _page():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import page
+    finally:
+        sys.path.remove(str(BENCH))
+    return page
+
+
 def _tiny_results():
     def run(method, seed, acc, fit_s, dataset="digits", n=100):
         return {"method": method, "dataset": dataset, "seed": seed, "status": "ok", "n": n,
@@ -121,48 +130,59 @@ def _suite_file(path):
 
 
 def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
-    report = _report()
+    page_module = _page()
     suite = tmp_path / "suite.jsonl"
     _suite_file(suite)
-    runs = report.read_suite(str(suite))
+    runs = page_module.read_suite(str(suite))
     assert len(runs) == 12  # one record per cell: the later dccs seed-0 line replaces the earlier
     page = tmp_path / "doc" / "benchmarks.rst"
     page.parent.mkdir()
     grid = [(m, d, seed) for d in ("digits", "coil20-few", "mnist-test") for seed in (0, 1, 2)
             for m in ("kmeans", "dccs")]
-    report.write_page(str(suite), [], str(page), None, grid)
+    page_module.write_page(str(suite), [], str(page), None, grid)
     text = page.read_text()
     assert ("**Partial:** 12 of the suite's 18 fits have a result; still to run: mnist-test "
             "(6 fits).") in text
-    for title in ("digits (n=100)\n--------------", "coil20-few (n=200)\n------------------"):
-        assert title in text
-    # Every set says which fits, dates, commits and machine it comes from, and their cost.
+    digits, coil = "sklearn digits (n=100)", "COIL-20, 10 per object (n=200)"
+    for title in (digits, coil):
+        assert f"{title}\n{'-' * len(title)}\n" in text
+    # Every set says which fits, dates, commits and machine it comes from, and their cost;
+    # columns with one value for every fit are folded into that line.
     assert text.count("Measured: 6 fits, 2026-12-01 to 2026-12-02, commit abc1234, def5678, on "
-                      "Test CPU, 2 cores, 24 GiB; their processes took 50 min in all.") == 2
+                      "Test CPU, 2 cores, 24 GiB; their processes took 50 min in all; device "
+                      "cpu; no GPU.") == 2
     assert "took 1 h 40 min in all" in text  # the whole suite: 10 x 600 s + 2 x 9 s
-    assert "0.850 (0.800–0.900)" in text and "0.200" not in text.split("Overview")[1]
-    assert "2 of 3" in text and ".. image::" not in text  # no figures asked for
+    tables = text.split(f"{digits}\n{'-' * len(digits)}\n")[1]
+    assert "Peak GPU" not in tables and "Device" not in tables
+    assert "     - 2 of 3\n" in tables  # seeds stay a column where a fit is missing
+    # The summary first: the best method by median ACC, its seeds, its lead (no UMAP here).
+    summary = text.split("In a minute")[1].split("Overview")[0]
+    assert f"   * - {digits}\n     - ``DCCSClustering``\n     - 0.850 (0.800–0.900)\n" in summary
+    assert ":ref:`which-estimator`" in summary
+    # Ours by class name, the peers marked; the best of each column in bold.
+    overview = text.split("Overview")[1].split("The suite")[0]
+    assert "* - ``DCCSClustering``" in overview and "* - *peer:* KMeans" in overview
+    assert "**0.850** (2 seeds)" in overview and "0.720\n" in overview
+    assert "**0.850**\u00a0† (2 seeds)" in overview and "† Clusters left empty" in overview
+    assert "**0.850** (0.800–0.900)" in tables and "0.200" not in overview
+    assert ".. image::" not in text  # no figures asked for
     # The page from the command line, against the whole suite's grid, fitting nothing.
     cli = tmp_path / "cli.rst"
     subprocess.run([sys.executable, str(BENCH / "report.py"), str(suite), "--rst", str(cli)],
                    check=True, capture_output=True, text=True, timeout=120)
-    total = len(_report().suite_grid())
+    total = len(page_module.suite_grid())
     assert f"**Partial:** 12 of the suite's {total} fits have a result" in cli.read_text()
-    overview = text.split("Overview")[1].split("digits (n=100)")[0]
-    assert "0.850 (2 seeds)" in overview and "0.720\n" in overview
-    coil = text.split("Overview")[1].split("digits (n=100)")[0].split("* - dccs")[1]
-    assert "0.850 (clusters used: 10, 8 of 10) (2 seeds)" in coil
 
 
 def test_suite_page_puts_each_figure_beside_its_table(tmp_path):
     pytest.importorskip("matplotlib")
-    report = _report()
     suite = tmp_path / "suite.jsonl"
     _suite_file(suite)
     page = tmp_path / "doc" / "benchmarks.rst"
     page.parent.mkdir()
-    report.write_page(str(suite), [], str(page), str(tmp_path / "doc" / "images"))
-    sections = page.read_text().split("coil20-few (n=200)\n")
+    _page().write_page(str(suite), [], str(page), str(tmp_path / "doc" / "images"))
+    coil = "COIL-20, 10 per object (n=200)"
+    sections = page.read_text().split(f"{coil}\n{'-' * len(coil)}\n")
     assert ".. image:: images/bench_acc_vs_time_digits_100.png" in sections[0]
     assert ".. image:: images/bench_acc_vs_time_coil20-few_200.png" in sections[1]
     assert (tmp_path / "doc" / "images" / "bench_acc_vs_time_coil20-few_200.png").stat().st_size

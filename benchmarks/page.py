@@ -1,0 +1,314 @@
+"""The benchmarks page, ``doc/benchmarks.rst``, from the suite's records.
+
+Written by the suite itself (``python benchmarks/run.py --suite``) or, without
+fitting anything, by ``python benchmarks/report.py benchmarks/results/suite.jsonl
+benchmarks/results/cpu-scaling.json --rst doc/benchmarks.rst --plots doc/images``.
+It opens with a summary a user can choose from in a minute (the best estimator
+of each set and its lead over UMAP + KMeans), then an overview of every
+method on every set, then a table and a figure per set, then the scaling runs.
+"""
+
+import json
+import os
+import statistics
+
+from methods import METHODS, is_ours, label
+from report import (_describe, _fmt, _groups, _median, acc_time_figure, accuracy_tables,
+                    plots, rst_table, scaling_table)
+
+# The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
+# the cheap sets first, so a partial run fills whole tables.
+SUITE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "mnist-test",
+              "fashion-mnist-test")
+SEEDS = (0, 1, 2)
+# What each set is called on the page.
+SET_LABELS = {"digits": "sklearn digits", "coil20-few": "COIL-20, 10 per object",
+              "orl": "ORL faces", "mixed40": "mixed40", "mnist-test-2k": "MNIST-test 2,000",
+              "coil20": "COIL-20", "mnist-test": "MNIST-test", "fashion-mnist-test":
+              "Fashion-MNIST test"}
+# Columns of the per-set tables folded into the "Measured" line when every fit has one value.
+_FOLDABLE = ("Seeds", "Peak GPU (MB)", "Device")
+
+
+def suite_grid():
+    """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
+    return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS]
+
+
+def cell(record):
+    """The suite cell ``(method, dataset, seed)`` a record fills."""
+    return record["method"], record["dataset"], record["seed"]
+
+
+def read_suite(path):
+    """The records of a suite file, one per cell (a later line replaces an earlier one)."""
+    records = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    record = json.loads(line)
+                    records[cell(record)] = record
+    return list(records.values())
+
+
+def _duration(seconds):
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _listing(values):
+    return ", ".join(dict.fromkeys(v for v in values if v)) or "unknown"
+
+
+def _measured(runs):
+    """Where, when and at which commit ``runs`` were measured, and what they cost."""
+    dates = sorted(r["date"][:10] for r in runs if r.get("date"))
+    if not dates:
+        when = "unknown dates"
+    else:
+        when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    machines = _listing(_describe({"machine": r["machine"], "versions": {}})[0]
+                        for r in runs if r.get("machine"))
+    wall = sum(r.get("wall_s") or 0 for r in runs)
+    return (f"{len(runs)} fits, {when}, commit {_listing(r.get('commit') for r in runs)}, "
+            f"on {machines}; their processes took {_duration(wall)} in all")
+
+
+def _name(method):
+    """A method's cell: ours by class name, the peers marked as such."""
+    return f"``{label(method)}``" if is_ours(method) else f"*peer:* {label(method)}"
+
+
+def _set_title(name, runs):
+    n = max((r["n"] for r in runs if r["status"] == "ok"), default=None)
+    return f"{SET_LABELS.get(name, name)} (n={n:,})" if n else SET_LABELS.get(name, name)
+
+
+def _medians(runs):
+    """``{method: median ACC}`` of the methods with a successful fit in ``runs``."""
+    return {m: statistics.median(r["acc"] for r in group)
+            for m, group in _groups([r for r in runs if r["status"] == "ok"],
+                                    lambda r: r["method"]).items()}
+
+
+def _used_every_cluster(runs, method):
+    k = max(r.get("n_clusters_found", 0) for r in runs)
+    return all(r["n_clusters_found"] >= k for r in runs
+               if r["method"] == method and r["status"] == "ok")
+
+
+def _summary(by_set):
+    """For each set: the best method (by median ACC), its seeds, and its lead over UMAP + KMeans."""
+    rows = []
+    for name, runs in by_set.items():
+        medians = _medians(runs)
+        if not medians:
+            continue
+        best = max(medians, key=medians.get)
+        accs = [r["acc"] for r in runs if r["method"] == best and r["status"] == "ok"]
+        cell_ = f"{medians[best]:.3f} ({min(accs):.3f}–{max(accs):.3f})"
+        if not _used_every_cluster(runs, best):
+            cell_ += " (some clusters left empty)"
+        umap = medians.get("umap-kmeans")
+        lead = "–" if umap is None else f"{medians[best] - umap:+.3f}"
+        rows.append([_set_title(name, runs), _name(best), cell_,
+                     "–" if umap is None else f"{umap:.3f}", lead])
+    return rows
+
+
+def _bold_best(rows, column, measured):
+    """Bold the highest leading number of ``column`` among the rows ``measured`` marks."""
+    def value(row):
+        try:
+            return float(row[column].split()[0])
+        except (ValueError, IndexError):
+            return float("-inf")
+    candidates = [row for row, m in zip(rows, measured) if m]
+    if candidates:
+        top = max(map(value, candidates))
+        for row in candidates:
+            if value(row) == top and top > float("-inf"):
+                first, _, rest = row[column].partition(" ")
+                row[column] = f"**{first}**" + (f" {rest}" if rest else "")
+
+
+def _set_table(name, runs):
+    """The set's table: class names, the best ACC in bold, constant columns folded.
+
+    Returns the header, the rows and what the folded columns said.
+    """
+    header, rows = accuracy_tables({"runs": runs})[name]
+    measured = [" (reported: " not in row[0] for row in rows]
+    for row, m in zip(rows, measured):
+        method, _, source = row[0].partition(" (reported: ")
+        row[0] = _name(method) + ("" if m else f" (reported: {source[:-1]}; {row[1]})")
+    folded = {}
+    for column in _FOLDABLE:
+        i = header.index(column)
+        values = {row[i] for row, m in zip(rows, measured) if m}
+        if len(values) == 1 and (column != "Seeds" or values == {str(len(SEEDS))}):
+            folded[column] = values.pop()
+    keep = [i for i, h in enumerate(header) if h != "n" and h not in folded]
+    header = [("ACC (seed range)" if header[i] == "ACC" else header[i]) for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
+    _bold_best(rows, header.index("ACC (seed range)"), measured)
+    return header, rows, folded
+
+
+def _folded_text(folded):
+    parts = []
+    if "Seeds" in folded:
+        parts.append(f"{folded['Seeds']} seeds per method")
+    if "Device" in folded:
+        parts.append(f"device {folded['Device']}")
+    if folded.get("Peak GPU (MB)") == "–":
+        parts.append("no GPU")
+    return "; ".join(parts)
+
+
+_SUITE_INTRO = """\
+Benchmarks
+==========
+
+.. This page is generated by ``benchmarks/run.py --suite`` (through
+   ``benchmarks/page.py``) from ``benchmarks/results/suite.jsonl``; edit
+   the text in ``benchmarks/page.py``, not here.
+
+Every estimator of skdeepcluster with its default parameters, beside what a
+practitioner would try instead on the same pixels: scikit-learn's ``KMeans``
+and ``SpectralClustering`` (nearest-neighbour affinity), UMAP to 10
+dimensions followed by ``KMeans`` (umap-learn), and ClustPy's ``DEC``,
+``IDEC`` and ``VaDE`` with their defaults.  Each fit runs in a fresh process
+on three seeds (0, 1, 2); labels are used only to score the final model.
+Our estimators appear under their class names (``DCCSClustering``), the
+peers after them, marked *peer*; the best figure of each column is in bold.
+"""
+
+_DEFINITIONS = """\
+- **ACC** is the Hungarian-matched accuracy, the median over seeds with the
+  lowest and highest seed in brackets; NMI (scikit-learn's, arithmetic
+  average; DCCS and some papers use the geometric one) and ARI are medians.
+- **Clusters used** lists the non-empty clusters of each seed's fit: a fit
+  that leaves a cluster empty has failed silently, whatever its ACC.
+- **Fit** is the median fit time, **Predict** ``predict`` on the training set,
+  **Peak RSS** the peak resident memory of the process that ran the fit.
+- **Reported** rows are the papers' own figures.  They are not measured the
+  same way: the papers train on their own splits, several released codes
+  keep the epoch with the best accuracy against the labels, and some train
+  for longer; we report the final model of a default fit.
+"""
+
+
+def _overview(by_set, runs):
+    """ACC medians, a row per method and a column per set; the best of each column in bold."""
+    sets, methods = list(by_set), list(dict.fromkeys(r["method"] for r in runs))
+    rows = []
+    for method in methods:
+        row = [_name(method)]
+        for name in sets:
+            # The set's clusters: KMeans, for one, always fills every one it is asked for.
+            k = max(r.get("n_clusters_found", 0) for r in by_set[name])
+            ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
+            acc = _fmt(_median(ok, "acc")) if ok else "–"
+            if any(r["n_clusters_found"] < k for r in ok):
+                acc += "\u00a0†"  # said under the table (no break: the cells stay short)
+            if ok and len(ok) < len(SEEDS):
+                acc += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
+            row.append(acc)
+        rows.append(row)
+    for column in range(1, len(sets) + 1):
+        _bold_best(rows, column, [True] * len(rows))
+    return ["Method", *(SET_LABELS.get(name, name) for name in sets)], rows
+
+
+def _scaling_section(path, rel, folder):
+    with open(path) as f:
+        results = json.load(f)
+    hardware, software = _describe(results["meta"])
+    measured = {r["method"] for r in results["runs"]}
+    absent = [label(m) for m in METHODS if is_ours(m) and m not in measured]
+    commit = _listing(r.get("commit") for r in results["runs"])
+    title = f"Scaling ({results['meta']['date'][:10]})"
+    parts = [title, "-" * len(title), "",
+             f"**Measured {results['meta']['date'][:10]}, commit {commit}"
+             + (" (the runner did not yet record it)" if commit == "unknown" else "")
+             + ", and not re-run since**"
+             + (f"; {' and '.join(absent)} are not in it" if absent else "")
+             + ".  The accuracy tables above are newer.", "",
+             "Fit time and peak memory on growing subsets, for a fixed number of epochs "
+             "(the Epochs column), so growth in n shows without full fits.  Command::", "",
+             "    " + results["meta"]["command"], "",
+             f"Machine: {hardware}.", "", f"Versions: {software}.", "",
+             rst_table(*scaling_table(results)), ""]
+    if folder:
+        for image in plots([results], folder):
+            parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 100%",
+                      "   :alt: fit time and peak memory against n", ""]
+    return parts
+
+
+def write_page(suite_path, scaling_paths, page, folder, grid=None):
+    """Write the benchmarks page: a summary, an overview, each set with its figure, the scaling.
+
+    ``grid``, the cells ``(method, dataset, seed)`` expected (default: the
+    whole suite), lets the page say which of them have no result yet.
+    """
+    grid = suite_grid() if grid is None else grid
+    runs = read_suite(suite_path)
+    order = {name: i for i, name in enumerate(METHODS)}
+    runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
+    by_set = _groups(runs, lambda r: r["dataset"])
+    rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page))) \
+        if folder else None
+    source = os.path.relpath(os.path.abspath(suite_path), os.path.dirname(
+        os.path.dirname(os.path.abspath(page))))
+    latest = max(runs, key=lambda r: r.get("date", ""))
+    _, software = _describe({"machine": latest["machine"], "versions": latest["versions"]})
+    parts = [_SUITE_INTRO]
+    have = {cell(r) for r in runs}
+    missing = [c for c in grid if c not in have]
+    if missing:
+        counts = _groups(missing, lambda c: c[1])
+        parts += [f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
+                  "a result; still to run: " + ", ".join(
+                      f"{name} ({len(cells)} fits)" for name, cells in counts.items()) + ".", ""]
+    parts += ["In a minute", "-----------", "",
+              "The best estimator of each set by median ACC over three seeds, the range its "
+              "seeds spanned (one fit can land anywhere in it), and its lead over UMAP + KMeans "
+              "on the pixels.  Which to take when the set is not one of these, and what each "
+              "costs: :ref:`which-estimator`.", "",
+              rst_table(["Set", "Best here", "ACC (seed range)", "UMAP + KMeans", "Lead"],
+                        _summary(by_set)), "",
+              "Overview", "~~~~~~~~", "",
+              "ACC, median over the seeds; a cell with fewer than three seeds says how many "
+              "it has.", "",
+              rst_table(*_overview(by_set, runs)), "",
+              "† Clusters left empty in at least one seed's fit (a silent failure, whatever the "
+              "ACC): the set's table lists the clusters each fit used.  Every other fit used "
+              "every cluster.", "",
+              "The suite", "---------", "", _DEFINITIONS,
+              "One command runs the suite and regenerates this page; stopped, it continues "
+              "where it stopped when started again::", "",
+              "    pip install \".[bench]\"",
+              "    python benchmarks/run.py --suite --data-home DIR", "",
+              "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, "
+              "``orl_faces.npz`` and ``mixed40.npz`` (see ``skdeepcluster.datasets``).",
+              f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
+              f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
+    for name, set_runs in by_set.items():
+        title = _set_title(name, set_runs)
+        header, rows, folded = _set_table(name, set_runs)
+        extra = _folded_text(folded)
+        parts += [title, "-" * len(title), "",
+                  f"Measured: {_measured(set_runs)}" + (f"; {extra}" if extra else "") + ".", "",
+                  rst_table(header, rows), ""]
+        ok = [r for r in set_runs if r["status"] == "ok"]
+        if ok and folder:
+            image = acc_time_figure(ok, folder, SET_LABELS.get(name, name))
+            parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 100%",
+                      f"   :alt: ACC against fit time on {SET_LABELS.get(name, name)}", ""]
+    for path in scaling_paths:
+        parts += _scaling_section(path, rel, folder)
+    with open(page, "w") as f:
+        f.write("\n".join(parts))
