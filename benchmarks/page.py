@@ -228,7 +228,7 @@ def _scaling_section(path, rel, folder):
     hardware, software = _describe(results["meta"])
     measured = {r["method"] for r in results["runs"]}
     absent = [label(m) for m in METHODS if is_ours(m) and m not in measured]
-    commit = _listing(r.get("commit") for r in results["runs"])
+    commit = _listing([results["meta"].get("commit")] + [r.get("commit") for r in results["runs"]])
     title = f"Scaling ({results['meta']['date'][:10]})"
     parts = [title, "-" * len(title), "",
              f"**Measured {results['meta']['date'][:10]}, commit {commit}"

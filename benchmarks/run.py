@@ -349,7 +349,7 @@ def main(argv=None):
         "meta": {
             "command": shlex.join(["python", *sys.argv]) if argv is None else shlex.join(argv),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "kind": "scaling" if args.scaling else "accuracy",
+            "kind": "scaling" if args.scaling else "accuracy", "commit": commit(),
             "machine": machine_info(), "versions": versions(),
             "nmi": "sklearn normalized_mutual_info_score, arithmetic average",
         },
