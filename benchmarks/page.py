@@ -10,11 +10,12 @@ method on every set, then a table and a figure per set, then the scaling runs.
 
 import json
 import os
+import re
 import statistics
 
 from methods import METHODS, is_ours, label
 from report import (_describe, _fmt, _groups, _median, acc_time_figure, accuracy_tables,
-                    plots, rst_table, scaling_table)
+                    plots, rst_table)
 
 # The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
 # the cheap sets first, so a partial run fills whole tables.
@@ -129,8 +130,8 @@ def _bold_best(rows, column, measured):
         top = max(map(value, candidates))
         for row in candidates:
             if value(row) == top and top > float("-inf"):
-                first, _, rest = row[column].partition(" ")
-                row[column] = f"**{first}**" + (f" {rest}" if rest else "")
+                first, *rest = re.split(r"(?=\s)", row[column], maxsplit=1)  # \s: NBSP too
+                row[column] = f"**{first}**" + "".join(rest)
 
 
 def _set_table(name, runs):
@@ -222,25 +223,46 @@ def _overview(by_set, runs):
     return ["Method", *(SET_LABELS.get(name, name) for name in sets)], rows
 
 
-def _scaling_section(path, rel, folder):
+def _scaling_pivot(results):
+    """A row per method (ours first), a column per n: fit time and peak memory, or the failure."""
+    sizes = sorted({r["subsample"] for r in results["runs"] if r.get("subsample")})
+    order = {name: i for i, name in enumerate(METHODS)}
+    rows = []
+    for method, group in sorted(_groups(results["runs"], lambda r: r["method"]).items(),
+                                key=lambda item: order.get(item[0], len(order))):
+        by_n = {r["subsample"]: r for r in group}
+        row = [_name(method)]
+        for n in sizes:
+            run = by_n.get(n)
+            row.append("–" if run is None else run["status"] if run["status"] != "ok"
+                       else f"{run['fit_s']:.1f} s, {run['peak_rss_mb']:,.0f} MB")
+        rows.append(row)
+    return ["Method", *(f"n={n:,}" for n in sizes)], rows
+
+
+def _scaling_section(path, rel, folder, suite_date):
     with open(path) as f:
         results = json.load(f)
     hardware, software = _describe(results["meta"])
     measured = {r["method"] for r in results["runs"]}
     absent = [label(m) for m in METHODS if is_ours(m) and m not in measured]
     commit = _listing([results["meta"].get("commit")] + [r.get("commit") for r in results["runs"]])
-    title = f"Scaling ({results['meta']['date'][:10]})"
+    date = results["meta"]["date"][:10]
+    title = f"Scaling ({date})"
     parts = [title, "-" * len(title), "",
-             f"**Measured {results['meta']['date'][:10]}, commit {commit}"
+             f"**Measured {date}, commit {commit}"
              + (" (the runner did not yet record it)" if commit == "unknown" else "")
              + ", and not re-run since**"
-             + (f"; {' and '.join(absent)} are not in it" if absent else "")
-             + ".  The accuracy tables above are newer.", "",
-             "Fit time and peak memory on growing subsets, for a fixed number of epochs "
-             "(the Epochs column), so growth in n shows without full fits.  Command::", "",
+             + (f"; {' and '.join([', '.join(absent[:-1]), absent[-1]] if len(absent) > 1 else absent)}"
+                + f" {'are' if len(absent) > 1 else 'is'} not in it" if absent else "")
+             + (".  The accuracy tables above are newer." if date < suite_date[:10] else ".")
+             + "  A fit over the timeout says so in its row.", "",
+             "Fit time and peak memory (of the fit's process) on growing subsets of MNIST, "
+             "for a fixed number of epochs of every deep fit (``--epochs`` in the command), "
+             "so growth in n shows without full fits.  Command::", "",
              "    " + results["meta"]["command"], "",
              f"Machine: {hardware}.", "", f"Versions: {software}.", "",
-             rst_table(*scaling_table(results)), ""]
+             rst_table(*_scaling_pivot(results)), ""]
     if folder:
         for image in plots([results], folder):
             parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 100%",
@@ -309,6 +331,6 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
             parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 100%",
                       f"   :alt: ACC against fit time on {SET_LABELS.get(name, name)}", ""]
     for path in scaling_paths:
-        parts += _scaling_section(path, rel, folder)
+        parts += _scaling_section(path, rel, folder, latest.get("date", ""))
     with open(page, "w") as f:
         f.write("\n".join(parts))

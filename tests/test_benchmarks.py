@@ -223,3 +223,24 @@ def test_checkpoint_cost_probe_times_the_writes():
     assert out.returncode == 0, out.stderr
     row = out.stdout.splitlines()[-1].split()
     assert row[0] == "variational" and float(row[2]) > 0 and "(2 writes)" in out.stdout
+
+
+def test_scaling_section_is_dated_and_a_row_per_method(tmp_path):
+    suite, scaling = tmp_path / "suite.jsonl", tmp_path / "scaling.json"
+    _suite_file(suite)
+    runs = [{"method": m, "subsample": n, "status": "ok", "n": n, "fit_s": t, "peak_rss_mb": 1000.0}
+            for m, n, t in (("dccs", 1000, 1.5), ("dccs", 5000, 6.0), ("kmeans", 1000, 0.2))]
+    runs.append({"method": "kmeans", "subsample": 5000, "status": "timeout after 9.0 s"})
+    scaling.write_text(json.dumps({"meta": {
+        "command": "python benchmarks/run.py --scaling", "date": "2026-11-23T10:00:00",
+        "commit": "fed4321", "kind": "scaling", "versions": {"torch": "2.14.1"},
+        "machine": {"cpu": "Test CPU", "cpu_count": 2, "gpu": None}}, "runs": runs}))
+    page = tmp_path / "benchmarks.rst"
+    _page().write_page(str(suite), [str(scaling)], str(page), None)
+    section = page.read_text().split("Scaling (2026-11-23)\n")[1]
+    assert section.startswith("--------------------\n\n**Measured 2026-11-23, commit fed4321, and "
+                              "not re-run since**; DualAESpectralClustering, GATCluster and "
+                              "VariationalClustering are not in it.")
+    assert "The accuracy tables above are newer." in section  # the suite is of 2026-12-01/02
+    assert ("   * - ``DCCSClustering``\n     - 1.5 s, 1,000 MB\n     - 6.0 s, 1,000 MB\n"
+            "   * - *peer:* KMeans\n     - 0.2 s, 1,000 MB\n     - timeout after 9.0 s\n") in section
