@@ -52,22 +52,21 @@ def test_runner_records_every_fit_and_report_renders_it(tmp_path):
     assert ".. list-table::" in page and "python" in page and "digits" in page
 
 
-def _report():
+def _bench_module(name):
+    """A module of benchmarks/ (which is not a package), imported from there."""
     sys.path.insert(0, str(BENCH))
     try:
-        import report
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
-    return report
+
+
+def _report():
+    return _bench_module("report")
 
 
 def _page():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import page
-    finally:
-        sys.path.remove(str(BENCH))
-    return page
+    return _bench_module("page")
 
 
 def _tiny_results():
