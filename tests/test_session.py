@@ -160,13 +160,21 @@ def test_the_progress_bar_says_ctrl_c_kept_the_model(monkeypatch, capsys):
 # The child runs with this process's torch threads: a CPU fit is the same bit
 # for bit for the same seed and thread count (reductions split across threads
 # sum in another order), and the environment may say otherwise (a Dask cluster
-# started earlier in the session sets OMP_NUM_THREADS=1 in it).
+# started earlier in the session sets OMP_NUM_THREADS=1 in it).  It prints
+# "epoch saved" on standard output once each epoch is recorded (and its
+# checkpoint written), whatever ``verbose`` shows.
 _CHILD = textwrap.dedent("""
     import sys
     import torch
     from sklearn.datasets import load_digits
     import skdeepcluster
+    from skdeepcluster._session import FitSession
     from tests._toy import ToyClusterer
+    end_epoch = FitSession.end_epoch
+    def announced(self, *args, **kwargs):
+        end_epoch(self, *args, **kwargs)
+        print("epoch saved", flush=True)
+    FitSession.end_epoch = announced
     torch.set_num_threads(int(sys.argv[3]))
     cls = ToyClusterer if sys.argv[1] == "ToyClusterer" else getattr(skdeepcluster, sys.argv[1])
     params = eval(sys.argv[2])
