@@ -94,9 +94,22 @@ def _medians(runs):
 
 
 def _used_every_cluster(runs, method):
+    """Whether every successful fit of ``method`` among one set's ``runs`` filled every cluster."""
+    # The set's clusters: KMeans, for one, always fills every one it is asked for.
     k = max(r.get("n_clusters_found", 0) for r in runs)
     return all(r["n_clusters_found"] >= k for r in runs
                if r["method"] == method and r["status"] == "ok")
+
+
+def _method_rank(method):
+    """Where ``method`` sorts: ours first, in the runner's order, then any other name."""
+    names = list(METHODS)
+    return names.index(method) if method in names else len(names)
+
+
+def _and_list(names):
+    """``"a, b and c"``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def _summary(by_set):
@@ -208,11 +221,9 @@ def _overview(by_set, runs):
     for method in methods:
         row = [_name(method)]
         for name in sets:
-            # The set's clusters: KMeans, for one, always fills every one it is asked for.
-            k = max(r.get("n_clusters_found", 0) for r in by_set[name])
             ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
             acc = _fmt(_median(ok, "acc")) if ok else "–"
-            if any(r["n_clusters_found"] < k for r in ok):
+            if not _used_every_cluster(by_set[name], method):
                 acc += "\u00a0†"  # said under the table (no break: the cells stay short)
             if ok and len(ok) < len(SEEDS):
                 acc += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
@@ -226,10 +237,9 @@ def _overview(by_set, runs):
 def _scaling_pivot(results):
     """A row per method (ours first), a column per n: fit time and peak memory, or the failure."""
     sizes = sorted({r["subsample"] for r in results["runs"] if r.get("subsample")})
-    order = {name: i for i, name in enumerate(METHODS)}
     rows = []
     for method, group in sorted(_groups(results["runs"], lambda r: r["method"]).items(),
-                                key=lambda item: order.get(item[0], len(order))):
+                                key=lambda item: _method_rank(item[0])):
         by_n = {r["subsample"]: r for r in group}
         row = [_name(method)]
         for n in sizes:
@@ -253,8 +263,8 @@ def _scaling_section(path, rel, folder, suite_date):
              f"**Measured {date}, commit {commit}"
              + (" (the runner did not yet record it)" if commit == "unknown" else "")
              + ", and not re-run since**"
-             + (f"; {' and '.join([', '.join(absent[:-1]), absent[-1]] if len(absent) > 1 else absent)}"
-                + f" {'are' if len(absent) > 1 else 'is'} not in it" if absent else "")
+             + (f"; {_and_list(absent)} {'are' if len(absent) > 1 else 'is'} not in it"
+                if absent else "")
              + (".  The accuracy tables above are newer." if date < suite_date[:10] else ".")
              + "  A fit over the timeout says so in its row.", "",
              "Fit time and peak memory (of the fit's process) on growing subsets of MNIST, "
@@ -278,8 +288,7 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
     """
     grid = suite_grid() if grid is None else grid
     runs = read_suite(suite_path)
-    order = {name: i for i, name in enumerate(METHODS)}
-    runs.sort(key=lambda r: (order.get(r["method"], len(order)), r["seed"]))
+    runs.sort(key=lambda r: (_method_rank(r["method"]), r["seed"]))
     by_set = _groups(runs, lambda r: r["dataset"])
     rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page))) \
         if folder else None
