@@ -28,8 +28,6 @@ no-op session of a single ``train`` call; the estimators' fit session
 
 import contextlib
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -38,6 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .distributed import data_parallel, process_group
+from .progress import progress_bar
 
 __all__ = ["Step", "Session", "Batches", "train", "batch_slices", "adam", "epochs_for_updates",
            "warmup_cosine", "generator_seed", "TrainingInterrupted"]
@@ -352,24 +351,11 @@ def _losses(record):
             for k, v in record.items() if k not in _NOT_LOSSES}
 
 
-def _zero_size_terminal():
-    """(100, 24) where standard error is a terminal that says it has no size (tqdm would draw
-    nothing: ptys without one, as ``script`` and some containers give); else None."""
-    try:
-        return None if os.get_terminal_size(sys.stderr.fileno()).columns else (100, 24)
-    except (OSError, ValueError, AttributeError):  # not a terminal, or no file descriptor
-        return None
-
-
 class _Progress:
     """A phase's progress bar (tqdm's) of epochs: its losses and time left; Ctrl-C said on it."""
 
     def __init__(self, show, phase, progress):
-        size = _zero_size_terminal()  # else tqdm follows the terminal's size
-        self._bar = tqdm(total=progress["target"], initial=progress["done"], desc=phase,
-                         unit="epoch", disable=not show, leave=True, ncols=size and size[0],
-                         nrows=size and size[1], dynamic_ncols=size is None,
-                         bar_format="{l_bar}{bar:16}{r_bar}")  # losses cut at the edge, not the bar
+        self._bar = progress_bar(progress["target"], phase, "epoch", show, progress["done"])
 
     def __enter__(self):
         return self
