@@ -7,12 +7,11 @@ checkpoints, Ctrl-C), calls the method's hooks, and then reads labels and
 embeddings out with batched, gradient-free inference.  The method contract
 is in :class:`BaseDeepClusterer`'s docstring.
 
-Input shapes: :mod:`skdeepcluster._input`.
+Input shapes and scaling: :mod:`skdeepcluster._input`.
 """
 
 import copy
 import hashlib
-import math
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -23,9 +22,9 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._input import resolve_device, resolve_layout
+from ._input import ImageInput, resolve_device
 from ._restarts import KeptRestart, restart_checkpoint, restart_seeds
 from ._session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 from .metrics import neighbour_agreement_score
@@ -43,7 +42,8 @@ _INFERENCE_BATCH = 64
 _SCORE_ROWS = 10_000
 
 
-class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimator,
+                        metaclass=ABCMeta):
     """Shared base of the deep clustering estimators (not used directly).
 
     The base runs ``fit`` for every method; a method never overrides it.  It
@@ -108,90 +108,6 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator, metaclass
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "max_device_bytes": [None, Interval(Integral, 0, None, closed="left")],
     }
-
-    # ------------------------------------------------------------------ input
-    def _check_image_shape(self):
-        if self.image_shape is None:
-            return None
-        shape = tuple(self.image_shape)
-        if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):
-            raise ValueError(
-                f"image_shape must be three positive integers (C, H, W), got {self.image_shape!r}."
-            )
-        return shape
-
-    def _validate_X(self, X, reset):
-        """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
-        nd = (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) >= 3
-        # uint8 (images as stored) stays uint8: a quarter of float32's memory.
-        check = dict(dtype=[np.float64, np.float32, np.uint8], ensure_min_samples=2 if reset else 1)
-        if reset:
-            image_shape = self._check_image_shape()
-            X = validate_data(self, X, reset=True, allow_nd=nd, **check)
-            if nd:
-                image_shape, channels_last = resolve_layout(X.shape[1:], image_shape)
-            elif image_shape is not None and math.prod(image_shape) != X.shape[1]:
-                raise ValueError(
-                    f"image_shape={image_shape} needs {math.prod(image_shape)} features per "
-                    f"row, but X has {X.shape[1]}."
-                )
-            else:
-                channels_last = False
-            self.image_shape_ = image_shape
-            self.n_features_in_ = math.prod(X.shape[1:])
-            self._input_layout = (X.ndim, channels_last)
-        else:
-            if nd:
-                X = check_array(X, allow_nd=True, **check)
-                if self.image_shape_ is None:
-                    raise ValueError(
-                        f"X has {X.ndim} dimensions, but {type(self).__name__} was fitted on "
-                        "2-D tabular data."
-                    )
-                try:
-                    _, channels_last = resolve_layout(X.shape[1:], self.image_shape_)
-                except ValueError as exc:
-                    raise ValueError(
-                        f"X holds samples of shape {X.shape[1:]}, but {type(self).__name__} "
-                        f"was fitted on images of shape {self.image_shape_} (C, H, W)."
-                    ) from exc
-            else:
-                X = validate_data(self, X, reset=False, **check)
-                channels_last = False
-        if channels_last:
-            X = np.moveaxis(X, -1, 1)
-        if self.image_shape_ is not None:
-            X = X.reshape(len(X), *self.image_shape_)
-        return X
-
-    def _fit_scaler(self, X):
-        """Images: one offset and scale mapping the data to [0, 1].  Tabular: per-feature z-scores."""
-        if self.image_shape_ is not None:
-            low, high = float(X.min()), float(X.max())
-            self.input_offset_ = np.float64(low)
-            self.input_scale_ = np.float64(high - low if high > low else 1.0)
-        else:
-            std = X.std(axis=0, dtype=np.float64)
-            self.input_offset_ = X.mean(axis=0, dtype=np.float64)
-            self.input_scale_ = np.where(std > 0, std, 1.0)
-
-    def _scale(self, X):
-        return (X - self.input_offset_) / self.input_scale_
-
-    def _unscale(self, X):
-        """Inverse of :meth:`_scale`, and back to the layout of the training input.
-
-        ``X`` is ``(n, C, H, W)`` for images (``(n, D)`` for tabular rows); the
-        result has the per-sample shape ``fit`` was given: rows, ``(H, W)``,
-        ``(C, H, W)`` or ``(H, W, C)``.
-        """
-        X = X * self.input_scale_ + self.input_offset_
-        ndim, channels_last = self._input_layout
-        if self.image_shape_ is None or ndim == 2:
-            return X.reshape(len(X), -1)
-        if ndim == 3:
-            return X[:, 0]
-        return np.moveaxis(X, 1, -1) if channels_last else X
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -1,4 +1,4 @@
-"""Where the input goes and what shape it has: the device, and images' channel layout.
+"""Where the input goes and what shape it has: the device, images' channel layout, validation and scaling.
 
 Input shapes
 ------------
@@ -18,9 +18,14 @@ images); at predict time, images must have the fitted per-sample shape (in
 either channel layout) or be rows of ``n_features_in_`` values.
 """
 
-import torch
+import math
+from numbers import Integral
 
-__all__ = ["resolve_device", "resolve_layout"]
+import numpy as np
+import torch
+from sklearn.utils.validation import check_array, validate_data
+
+__all__ = ["ImageInput", "resolve_device", "resolve_layout"]
 
 
 def resolve_device(device):
@@ -88,3 +93,96 @@ def resolve_layout(shape, image_shape):
         f"Cannot tell whether images of shape {tuple(shape)} are channels-first or "
         "channels-last; pass image_shape=(C, H, W)."
     )
+
+
+class ImageInput:
+    """Validation of image or tabular input for an estimator, and its scaling (a mixin).
+
+    The estimator has the parameter ``image_shape``; ``_validate_X`` sets
+    ``image_shape_``, ``n_features_in_`` and the input layout on ``reset``
+    (see the module docstring for the rules), ``_fit_scaler`` the scaling
+    ``input_offset_`` and ``input_scale_`` that ``_scale`` applies.
+    """
+
+    def _check_image_shape(self):
+        if self.image_shape is None:
+            return None
+        shape = tuple(self.image_shape)
+        if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):
+            raise ValueError(
+                f"image_shape must be three positive integers (C, H, W), got {self.image_shape!r}."
+            )
+        return shape
+
+    def _validate_X(self, X, reset):
+        """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
+        nd = (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) >= 3
+        # uint8 (images as stored) stays uint8: a quarter of float32's memory.
+        check = dict(dtype=[np.float64, np.float32, np.uint8], ensure_min_samples=2 if reset else 1)
+        if reset:
+            image_shape = self._check_image_shape()
+            X = validate_data(self, X, reset=True, allow_nd=nd, **check)
+            if nd:
+                image_shape, channels_last = resolve_layout(X.shape[1:], image_shape)
+            elif image_shape is not None and math.prod(image_shape) != X.shape[1]:
+                raise ValueError(
+                    f"image_shape={image_shape} needs {math.prod(image_shape)} features per "
+                    f"row, but X has {X.shape[1]}."
+                )
+            else:
+                channels_last = False
+            self.image_shape_ = image_shape
+            self.n_features_in_ = math.prod(X.shape[1:])
+            self._input_layout = (X.ndim, channels_last)
+        else:
+            if nd:
+                X = check_array(X, allow_nd=True, **check)
+                if self.image_shape_ is None:
+                    raise ValueError(
+                        f"X has {X.ndim} dimensions, but {type(self).__name__} was fitted on "
+                        "2-D tabular data."
+                    )
+                try:
+                    _, channels_last = resolve_layout(X.shape[1:], self.image_shape_)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"X holds samples of shape {X.shape[1:]}, but {type(self).__name__} "
+                        f"was fitted on images of shape {self.image_shape_} (C, H, W)."
+                    ) from exc
+            else:
+                X = validate_data(self, X, reset=False, **check)
+                channels_last = False
+        if channels_last:
+            X = np.moveaxis(X, -1, 1)
+        if self.image_shape_ is not None:
+            X = X.reshape(len(X), *self.image_shape_)
+        return X
+
+    def _fit_scaler(self, X):
+        """Images: one offset and scale mapping the data to [0, 1].  Tabular: per-feature z-scores."""
+        if self.image_shape_ is not None:
+            low, high = float(X.min()), float(X.max())
+            self.input_offset_ = np.float64(low)
+            self.input_scale_ = np.float64(high - low if high > low else 1.0)
+        else:
+            std = X.std(axis=0, dtype=np.float64)
+            self.input_offset_ = X.mean(axis=0, dtype=np.float64)
+            self.input_scale_ = np.where(std > 0, std, 1.0)
+
+    def _scale(self, X):
+        return (X - self.input_offset_) / self.input_scale_
+
+    def _unscale(self, X):
+        """Inverse of :meth:`_scale`, and back to the layout of the training input.
+
+        ``X`` is ``(n, C, H, W)`` for images (``(n, D)`` for tabular rows); the
+        result has the per-sample shape ``fit`` was given: rows, ``(H, W)``,
+        ``(C, H, W)`` or ``(H, W, C)``.
+        """
+        X = X * self.input_scale_ + self.input_offset_
+        ndim, channels_last = self._input_layout
+        if self.image_shape_ is None or ndim == 2:
+            return X.reshape(len(X), -1)
+        if ndim == 3:
+            return X[:, 0]
+        return np.moveaxis(X, 1, -1) if channels_last else X
