@@ -4,19 +4,21 @@ Every loader looks for its files in ``data_home`` (the argument, else the
 ``SKDEEPCLUSTER_DATA`` environment variable, else ``~/skdeepcluster_data``),
 both directly in that folder and in a sub-folder named after the set
 (``mnist/``, ``fashion-mnist/``, ``usps/``, ``coil20/``, ``orl_faces/``,
-``mixed40/``).  It accepts:
+``mixed40/``, ``cifar10_4k/``).  It accepts:
 
 - the standard distribution files: MNIST and Fashion-MNIST as their four idx
   files (``train-images-idx3-ubyte.gz`` ...; gzip or uncompressed), USPS as
   ``zip.train.gz`` and ``zip.test.gz`` (the text format of *The Elements of
   Statistical Learning*: a label then 256 grey values in [-1, 1] per line);
-- an ``.npz`` archive holding ``X`` (uint8 images ``(n, H, W)``), ``y`` and,
-  for sets with an official split, ``n_train`` (the first ``n_train`` rows are
-  the training part): ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``,
-  ``orl_faces.npz``, ``mixed40.npz``.
+- an ``.npz`` archive holding ``X`` (uint8 images ``(n, H, W)``, or
+  ``(n, H, W, 3)`` for colour), ``y`` and, for sets with an official split,
+  ``n_train`` (the first ``n_train`` rows are the training part):
+  ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, ``orl_faces.npz``,
+  ``mixed40.npz``, ``cifar10_4k.npz``.
 
 The checksum of the *decompressed* data is verified where the published one
-is known (MNIST, Fashion-MNIST, our COIL-20, ORL and mixed40 archives), so recompressed copies
+is known (MNIST, Fashion-MNIST, our COIL-20, ORL, mixed40 and cifar10_4k archives), so
+recompressed copies
 (such as those Debian's ``dataset-fashion-mnist`` package installs under
 ``/usr/share/datasets/fashion-mnist/``) load as well as the originals.  Only
 when no file is found and ``download=True`` is a download tried; the file is
@@ -27,6 +29,7 @@ verified before it is moved into place, so no half file is ever left behind.
 
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import struct
@@ -40,7 +43,7 @@ from sklearn.utils import Bunch
 from ._image_folder import load_image_folder
 
 __all__ = ["get_data_home", "load_mnist", "load_fashion_mnist", "load_usps", "load_coil20",
-           "load_orl_faces", "load_mixed40", "load_image_folder"]
+           "load_orl_faces", "load_mixed40", "load_cifar10_4k", "load_image_folder"]
 
 _IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -106,9 +109,10 @@ _USPS = {
 
 # Sets with no public mirror in this layout: one local ``.npz`` of 32x32 images each,
 # checksums of its decompressed arrays.
-def _local_set(key, n, target_names, sha256_X, sha256_y, descr):
-    return {"folder": key, "npz": f"{key}.npz", "size": 32, "n": n, "target_names": target_names,
-            "sha256": {"X": sha256_X, "y": sha256_y}, "descr": descr}
+def _local_set(key, n, target_names, sha256_X, sha256_y, descr, shape=(32, 32)):
+    return {"folder": key, "npz": f"{key}.npz", "shape": shape, "n": n,
+            "target_names": target_names, "sha256": {"X": sha256_X, "y": sha256_y},
+            "descr": descr}
 
 
 _LOCAL_SETS = {
@@ -135,6 +139,14 @@ _LOCAL_SETS = {
         "domains: the first ten MNIST test images of each digit and of each Fashion-MNIST "
         "garment (28x28, zero-padded), and every 7th pose of each COIL-20 object. "
         "Labels 0-9 digits, 10-19 garments, 20-39 objects."),
+    "cifar10_4k": _local_set(
+        "cifar10_4k", 4000,
+        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+        "bac45b45504ed1289a3f437be4bfbefece248abbc094a428a0b4dfab00e776ae",
+        "9f4600c456726c0a94de60dc8fbb6186ebfef07335f5b9435f98a7079b858efa",
+        "cifar10_4k: the first 4,000 images of CIFAR-10's first training batch (Krizhevsky "
+        "2009), in order, 32x32 colour photos (uint8, RGB, channels last) of 10 classes, "
+        "366-422 each.", shape=(32, 32, 3)),
 }
 
 _SUBSETS = ("all", "train", "test")
@@ -442,7 +454,7 @@ def _load_local_set(key, data_home, return_X_y):
 
 _LOCAL_DOC = """
     The set has no public mirror in the layout used here, so there is no
-    ``download`` option: place ``{npz}`` (``X`` uint8 ``({n}, {size}, {size})``
+    ``download`` option: place ``{npz}`` (``X`` uint8 ``{shape}``
     and ``y``) in ``data_home``.  Its checksum is verified.
 
     Parameters
@@ -455,7 +467,7 @@ _LOCAL_DOC = """
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``images`` (uint8, ``({n}, {size}, {size})``), ``data`` (``({n}, {n_features})``),
+        ``images`` (uint8, ``{shape}``), ``data`` (``({n}, {n_features})``),
         ``target`` (int64), ``target_names`` and ``DESCR``.
     (images, target) : tuple
         If ``return_X_y`` is True.
@@ -479,12 +491,18 @@ def load_mixed40(data_home=None, *, return_X_y=False):
     return _load_local_set("mixed40", data_home, return_X_y)
 
 
+def load_cifar10_4k(data_home=None, *, return_X_y=False):
+    return _load_local_set("cifar10_4k", data_home, return_X_y)
+
+
 for _function, _key, _title in (
         (load_coil20, "coil20", "Load COIL-20 (1,440 images of 20 objects, 32x32)."),
         (load_orl_faces, "orl_faces", "Load the ORL faces (400 images of 40 people, 32x32)."),
         (load_mixed40, "mixed40", "Load mixed40 (40 clusters of 10 images from three domains, "
-                                  "32x32).")):
+                                  "32x32)."),
+        (load_cifar10_4k, "cifar10_4k", "Load cifar10_4k (4,000 CIFAR-10 colour photos of 10 "
+                                        "classes, 32x32).")):
     _spec = _LOCAL_SETS[_key]
     _function.__doc__ = _title + "\n" + _LOCAL_DOC.format(
-        npz=_spec["npz"], n=_spec["n"], size=_spec["size"], n_features=_spec["size"] ** 2,
-        function=_function.__name__)
+        npz=_spec["npz"], n=_spec["n"], shape=(_spec["n"], *_spec["shape"]),
+        n_features=math.prod(_spec["shape"]), function=_function.__name__)
