@@ -3,6 +3,7 @@
 from . import datasets, metrics
 from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
+from .features import PretrainedFeatures
 from .gatcluster import GATCluster
 from .variational import VariationalClustering
 from .metrics import (
@@ -21,6 +22,7 @@ __all__ = [
     "DualAESpectralClustering",
     "GATCluster",
     "VariationalClustering",
+    "PretrainedFeatures",
     "datasets",
     "metrics",
     "cluster_accuracy",

@@ -114,11 +114,18 @@ class ImageInput:
             )
         return shape
 
+    _min_fit_samples = 2  # a clusterer needs two; a transformer of images one
+
+    def _rows_image_shape(self, n_features):
+        """``(C, H, W)`` of 2-D rows of ``n_features`` given without ``image_shape``: None, tabular rows."""
+        return None
+
     def _validate_X(self, X, reset):
         """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
         nd = (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) >= 3
         # uint8 (images as stored) stays uint8: a quarter of float32's memory.
-        check = dict(dtype=[np.float64, np.float32, np.uint8], ensure_min_samples=2 if reset else 1)
+        check = dict(dtype=[np.float64, np.float32, np.uint8],
+                     ensure_min_samples=self._min_fit_samples if reset else 1)
         if reset:
             image_shape = self._check_image_shape()
             X = validate_data(self, X, reset=True, allow_nd=nd, **check)
@@ -131,6 +138,8 @@ class ImageInput:
                 )
             else:
                 channels_last = False
+                if image_shape is None:
+                    image_shape = self._rows_image_shape(X.shape[1])
             self.image_shape_ = image_shape
             self.n_features_in_ = math.prod(X.shape[1:])
             self._input_layout = (X.ndim, channels_last)
