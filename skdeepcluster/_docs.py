@@ -1,8 +1,9 @@
 """The parameter text every estimator shares, written once.
 
-An estimator's docstring holds two placeholder lines where numpydoc puts
+An estimator's docstring holds placeholder lines where numpydoc puts
 its parameters in signature order: ``    <image_shape>`` (after
-``n_clusters``) and ``    <common parameters>`` (after the method's own
+``n_clusters``), ``    <views>`` and ``    <init>`` (where the method has
+those parameters) and ``    <common parameters>`` (after the method's own
 parameters), and one in its Attributes, ``    <common attributes>`` (last);
 :func:`shared_parameters` replaces them.  A test checks that
 every estimator documents each of its parameters once, in order.
@@ -18,7 +19,9 @@ _ATTRIBUTES = """\
     device_ : torch.device
         Device the model was trained on.
     input_offset_, input_scale_ : float or ndarray
-        Input scaling learned in ``fit``.
+        Input scaling learned in ``fit``: images map to [0, 1] by the data's
+        minimum and range; feature rows are centred per column and divided by
+        one scale, the root mean square of the columns' deviations.
     resolved_params_ : dict
         The value each data-dependent parameter (those that take ``"auto"``)
         took in this fit, by name: what the training used.  A warm start
@@ -35,6 +38,33 @@ _IMAGE_SHAPE = """\
     image_shape : tuple of int or None, default=None
         ``(C, H, W)`` when 2-D input rows are images; see the user guide.
 """
+
+_VIEWS = """\
+    views : {"auto", "augment", "neighbors"}, default="auto"
+        Where each sample's second view, the positive of the invariance loss,
+        comes from.  ``"augment"`` (the paper's): an augmented copy of the
+        sample.  ``"neighbors"``: one of its ``n_neighbors`` nearest training
+        rows (cosine), drawn per sample and step: the positive pairs SCAN and
+        TEMI use on frozen features.  ``"auto"``: neighbours for feature rows
+        (such as :class:`~skdeepcluster.PretrainedFeatures`' rows), whose
+        noise-and-dropout augmentation keeps little of what a row means;
+        augmentations for images.
+    n_neighbors : int or "auto", default="auto"
+        Nearest neighbours a view is drawn from.  ``"auto"``: <auto_neighbors>, or a third
+        of the training rows per cluster when that is fewer (3 for 10 per
+        cluster)<neighbors_note>.
+"""
+
+_INIT = """\
+    init : {"auto", "kmeans", "random"}, default="auto"
+        How the cluster head starts.  ``"random"`` (the paper's): from its
+        random initialisation.  ``"kmeans"``: first trained for about 150
+        updates to the partition k-means (10 starts) finds in the training
+        rows, which the method's losses then refine, as DEC, IDEC and VaDE
+        start from k-means.  ``"auto"``: k-means for feature rows, on which a
+        head started at random lands in a different partition on every seed;
+        random for images.
+<init_note>"""
 
 _COMMON = """\
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
@@ -88,17 +118,26 @@ _COMMON = """\
 """
 
 
-def shared_parameters(draws, warm_note=""):
+def shared_parameters(draws, warm_note="", init_note="", neighbors_note=""):
     """Class decorator: write the shared parameters and attributes into the class docstring.
 
     ``draws`` completes "Seeds ..." in ``random_state``'s text (what the
     seed decides); ``warm_note`` ends the first sentence of ``warm_start``'s
-    with what is particular to the method (e.g. ", where ...").
+    with what is particular to the method (e.g. ", where ..."), and
+    ``init_note`` (whole lines) ends ``init``'s, ``neighbors_note`` the
+    sentence of ``n_neighbors``'s (the number ``"auto"`` takes is the class's
+    ``_auto_neighbors``).  The placeholders
+    ``    <views>`` and ``    <init>`` take the entries of ``views`` and
+    ``n_neighbors``, and of ``init``.
     """
     def decorate(cls):
         if cls.__doc__:
             common = _COMMON.replace("<draws>", draws).replace("<warm_note>", warm_note)
+            views = (_VIEWS.replace("<auto_neighbors>", str(getattr(cls, "_auto_neighbors", "")))
+                     .replace("<neighbors_note>", neighbors_note))
             cls.__doc__ = (cls.__doc__.replace("    <image_shape>\n", _IMAGE_SHAPE)
+                           .replace("    <views>\n", views)
+                           .replace("    <init>\n", _INIT.replace("<init_note>", init_note))
                            .replace("    <common parameters>\n", common)
                            .replace("    <common attributes>\n", _ATTRIBUTES))
         return cls

@@ -168,15 +168,23 @@ class ImageInput:
         return X
 
     def _fit_scaler(self, X):
-        """Images: one offset and scale mapping the data to [0, 1].  Tabular: per-feature z-scores."""
+        """Images: one offset and scale mapping the data to [0, 1].  Feature rows: each column
+        centred, all divided by one scale (the root mean square of the columns' deviations).
+
+        One scale keeps the columns' relative sizes, as scikit-learn's
+        estimators do (a ``StandardScaler`` before the estimator scales columns
+        of different units): per-column z-scores magnify the near-constant
+        units of a pretrained network's features, which cost KMeans 0.625 ->
+        0.36 ACC on ORL's features and 0.835 -> 0.73 on COIL-20's (user guide).
+        """
         if self.image_shape_ is not None:
             low, high = float(X.min()), float(X.max())
             self.input_offset_ = np.float64(low)
             self.input_scale_ = np.float64(high - low if high > low else 1.0)
         else:
-            std = X.std(axis=0, dtype=np.float64)
             self.input_offset_ = X.mean(axis=0, dtype=np.float64)
-            self.input_scale_ = np.where(std > 0, std, 1.0)
+            rms = float(np.sqrt(X.var(axis=0, dtype=np.float64).mean()))
+            self.input_scale_ = np.float64(rms if rms > 0 else 1.0)
 
     def _scale(self, X):
         return (X - self.input_offset_) / self.input_scale_

@@ -20,6 +20,7 @@ from .nn.losses import (
     GlobalMIEstimator,
     LocalMIEstimator,
     contrastive_loss,
+    cosine_neighbors,
     kl_normal,
     knn_affinity,
     nearest_neighbors,
@@ -199,6 +200,13 @@ class DualAESpectralClustering(BaseDeepClusterer):
     siamese_neighbors : int, default=3
         Nearest neighbours of each code (over the whole training set) taken
         as positive pairs by the Siamese net (SpectralNet uses 2 on MNIST).
+    siamese_pairs : {"auto", "codes", "input"}, default="auto"
+        Where those neighbours are found: among the pretrained codes
+        (SpectralNet's), or among the input rows themselves (cosine).
+        ``"auto"``: the input for feature rows (such as
+        :class:`~skdeepcluster.PretrainedFeatures`' rows), whose own
+        neighbours are more reliable than those of codes learned from them,
+        the codes for images.
     pretrain_epochs : int or "auto", default="auto"
         Epochs of dual-autoencoder training; ``"auto"``: about 400 updates, at
         most 100 epochs (58 epochs for 1,797 samples, 11 for 10,000).
@@ -279,12 +287,14 @@ class DualAESpectralClustering(BaseDeepClusterer):
         "spectral_batch_size": [Interval(Integral, 2, None, closed="left")],
         "affinity": [StrOptions({"siamese", "knn"})],
         "siamese_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "siamese_pairs": [StrOptions({"auto", "codes", "input"})],
         "siamese_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, n_clusters=10, *, image_shape=None, latent_dim="auto", noise_std=0.5,
                  dual_weight=1.0, mi_global_weight=0.5, mi_local_weight=1.0, kl_weight=0.1,
                  spectral_weight=1.0, affinity="siamese", n_neighbors="auto", siamese_neighbors=3,
+                 siamese_pairs="auto",
                  pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
                  batch_size="auto", spectral_batch_size=1024, learning_rate=1e-3, device="auto",
                  random_state=None, n_init=1, verbose=0, max_device_bytes=None,
@@ -301,6 +311,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.affinity = affinity
         self.n_neighbors = n_neighbors
         self.siamese_neighbors = siamese_neighbors
+        self.siamese_pairs = siamese_pairs
         self.pretrain_epochs = pretrain_epochs
         self.siamese_epochs = siamese_epochs
         self.spectral_epochs = spectral_epochs
@@ -346,7 +357,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
         n, n_values, small = X.shape[0], flat_size(X.shape[1:]), X.shape[0] < _SMALL_SET
         resolved = dict(latent_dim=self.latent_dim, n_neighbors=self.n_neighbors,
                         batch_size=self.batch_size, pretrain_epochs=self.pretrain_epochs,
-                        max_epochs=self.max_epochs)
+                        max_epochs=self.max_epochs, siamese_pairs=self.siamese_pairs)
+        if self.siamese_pairs == "auto":  # feature rows: their own neighbours; images: the codes'
+            resolved["siamese_pairs"] = "codes" if X.dim() == 4 else "input"
         if self.latent_dim == "auto":  # the paper's ratio of code values to pixels, within bounds
             paper = round(n_values * _PAPER_CODE / _PAPER_INPUT)
             resolved["latent_dim"] = int(min(_PAPER_CODE, max(min(n_values, _MIN_CODE), paper)))
@@ -399,7 +412,10 @@ class DualAESpectralClustering(BaseDeepClusterer):
         if siamese and trainer.pending("siamese"):
             codes = pretrained_codes()
             k = min(self.siamese_neighbors, n - 1)
-            _, neighbors = nearest_neighbors(codes, k)
+            if resolved["siamese_pairs"] == "input":
+                neighbors = cosine_neighbors(X, k)
+            else:
+                _, neighbors = nearest_neighbors(codes, k)
             siamese_opt = torch.optim.Adam(net.siamese.parameters(), lr=lr)
 
             def siamese_loss(idx):

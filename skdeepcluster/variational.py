@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._docs import shared_parameters
+from ._feature_rows import FeatureRowsMixin
 from .nn.data import eval_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.latent import (GaussianMixtureVAE, gaussian_sample, gumbel_softmax, log_likelihood,
@@ -37,8 +38,10 @@ _MIN_PRIOR_VARIANCE = 1e-4
 
 @shared_parameters(
     draws="initialisation, batches and every random draw of ``fit`` and\n        :meth:`sample`",
-    warm_note=" (the temperature goes on annealing from the epoch reached)")
-class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
+    warm_note=" (the temperature goes on annealing from the epoch reached)",
+    init_note="        With ``\"kmeans\"`` the pretrained mixture's components also start from\n"
+              "        k-means of the rows, not of their codes.\n")
+class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
 
     The generative model draws a cluster ``y`` uniformly from ``K``, a code
@@ -136,6 +139,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
     straight_through : bool, default=False
         Use the straight-through Gumbel-softmax (one-hot forward, relaxed
         gradient) instead of the soft sample.
+    <init>
     pretrain_epochs : int or "auto", default="auto"
         Epochs of pretraining before the mixture trains (ours; the paper
         trains from scratch, which ``0`` restores).  Pretraining fits the
@@ -239,12 +243,14 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         "straight_through": ["boolean"],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        **FeatureRowsMixin._init_constraints,
     }
 
     def __init__(self, n_clusters=10, *, image_shape=None, latent_dim=32, likelihood="auto",
                  reconstruction_weight=1.0, gaussian_kl_weight="auto", categorical_kl_weight=1.0,
                  categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
-                 straight_through=False, pretrain_epochs="auto", max_epochs="auto", batch_size=64,
+                 straight_through=False, init="auto", pretrain_epochs="auto", max_epochs="auto",
+                 batch_size=64,
                  learning_rate=1e-3, device="auto",
                  random_state=None, n_init=1, verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
@@ -260,6 +266,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         self.tau_min = tau_min
         self.anneal_rate = anneal_rate
         self.straight_through = straight_through
+        self.init = init
         self.pretrain_epochs = pretrain_epochs
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -284,7 +291,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         if self.likelihood == "bernoulli" and not image:
             raise ValueError("likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
                              "use 'gaussian' or 'auto' for tabular rows.")
-        resolved = {"likelihood": self.likelihood}
+        resolved = {"likelihood": self.likelihood, **self._resolve_init(X)}
         if self.likelihood == "auto":
             resolved["likelihood"] = "bernoulli" if image else "gaussian"
         resolved["gaussian_kl_weight"] = self.gaussian_kl_weight
@@ -333,9 +340,12 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
             encoded = eval_chunks(net, net.encode_one, X)
             codes = torch.cat([mean for mean, _ in encoded]).double()
             spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
-            kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
-            labels = kmeans.fit_predict(codes.cpu().numpy())
-            labels = torch.as_tensor(labels, device=X.device).long()
+            if self.resolved_params_["init"] == "kmeans":  # k-means of the rows, not the codes
+                labels = self._kmeans_labels(X, trainer)
+            else:
+                kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
+                labels = kmeans.fit_predict(codes.cpu().numpy())
+                labels = torch.as_tensor(labels, device=X.device).long()
             centers, variances = mixture_moments(codes, spread, labels, self.n_clusters,
                                                  _MIN_PRIOR_VARIANCE)
             # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
@@ -351,6 +361,8 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         log_k = math.log(self.n_clusters)
         beta = self.resolved_params_["gaussian_kl_weight"]
         self._pretrain(net, X, trainer, beta)
+        self._kmeans_warm_start(X, trainer, lambda idx: net.encode(X[idx])[0],
+                                [*net.encoder.parameters(), *net.cluster_logits.parameters()])
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         state = {}
 
@@ -436,7 +448,7 @@ class VariationalClustering(SoftAssignmentMixin, BaseDeepClusterer):
         X = self._validate_X(X, reset=False)
         elbo = self._infer(X, self._elbo)["elbo"]
         if self.resolved_params_["likelihood"] == "gaussian":  # the density of X, not its z-scores
-            elbo = elbo - np.log(self.input_scale_).sum()
+            elbo = elbo - self.n_features_in_ * np.log(self.input_scale_)
         return elbo
 
     def _label_free_score(self, X, outputs=None):

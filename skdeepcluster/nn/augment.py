@@ -16,6 +16,8 @@ from numbers import Real
 import torch
 import torch.nn.functional as F
 
+from .losses import cosine_neighbors
+
 __all__ = [
     "random_resized_crop",
     "random_affine",
@@ -30,6 +32,8 @@ __all__ = [
     "feature_dropout",
     "ImageAugmenter",
     "TabularAugmenter",
+    "NeighborViews",
+    "AugmentedViews",
 ]
 
 _GREY_WEIGHTS = (0.299, 0.587, 0.114)
@@ -261,6 +265,51 @@ class TabularAugmenter:
         if self.dropout:
             x = feature_dropout(x, self.dropout, generator)
         return x
+
+
+class AugmentedViews:
+    """Positive views by augmentation: ``views(idx, x, generator)`` is ``augment(x, generator)``.
+
+    ``x`` holds the rows ``idx`` of the training data; the view source of
+    the papers' methods, which augment each sample.
+    """
+
+    def __init__(self, augment):
+        self.augment = augment
+
+    def __call__(self, idx, x, generator=None):
+        return self.augment(x, generator)
+
+
+class NeighborViews:
+    """Positive views by neighbours: a row's view is one of its nearest neighbours in the data.
+
+    For feature rows (a pretrained network's, say) the generic tabular
+    augmentations, noise and dropout, keep little of what a row means, while
+    its nearest neighbours mostly share its class: SCAN and TEMI train
+    clustering heads on frozen features with neighbours as positive pairs.
+    ``views(idx, x, generator)`` returns, for each row ``idx``, one of its
+    ``n_neighbors`` nearest neighbours (cosine similarity, among all rows of
+    ``data``, never the row itself), drawn per row and call.
+
+    Parameters
+    ----------
+    data : Tensor or DeviceData of shape (n, D)
+        The training rows (indexable by a tensor of row indices).
+    n_neighbors : int
+        Neighbours a view is drawn from (at most ``n - 1``).
+    chunk_size : int, default=4096
+        Rows gathered and searched at a time.
+    """
+
+    def __init__(self, data, n_neighbors, chunk_size=4096):
+        self.neighbors = cosine_neighbors(data, n_neighbors, chunk_size)
+        self.data = data
+
+    def __call__(self, idx, x, generator=None):
+        pick = torch.randint(self.neighbors.shape[1], (len(idx),), device=self.neighbors.device,
+                             generator=generator)
+        return self.data[self.neighbors[idx, pick]]
 
 
 def check_crop_scale(scale, alternative):

@@ -248,6 +248,21 @@ def nearest_neighbors(z, n_neighbors, chunk_size=2048):
     return torch.cat(distances), torch.cat(indices)
 
 
+def cosine_neighbors(data, n_neighbors, chunk_size=4096):
+    """Row indices ``(n, n_neighbors)`` of each row's nearest neighbours by cosine similarity.
+
+    ``data`` is a tensor or anything indexable by slices of rows (a
+    :class:`~skdeepcluster.nn.data.DeviceData`), gathered ``chunk_size`` rows
+    at a time; at most ``n - 1`` neighbours, never the row itself.
+    """
+    n = len(data)
+    with torch.no_grad():
+        rows = torch.cat([data[start:start + chunk_size] for start in range(0, n, chunk_size)])
+        _, indices = nearest_neighbors(F.normalize(rows.float().flatten(1), dim=1),
+                                       min(n_neighbors, n - 1))
+    return indices
+
+
 def contrastive_loss(anchor, positive, negative, margin_positive=0.05, margin_negative=1.0):
     """Contrastive loss of a Siamese net (Hadsell et al. 2006; SpectralNet's margins).
 
