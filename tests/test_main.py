@@ -6,8 +6,10 @@ import re
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
-from skdeepcluster import DCCSClustering, DualAESpectralClustering
+from skdeepcluster import DCCSClustering, DualAESpectralClustering, PretrainedFeatures
 from skdeepcluster import __main__ as cli
 
 
@@ -42,7 +44,7 @@ def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys
     monkeypatch.setitem(cli.METHODS, "dccs", quick)
     out = tmp_path / "out"
     cli.main([str(_folder(tmp_path / "photos")), "--method", "dccs", "--out", str(out),
-              "--size", "8"])
+              "--size", "8", "--features", "pixels"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'photos'}: 16 images, 2 clusters, device cpu")
     assert lines[1].startswith(f"wrote {out / 'clusters.csv'} (file, cluster, confidence)")
@@ -73,7 +75,7 @@ def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch,
         cli.main([folder])
     assert "--n-clusters is needed" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
-    cli.main([folder, "--n-clusters", "3", "--size", "8"])
+    cli.main([folder, "--n-clusters", "3", "--size", "8", "--features", "pixels"])
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "flat_clusters/clusters.csv" in lines[1]
     confidences = [float(row.split(",")[2])
@@ -91,3 +93,69 @@ def test_a_bad_folder_is_one_line_not_a_trace(capsys, tmp_path):
             cli.main(argv)
         assert exit_.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def _small_features(monkeypatch, sizes):
+    """The command's pretrained features: a small module instead of ImageNet weights."""
+    def features(device, verbose):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(3, 6, 3, stride=2), nn.ReLU())
+        return PretrainedFeatures(net, input_size=16, device=device).fit(
+            np.zeros((1, 8, 8, 3), np.uint8)), None
+    monkeypatch.setattr(cli, "_pretrained_features", features)
+    read = cli.datasets.load_image_folder
+
+    def load_image_folder(folder, size, **kwargs):
+        sizes.append(size)
+        return read(folder, size=size, **kwargs)
+    monkeypatch.setattr(cli.datasets, "load_image_folder", load_image_folder)
+
+
+def test_colour_photos_go_through_pretrained_features(monkeypatch, capsys, tmp_path):
+    quick = functools.partial(DCCSClustering, max_epochs=2)
+    monkeypatch.setitem(cli.METHODS, "dccs", quick)
+    sizes = []
+    _small_features(monkeypatch, sizes)
+    cli.main([str(_folder(tmp_path / "photos")), "--method", "dccs", "--out",
+              str(tmp_path / "out"), "--verbose", "0"])
+    lines = capsys.readouterr().out.splitlines()
+    assert sizes == [cli._FEATURE_SIZE]  # read at the networks' size
+    assert lines[0].startswith("features: Sequential (a torch.nn.Module), 6 values per image")
+    assert re.match(r"DCCSClustering \(features\)\s+[01]\.\d{4}", lines[4])
+    assert lines[5].startswith("KMeans (features)") and lines[6].startswith("KMeans (pixels)")
+    assert len((tmp_path / "out" / "clusters.csv").read_text().split()) == 17
+
+
+def test_grey_images_stay_on_their_pixels_unless_asked(monkeypatch, capsys, tmp_path):
+    from PIL import Image
+    quick = functools.partial(DCCSClustering, max_epochs=2)
+    monkeypatch.setitem(cli.METHODS, "dccs", quick)
+    sizes = []
+    _small_features(monkeypatch, sizes)
+    for k in range(2):
+        (tmp_path / "grey" / f"c{k}").mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((12, 12), 40 + 150 * k + i, np.uint8)).save(
+                tmp_path / "grey" / f"c{k}" / f"{i}.png")
+    argv = [str(tmp_path / "grey"), "--method", "dccs", "--out", str(tmp_path / "out")]
+    cli.main(argv)
+    out = capsys.readouterr().out
+    assert "grey images are clustered on their pixels" in out and "features:" not in out
+    assert sizes == [cli._FEATURE_SIZE, cli._PIXEL_SIZE]  # read again at the pixels' size
+    cli.main(argv + ["--features", "pretrained", "--verbose", "0"])
+    assert "DCCSClustering (features)" in capsys.readouterr().out
+
+
+def test_without_weights_auto_says_how_to_get_them_and_pretrained_stops(monkeypatch, capsys,
+                                                                        tmp_path):
+    quick = functools.partial(DCCSClustering, max_epochs=2)
+    monkeypatch.setitem(cli.METHODS, "dccs", quick)
+    monkeypatch.setattr(cli, "_pretrained_features", lambda device, verbose: (None, "no weights"))
+    folder = str(_folder(tmp_path / "photos"))
+    cli.main([folder, "--method", "dccs", "--out", str(tmp_path / "out"), "--verbose", "0"])
+    out = capsys.readouterr().out
+    assert 'pip install "skdeepcluster[pretrained]"' in out.splitlines()[0]
+    assert "KMeans (features)" not in out
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([folder, "--features", "pretrained"])
+    assert exit_.value.code == 2 and "no weights" in capsys.readouterr().err
