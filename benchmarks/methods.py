@@ -2,9 +2,12 @@
 
 Each entry builds an estimator for one fit from ``(n_clusters, seed, device,
 epochs)`` and says which input it takes: ``"images"`` (the loader's uint8
-image array, as a user would pass it to an ``skdeepcluster`` estimator) or
+image array, as a user would pass it to an ``skdeepcluster`` estimator),
 ``"pixels"`` (flattened pixels scaled to [0, 1], float32, what scikit-learn
-and ClustPy expect).  ``epochs`` is None for every method's own defaults;
+and ClustPy expect) or ``"features"`` (the rows ``PretrainedFeatures()``
+gives for the images, with its defaults: the pipeline
+``make_pipeline(PretrainedFeatures(), estimator)``).  The methods on features
+are named ``<method>+features``.  ``epochs`` is None for every method's own defaults;
 the scaling runs set it to time a few epochs on large sets.
 """
 
@@ -89,10 +92,15 @@ METHODS = {
     "clustpy-idec": (_clustpy("IDEC"), "pixels", "clustpy"),
     "clustpy-vade": (_clustpy("VaDE"), "pixels", "clustpy"),
 }
+FEATURES_SUFFIX = "+features"
+# Ours and the shallow peers on pretrained features (ClustPy's are built for pixels).
+FEATURE_METHODS = [name + FEATURES_SUFFIX for name in (*OURS, "kmeans", "spectral", "umap-kmeans")]
+METHODS.update({name: (METHODS[name[:-len(FEATURES_SUFFIX)]][0], "features",
+                       METHODS[name[:-len(FEATURES_SUFFIX)]][2]) for name in FEATURE_METHODS})
 
 
 def as_input(X, kind):
-    """``X`` (uint8 images from a loader) in the form a method of ``kind`` takes."""
+    """``X`` (uint8 images from a loader) in the form a method of ``kind`` takes (not features)."""
     if kind == "images":
         return X
     pixels = X.reshape(len(X), -1).astype(np.float32)
@@ -108,6 +116,8 @@ LABELS = {**{name: cls.__name__ for name, cls in OURS.items()}, "kmeans": "KMean
 
 def label(method):
     """The name ``method`` (a runner's name) has on the page and in figures."""
+    if method.endswith(FEATURES_SUFFIX):
+        return f"{label(method[:-len(FEATURES_SUFFIX)])} on features"
     return LABELS.get(method, method)
 
 

@@ -13,27 +13,31 @@ import os
 import re
 import statistics
 
-from methods import METHODS, is_ours, label
+from methods import FEATURE_METHODS, METHODS, is_ours, label
 from report import (_describe, _fmt, _groups, _median, acc_time_figure, accuracy_tables,
                     plots, rst_table)
 
 # The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
 # the cheap sets first, so a partial run fills whole tables.
-SUITE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "mnist-test",
-              "fashion-mnist-test")
+SUITE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "cifar10-4k",
+              "mnist-test", "fashion-mnist-test")
+# The sets whose grid also has the methods on pretrained features (methods.FEATURE_METHODS):
+# the colour photos and the grey sets up to 4,000 images.
+FEATURE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "cifar10-4k")
 SEEDS = (0, 1, 2)
 # What each set is called on the page.
 SET_LABELS = {"digits": "sklearn digits", "coil20-few": "COIL-20, 10 per object",
               "orl": "ORL faces", "mixed40": "mixed40", "mnist-test-2k": "MNIST-test 2,000",
-              "coil20": "COIL-20", "mnist-test": "MNIST-test", "fashion-mnist-test":
-              "Fashion-MNIST test"}
+              "coil20": "COIL-20", "cifar10-4k": "CIFAR-10 4,000 (colour)",
+              "mnist-test": "MNIST-test", "fashion-mnist-test": "Fashion-MNIST test"}
 # Columns of the per-set tables folded into the "Measured" line when every fit has one value.
 _FOLDABLE = ("Seeds", "Peak GPU (MB)", "Device")
 
 
 def suite_grid():
     """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
-    return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS]
+    return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS
+            if d in FEATURE_SETS or m not in FEATURE_METHODS]
 
 
 def cell(record):
@@ -170,6 +174,13 @@ def _set_table(name, runs):
     return header, rows, folded
 
 
+def _features_text(runs):
+    """What the set's methods on features clustered: the network, and the time its rows took."""
+    done = {(r["features"], r["feature_s"], r["n"]) for r in runs if r.get("feature_s")}
+    return "".join(f"  Features: {model}, {seconds:.0f} s for the {n:,} images (once, for every "
+                   "method on features)." for model, seconds, n in sorted(done))
+
+
 def _folded_text(folded):
     parts = []
     if "Seeds" in folded:
@@ -197,6 +208,15 @@ dimensions followed by ``KMeans`` (umap-learn), and ClustPy's ``DEC``,
 on three seeds (0, 1, 2); labels are used only to score the final model.
 Our estimators appear under their class names (``DCCSClustering``), the
 peers after them, marked *peer*; the best figure of each column is in bold.
+
+On the colour photos (CIFAR-10) and the grey sets of up to 4,000 images the
+suite also clusters pretrained features, the rows ``PretrainedFeatures()``
+gives (EfficientNet-Lite0's ImageNet features, from the ``pretrained``
+extra): our four estimators and ``KMeans``, ``SpectralClustering`` and UMAP +
+``KMeans`` on the same rows, named "... on features", as
+``make_pipeline(PretrainedFeatures(), estimator)`` would fit them.  The
+features are computed once per set; their time is given with the set, apart
+from the fit times.
 """
 
 _DEFINITIONS = """\
@@ -255,7 +275,8 @@ def _scaling_section(path, rel, folder, suite_date):
         results = json.load(f)
     hardware, software = _describe(results["meta"])
     measured = {r["method"] for r in results["runs"]}
-    absent = [label(m) for m in METHODS if is_ours(m) and m not in measured]
+    absent = [label(m) for m in METHODS
+              if is_ours(m) and m not in FEATURE_METHODS and m not in measured]
     commit = _listing([results["meta"].get("commit")] + [r.get("commit") for r in results["runs"]])
     date = results["meta"]["date"][:10]
     title = f"Scaling ({date})"
@@ -324,7 +345,8 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
               "    pip install \".[bench]\"",
               "    python benchmarks/run.py --suite --data-home DIR", "",
               "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, "
-              "``orl_faces.npz`` and ``mixed40.npz`` (see ``skdeepcluster.datasets``).",
+              "``orl_faces.npz``, ``mixed40.npz`` and ``cifar10_4k.npz`` (see "
+              "``skdeepcluster.datasets``).",
               f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
               f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
     for name, set_runs in by_set.items():
@@ -332,8 +354,8 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
         header, rows, folded = _set_table(name, set_runs)
         extra = _folded_text(folded)
         parts += [title, "-" * len(title), "",
-                  f"Measured: {_measured(set_runs)}" + (f"; {extra}" if extra else "") + ".", "",
-                  rst_table(header, rows), ""]
+                  f"Measured: {_measured(set_runs)}" + (f"; {extra}" if extra else "") + "."
+                  + _features_text(set_runs), "", rst_table(header, rows), ""]
         ok = [r for r in set_runs if r["status"] == "ok"]
         if ok and folder:
             image = acc_time_figure(ok, folder, SET_LABELS.get(name, name))

@@ -53,8 +53,9 @@ import time
 
 import numpy as np
 
+from feature_cache import pretrained_features
 from methods import METHODS, as_input
-from page import SEEDS, SUITE_SETS, cell, read_suite, write_page
+from page import cell, read_suite, suite_grid, write_page
 from report import write_markdown
 
 from skdeepcluster.__main__ import DATASETS
@@ -69,8 +70,7 @@ PRESETS = {
 _RESULT = "BENCH-RESULT "
 
 # The suite behind doc/benchmarks.rst (its grid is defined beside the page, in page.py).
-SUITE = {"methods": list(METHODS), "datasets": list(SUITE_SETS),
-         "seeds": list(SEEDS), "timeout": 1800, "out": "benchmarks/results/suite.jsonl",
+SUITE = {"timeout": 1800, "out": "benchmarks/results/suite.jsonl",
          "page": "doc/benchmarks.rst", "plots": "doc/images",
          "scaling": ["benchmarks/results/cpu-scaling.json"]}
 
@@ -121,7 +121,12 @@ def worker(job):
     device = job["device"]
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    X_in = as_input(X, kind)
+    features = None
+    if kind == "features":
+        X_in, features = pretrained_features(job["dataset"] if not job["subsample"] else
+                                             f"{job['dataset']}-sub{job['subsample']}", X, device)
+    else:
+        X_in = as_input(X, kind)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     est = build(len(np.unique(y)), job["seed"], device, job["epochs"])
     ours = type(est).__module__.startswith("skdeepcluster")
@@ -150,6 +155,9 @@ def worker(job):
         "device": str(getattr(est, "device_", device)),
         **({"restart_scores": est.restart_scores_.tolist(), "best_restart": est.best_restart_}
            if ours else {}),
+        # the features' network and the seconds they took (once per set, shared by every fit)
+        **({"features": features["model"], "feature_s": features["seconds"],
+            "feature_date": features["date"]} if features else {}),
     }
 
 
@@ -255,16 +263,16 @@ def _write_suite(path, records):
 
 def run_suite(args):
     """Fit every cell of the suite that has no line yet (or the chosen ones again), then the page."""
-    methods = args.methods or SUITE["methods"]
-    datasets = args.datasets or SUITE["datasets"]
-    seeds = args.seeds if args.seeds is not None else SUITE["seeds"]
+    grid = [(m, d, s) for m, d, s in suite_grid()
+            if (not args.methods or m in args.methods) and (not args.datasets or d in args.datasets)
+            and (args.seeds is None or s in args.seeds)]
+    datasets = list(dict.fromkeys(d for _, d, _ in grid))
     out = args.out or SUITE["out"]
     device = args.device or "auto"
     timeout = args.timeout or SUITE["timeout"]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     done = {cell(r) for r in read_suite(out)}
-    todo = [(m, d, s) for d in datasets for s in seeds for m in methods
-            if args.rerun or (m, d, s) not in done]
+    todo = [cell_ for cell_ in grid if args.rerun or cell_ not in done]
     print(f"suite: {len(todo)} fits to run, {len(done)} cells already in {out}", flush=True)
     context = {"commit": commit(), "machine": machine_info(), "versions": versions(),
                "command": shlex.join(["python", *sys.argv])}
