@@ -13,7 +13,12 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -178,7 +183,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
 
     # ------------------------------------------------------------------ input
     def _rows_image_shape(self, n_features):
-        """Rows without ``image_shape``: ``H * H`` values grey, ``3 * H * H`` colour (never both)."""
+        """Rows without ``image_shape``: ``H * H`` values are grey, ``3 * H * H`` colour."""
         for channels in (1, 3):
             side = math.isqrt(n_features // channels)
             if channels * side * side == n_features:
@@ -319,7 +324,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
         return torch.cat(chunks).numpy()
 
     def _rgb(self, images):
-        """Validated images ``(n, C, H, W)`` as float32 RGB in [0, 1] (grey repeated, alpha dropped)."""
+        """Validated images ``(n, C, H, W)`` as float32 RGB in [0, 1] (grey repeated, no alpha)."""
         x = (images.float() - float(self.input_offset_)) / float(self.input_scale_)
         x = x.clamp(0.0, 1.0)
         return x[:, :1].expand(-1, 3, -1, -1) if x.shape[1] <= 2 else x[:, :3]

@@ -44,7 +44,8 @@ def test_check_estimator_where_the_input_is_images():
         name: not_images for name in (
             "check_estimators_overwrite_params", "check_estimators_fit_returns_self",
             "check_readonly_memmap_input", "check_estimators_dtypes", "check_dtype_object",
-            "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in")})
+            "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in",
+            "check_fit2d_1sample")})
 
 
 def test_every_image_layout_gives_the_same_features():

