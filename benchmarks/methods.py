@@ -116,9 +116,14 @@ LABELS = {**{name: cls.__name__ for name, cls in OURS.items()}, "kmeans": "KMean
 
 def label(method):
     """The name ``method`` (a runner's name) has on the page and in figures."""
-    if method.endswith(FEATURES_SUFFIX):
+    if on_features(method):
         return f"{label(method[:-len(FEATURES_SUFFIX)])} on features"
     return LABELS.get(method, method)
+
+
+def on_features(method):
+    """Whether ``method`` clusters pretrained features (``<method>+features``), not pixels."""
+    return method.endswith(FEATURES_SUFFIX)
 
 
 def is_ours(method):

@@ -25,7 +25,7 @@ import os
 import statistics
 from collections import defaultdict
 
-from methods import METHODS, is_ours, label
+from methods import FEATURES_SUFFIX, METHODS, is_ours, label, on_features
 from reported import REPORTED
 
 _ACCURACY_HEADER = ["Method", "n", "Seeds", "ACC", "NMI", "ARI", "Clusters used", "Fit (s)",
@@ -161,7 +161,9 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 
 def method_colour(method):
-    """The colour ``method`` has in every figure."""
+    """The colour ``method`` has in every figure (on features, its colour on the pixels)."""
+    if on_features(method):
+        method = method[:-len(FEATURES_SUFFIX)]
     names = list(METHODS)
     index = names.index(method) if method in names else len(names) + sum(map(ord, method))
     return _PALETTE[index % len(_PALETTE)]
@@ -195,13 +197,17 @@ def acc_time_figure(runs, folder, title=None):
     dataset, n = runs[0]["dataset"], runs[0]["n"]
     # Sized to be shown at the page's width (about 800 pixels) with a legend that reads there.
     fig, ax = plt.subplots(figsize=(8, 4.4))
-    for method, (fit_s, acc, low, high) in acc_time_series(runs).items():
-        # Ours as circles, the peers as squares.
+    series = acc_time_series(runs)
+    for method, (fit_s, acc, low, high) in series.items():
+        # Ours as circles, the peers as squares; filled on the pixels, hollow on features.
+        colour = method_colour(method)
         ax.errorbar(fit_s, acc, yerr=[[acc - low], [high - acc]],
                     fmt="o" if is_ours(method) else "s", markersize=8, capsize=4,
-                    color=method_colour(method), label=label(method))
+                    color=colour, label=label(method), markeredgewidth=2,
+                    markerfacecolor="white" if on_features(method) else colour)
+    hollow = ";\nfilled: on the pixels, hollow: on features" if any(map(on_features, series)) else ""
     ax.set(xscale="log", xlabel="fit time (s, log scale)", ylabel="ACC (median, seed range)",
-           title=f"{title or dataset} (n={n:,}): skdeepcluster ●, peers ■")
+           title=f"{title or dataset} (n={n:,}): skdeepcluster ●, peers ■{hollow}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=10, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()

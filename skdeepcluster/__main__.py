@@ -57,6 +57,10 @@ DATASETS = list(LOADERS)
 # A folder's images are read at this size for their pixels, and at the networks' input size
 # for pretrained features.
 _PIXEL_SIZE, _FEATURE_SIZE = 32, 224
+# The estimator the command fits unless --method says: the best median of the suite on each
+# kind of input (pixels: DualAE, ahead of every peer on ORL, mixed40 and COIL-20; CIFAR-10's
+# pretrained features, seeds 0-2: DCCS 0.803 against DualAE 0.731 and KMeans 0.760).
+_PIXEL_METHOD, _FEATURE_METHOD = "dual-ae-spectral", "dccs"
 
 
 def load(name, data_home):
@@ -88,7 +92,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skdeepcluster", description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", default=None,
                         help="a folder of images to cluster instead of --dataset")
-    parser.add_argument("--method", choices=sorted(METHODS), default="dual-ae-spectral")
+    parser.add_argument("--method", choices=sorted(METHODS), default=None,
+                        help=f"default: {_FEATURE_METHOD} on pretrained features, "
+                             f"{_PIXEL_METHOD} on pixels (the best of each in the suite)")
     parser.add_argument("--dataset", default="digits",
                         choices=DATASETS)
     parser.add_argument("--features", choices=["auto", "pretrained", "pixels"], default="auto",
@@ -149,7 +155,8 @@ def main(argv=None):
         inputs = features.fit_transform(X)
         print(f"features: {features.model_}, {inputs.shape[1]} values per image, "
               f"{time.perf_counter() - start:.1f} s")
-    est = METHODS[args.method](n_clusters=n_clusters, device=args.device, random_state=args.seed,
+    method = args.method or (_FEATURE_METHOD if features is not None else _PIXEL_METHOD)
+    est = METHODS[method](n_clusters=n_clusters, device=args.device, random_state=args.seed,
                                verbose=args.verbose)
     start = time.perf_counter()
     labels = est.fit_predict(inputs)

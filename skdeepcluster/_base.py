@@ -63,7 +63,7 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         training data, on ``data.device``.  ``data`` is a
         :class:`~skdeepcluster.nn.data.DeviceData`: ``data[idx]`` is the
         scaled rows ``idx`` as float32 on the device, shaped ``(m, C, H, W)``
-        (images, in [0, 1]) or ``(m, D)`` (tabular, standardised).  Parameters
+        (images, in [0, 1]) or ``(m, D)`` (tabular: centred, one scale).  Parameters
         are checked here, before anything trains.  The base adopts the module
         (loading a resumed checkpoint's or a warm start's weights into it)
         and sets ``module_``.

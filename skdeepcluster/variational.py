@@ -101,7 +101,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
     likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
         The decoder's ``p(x|z)``: ``"bernoulli"`` (binary cross-entropy on
         pixels scaled to [0, 1]) for images, ``"gaussian"`` (unit variance on
-        standardised features) for tabular rows; ``"auto"`` picks by the
+        centred, scaled features) for tabular rows; ``"auto"`` picks by the
         input.  Bernoulli needs image input.
     reconstruction_weight : float, default=1.0
         Weight of the reconstruction term ``-E_q[log p(x|z)]``.

@@ -96,6 +96,7 @@ def test_report_series_have_seed_ranges_and_fixed_colours():
     colours = {m: report.method_colour(m) for m in ("kmeans", "dccs", "umap-kmeans", "spectral")}
     assert len(set(colours.values())) == 4
     assert report.method_colour("dccs") == colours["dccs"]
+    assert report.method_colour("dccs+features") == colours["dccs"]  # hollow in the figures
 
 
 def test_report_draws_one_figure_per_set_and_size(tmp_path):

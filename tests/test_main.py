@@ -116,8 +116,8 @@ def test_colour_photos_go_through_pretrained_features(monkeypatch, capsys, tmp_p
     monkeypatch.setitem(cli.METHODS, "dccs", quick)
     sizes = []
     _small_features(monkeypatch, sizes)
-    cli.main([str(_folder(tmp_path / "photos")), "--method", "dccs", "--out",
-              str(tmp_path / "out"), "--verbose", "0"])
+    cli.main([str(_folder(tmp_path / "photos")), "--out", str(tmp_path / "out"),
+              "--verbose", "0"])  # DCCS: the default on features
     lines = capsys.readouterr().out.splitlines()
     assert sizes == [cli._FEATURE_SIZE]  # read at the networks' size
     assert lines[0].startswith("features: Sequential (a torch.nn.Module), 6 values per image")

@@ -250,7 +250,8 @@ class TabularAugmenter:
     Parameters
     ----------
     noise : float, default=0.1
-        Standard deviation of the additive noise (the rows are standardised).
+        Standard deviation of the additive noise (the rows are centred, of unit
+        mean variance).
     dropout : float, default=0.1
         Probability of zeroing each feature.
     """
