@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._input import ImageInput, resolve_device
-from ._restarts import KeptRestart, restart_checkpoint, restart_seeds
+from ._restarts import Consensus, KeptRestart, fitted_state, restart_checkpoint, restart_seeds
 from ._session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 from .metrics import neighbour_agreement_score
 from .nn.data import DeviceData
@@ -103,6 +103,7 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "combine": [StrOptions({"consensus", "best"})],
         "warm_start": ["boolean"],
         "checkpoint_path": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
@@ -137,8 +138,14 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         if not warm:  # a warm start keeps the scaling its model was trained on
             self._fit_scaler(X)
         self.device_ = join_launched_group(resolve_device(self.device))
-        # A warm start trains the kept restart on: one run, from the fit's first seed.
-        seeds = restart_seeds(self.random_state, 1 if warm else self.n_init)
+        # A warm start trains on what the last fit kept: every restart of a consensus, else the
+        # kept restart (one run, from the fit's first seed).
+        previous = getattr(self, "consensus_", None) if warm else None
+        vars(self).pop("consensus_", None)
+        starts = [None] if warm else [None] * self.n_init
+        if previous is not None:
+            starts = [fitted_state(member) for member in previous.members]
+        seeds = restart_seeds(self.random_state, len(starts))
         digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
         if process_group()[1] > 1 and not same_on_every_rank(
                 int.from_bytes(digest.digest()[:8], "little", signed=True)):
@@ -148,18 +155,30 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
                           elementwise=self.image_shape_ is not None)
         if not warm:  # a warm start trains on with the values its first fit resolved
             self.resolved_params_ = self._resolve_params(data)
-        first = getattr(self, "best_restart_", 0) if warm else 0
+        first = getattr(self, "best_restart_", 0) if warm and previous is None else 0
         kept = KeptRestart(len(seeds))
-        for restart, seed in enumerate(seeds):
+        combined = Consensus(self.n_clusters) if self.combine == "consensus" else None
+        finished = []  # the training outputs of the restarts the consensus combines
+        for restart, (seed, start) in enumerate(zip(seeds, starts)):
+            if start is not None:
+                vars(self).update(start)
             interrupted, outputs = self._fit_restart(X, digest.hexdigest(), data, seed,
                                                      first + restart, warm)
             kept.offer(self, restart, self._label_free_score(X, outputs), seed)
+            if combined is not None and (interrupted is None or not finished):
+                combined.add(self)
+                finished.append(outputs)
             if interrupted is not None:  # the best of the finished and the current restart
                 break
         del data
         kept.restore(self)
-        if warm:
+        if warm and previous is None:
             self.best_restart_ = first
+        if combined is not None and len(finished) > 1:
+            self.consensus_ = combined
+            raw = self._raw_labels(combined.fit(finished))
+            self._set_label_map(raw)
+            self.labels_ = self.label_map_[raw]
         used = len(np.unique(self.labels_))
         if used < self.n_clusters:  # as KMeans warns when it finds fewer distinct clusters
             warnings.warn(
@@ -176,6 +195,8 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
                 f"{interrupted.epoch + 1}, after {interrupted.steps} of its steps; the model, "
                 f"labels_ and n_iter_={self.n_iter_} (complete epochs) are those of "
                 + ("the training so far." if len(seeds) == 1 else
+                   f"the consensus of the {len(finished)} finished restarts."
+                   if hasattr(self, "consensus_") else
                    f"restart {self.best_restart_ + 1}, the best by score so far."),
                 UserWarning,
                 stacklevel=3,  # the caller of fit (through _fit_context)
@@ -271,6 +292,11 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
                     chunks.setdefault(key, []).append(value.double().cpu().numpy())
         return {key: np.concatenate(values) for key, values in chunks.items()}
 
+    def _cluster_outputs(self, X):
+        """What the clusters of validated ``X`` are read from: the consensus's, else ``_infer``'s."""
+        combined = getattr(self, "consensus_", None)
+        return self._infer(X) if combined is None else combined.outputs(X)
+
     def _raw_labels(self, outputs):
         if "labels" in outputs:
             return outputs["labels"].astype(np.intp)
@@ -297,7 +323,7 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self.label_map_[self._raw_labels(self._infer(X))]
+        return self.label_map_[self._raw_labels(self._cluster_outputs(X))]
 
     def transform(self, X):
         """The method's embedding of ``X`` (what it clusters in).
@@ -342,7 +368,7 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
 
     def _label_free_score(self, X, outputs=None):
         """:meth:`score` of validated ``X`` (from its ``outputs``; numbering does not matter)."""
-        labels = self._raw_labels(self._infer(X) if outputs is None else outputs)
+        labels = self._raw_labels(self._cluster_outputs(X) if outputs is None else outputs)
         if len(X) > _SCORE_ROWS:  # a fixed subsample: the same rows for every fit of X
             rows = np.sort(np.random.RandomState(0).choice(len(X), _SCORE_ROWS, replace=False))
             X, labels = X[rows], labels[rows]
@@ -392,7 +418,7 @@ class SoftAssignmentMixin:
         DCCSClustering (on digits and COIL-20 with 10 images per object) and
         GATCluster (digits) with their accuracy every time (user guide).
         """
-        proba = (self._infer(X) if outputs is None else outputs)["proba"]
+        proba = (self._cluster_outputs(X) if outputs is None else outputs)["proba"]
         return float(proba.max(axis=1).mean())
 
     def predict_proba(self, X):
@@ -409,7 +435,7 @@ class SoftAssignmentMixin:
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        proba = self._infer(X)["proba"]
+        proba = self._cluster_outputs(X)["proba"]
         out = np.empty_like(proba)
         out[:, self.label_map_] = proba
         return out

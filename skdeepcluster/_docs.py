@@ -29,9 +29,13 @@ _ATTRIBUTES = """\
     restart_scores_ : ndarray of shape (n_init,)
         :meth:`score` of each restart's model on the training data (NaN for
         restarts a Ctrl-C left unrun); after a warm start, the continued
-        model's alone.
+        models' (a consensus's every restart, else the kept one alone).
     best_restart_ : int
-        The restart kept (0-based): the one of highest score.
+        The restart of highest score (0-based): the model kept.
+    consensus_ : object
+        With ``combine="consensus"`` and more than one finished restart: the
+        restarts (``consensus_.members``, fitted estimators of one restart
+        each) and their alignments, which ``predict`` reads.  Absent otherwise.
 """
 
 _IMAGE_SHAPE = """\
@@ -75,14 +79,26 @@ _COMMON = """\
         are identical.
     n_init : int, default=1
         Restarts from different seeds (the first is the seed a single fit
-        takes, the others the next draws of ``random_state``); the model of
-        highest :meth:`score` on the training data is kept, as
-        :class:`~sklearn.cluster.KMeans` keeps the run of least inertia.
-        Costs ``n_init`` fits.  A Ctrl-C keeps the best of the finished
-        restarts and the current one; with ``checkpoint_path``, restart
+        takes, the others the next draws of ``random_state``), combined as
+        ``combine`` says.  Costs ``n_init`` fits, and ``predict`` on new data
+        ``n_init`` passes.  A Ctrl-C combines the finished restarts (or keeps
+        the current one if none finished); with ``checkpoint_path``, restart
         ``r > 0`` writes to ``"<checkpoint_path>.restart<r>"`` and a resumed
-        fit reads the finished restarts back; a warm start trains the kept
-        restart on, with no new restarts.
+        fit reads the finished restarts back.
+    combine : {"consensus", "best"}, default="consensus"
+        How ``n_init`` restarts become one clustering.  ``"consensus"``: each
+        restart's clusters are matched to the others' (Hungarian method on
+        their shared samples) and every sample takes the cluster its aligned
+        restarts give the most weight (the mean of their soft assignments
+        where the method has them, else their votes); ``predict`` on new
+        data combines the restarts' labels the same way, so ``labels_`` is
+        ``predict(X)``.  The errors of different seeds differ and the vote
+        cancels many of them.  ``transform``, ``score`` of VariationalClustering
+        and a warm start use the restart of highest :meth:`score`; a warm
+        start trains every restart on and combines them again.  ``"best"``:
+        keep the restart of highest :meth:`score` on the training data, as
+        :class:`~sklearn.cluster.KMeans` keeps the run of least inertia; a
+        warm start trains it on, with no new restarts.
     verbose : int, default=0
         0 prints nothing.  1 shows a progress bar per training phase (tqdm's,
         on standard error) with the epoch, the last epoch's losses and the

@@ -1,8 +1,12 @@
-"""Restarts of one fit (``n_init``): their seeds, their checkpoint files, and the one kept.
+"""Restarts of one fit (``n_init``): their seeds, their checkpoint files, the one kept and their consensus.
 
-``fit`` trains ``n_init`` models from different seeds and keeps the one whose
-label-free criterion (the estimator's ``score`` on the training data) is
-highest, as :class:`~sklearn.cluster.KMeans` keeps the run of least inertia.
+``fit`` trains ``n_init`` models from different seeds.  With
+``combine="best"`` it keeps the one whose label-free criterion (the
+estimator's ``score`` on the training data) is highest, as
+:class:`~sklearn.cluster.KMeans` keeps the run of least inertia; with
+``combine="consensus"`` it keeps every restart and labels each sample by
+their vote (:mod:`skdeepcluster._consensus`), while the restart of highest
+score still gives ``transform`` and the model a warm start continues.
 The first restart takes the seed a single fit takes, so ``n_init=1`` is
 today's fit bit for bit; the others take the next draws of the same
 ``random_state``.  Every rank of a data-parallel fit runs the same restarts
@@ -16,9 +20,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from ._consensus import consensus, vote
 from .nn.distributed import broadcast_from_first
 
-__all__ = ["restart_seeds", "restart_checkpoint", "KeptRestart"]
+__all__ = ["restart_seeds", "restart_checkpoint", "KeptRestart", "fitted_state", "Consensus"]
 
 
 def restart_seeds(random_state, n_init):
@@ -26,6 +31,12 @@ def restart_seeds(random_state, n_init):
     rng = check_random_state(random_state)
     seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in range(n_init)]
     return [int(s) for s in broadcast_from_first(torch.tensor(seeds, dtype=torch.int64))]
+
+
+def fitted_state(estimator):
+    """The attributes a fit sets on ``estimator`` (its fitted ``*_`` ones and the training state)."""
+    return {name: value for name, value in vars(estimator).items()
+            if name.endswith("_") or name == "_training_state"}
 
 
 def restart_checkpoint(path, restart):
@@ -71,8 +82,7 @@ class KeptRestart:
         rank = -math.inf if math.isnan(score) else score
         if self.best is None or rank > self._rank:
             self.best, self._rank = restart, rank
-            self._state = {name: value for name, value in vars(estimator).items()
-                           if name.endswith("_") or name == "_training_state"}
+            self._state = fitted_state(estimator)
 
     def restore(self, estimator):
         """Put the kept restart's fitted state back on ``estimator``, with the scores of all."""
@@ -81,3 +91,54 @@ class KeptRestart:
         vars(estimator).update(self._state)
         estimator.restart_scores_ = self.scores.copy()
         estimator.best_restart_ = self.best
+
+
+class Consensus:
+    """The restarts of a fit, kept whole, and the vote that labels a sample from their labels.
+
+    ``add`` takes each finished restart (a shallow copy of the estimator:
+    its own fitted attributes, the same parameters); ``fit`` aligns their
+    training labels and stores the alignments; ``outputs`` gives the
+    consensus of new samples as ``_inference`` gives a single model's: soft
+    assignments (the restarts' aligned mean) where the method has them, else
+    labels (the vote).
+
+    Parameters
+    ----------
+    n_clusters : int
+        Clusters of every restart.
+    """
+
+    def __init__(self, n_clusters):
+        self.n_clusters = n_clusters
+        self.members = []
+        self.perms = self.reference = None
+
+    def add(self, estimator):
+        """Keep ``estimator``'s fitted state as a restart (a copy without earlier restarts)."""
+        member = object.__new__(type(estimator))  # not copy.copy: pickling's state drops optimisers
+        vars(member).update(vars(estimator))
+        vars(member).pop("consensus_", None)
+        self.members.append(member)
+
+    def fit(self, outputs):
+        """Align the restarts on their training ``outputs`` (one ``_infer`` result each).
+
+        Returns the consensus of the training data, as :meth:`outputs` gives it.
+        """
+        partitions, probas = self._votes(outputs)
+        _, self.perms, self.reference = consensus(partitions, self.n_clusters, probas)
+        return self._vote(partitions, probas)
+
+    def outputs(self, X):
+        """The consensus of validated ``X``: ``{"proba": ...}`` or ``{"labels": ...}``."""
+        return self._vote(*self._votes([member._infer(X) for member in self.members]))
+
+    def _vote(self, partitions, probas):
+        labels, shares = vote(partitions, self.perms, self.n_clusters, probas, self.reference)
+        return {"labels": labels} if probas is None else {"proba": shares}
+
+    def _votes(self, outputs):
+        partitions = [member._raw_labels(out) for member, out in zip(self.members, outputs)]
+        soft = all("proba" in out for out in outputs)
+        return partitions, [out["proba"] for out in outputs] if soft else None

@@ -352,7 +352,8 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                  n_critic=4, color_mode="grayscale", crop_scale="auto", hflip="auto",
                  encoder="auto", views="auto", n_neighbors="auto", init="auto", max_epochs="auto",
                  batch_size=128, learning_rate=1e-3,
-                 lr_schedule="constant", device="auto", random_state=None, n_init=1, verbose=0,
+                 lr_schedule="constant", device="auto", random_state=None, n_init=1, combine="consensus",
+                 verbose=0,
                  max_device_bytes=None, warm_start=False, checkpoint_path=None,
                  checkpoint_every=1):
         self.n_clusters = n_clusters
@@ -379,6 +380,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.n_init = n_init
+        self.combine = combine
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

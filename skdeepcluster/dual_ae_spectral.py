@@ -297,7 +297,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
                  siamese_pairs="auto",
                  pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
                  batch_size="auto", spectral_batch_size=1024, learning_rate=1e-3, device="auto",
-                 random_state=None, n_init=1, verbose=0, max_device_bytes=None,
+                 random_state=None, n_init=1, combine="consensus",
+                 verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -322,6 +323,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.n_init = n_init
+        self.combine = combine
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

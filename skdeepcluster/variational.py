@@ -252,7 +252,8 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
                  straight_through=False, init="auto", pretrain_epochs="auto", max_epochs="auto",
                  batch_size=64,
                  learning_rate=1e-3, device="auto",
-                 random_state=None, n_init=1, verbose=0, max_device_bytes=None,
+                 random_state=None, n_init=1, combine="consensus",
+                 verbose=0, max_device_bytes=None,
                  warm_start=False, checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -274,6 +275,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         self.device = device
         self.random_state = random_state
         self.n_init = n_init
+        self.combine = combine
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

@@ -19,8 +19,8 @@ from skdeepcluster.nn.losses import entropy, kl_categorical, marginal_entropy
 
 class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
     def __init__(self, n_clusters=3, *, image_shape=None, max_epochs=15, batch_size=64,
-                 learning_rate=1e-2, device="auto", random_state=None, n_init=1, verbose=0,
-                 max_device_bytes=None, warm_start=False, checkpoint_path=None,
+                 learning_rate=1e-2, device="auto", random_state=None, n_init=1,
+                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False, checkpoint_path=None,
                  checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -30,6 +30,7 @@ class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.n_init = n_init
+        self.combine = combine
         self.verbose = verbose
         self.max_device_bytes = max_device_bytes
         self.warm_start = warm_start

@@ -1,6 +1,8 @@
-"""Restarts chosen without labels (``n_init``), the label-free ``score`` and its scorer."""
+"""Restarts (``n_init``): combined into a consensus or chosen without labels, the label-free
+``score`` and its scorer."""
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -14,12 +16,26 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skdeepcluster import DualAESpectralClustering, VariationalClustering
+from skdeepcluster._base import BaseDeepClusterer
+from skdeepcluster._consensus import consensus, vote
 from skdeepcluster._session import load_checkpoint
-from skdeepcluster.metrics import get_scorer, label_free_scorer, neighbour_agreement_score
+from skdeepcluster.metrics import (
+    adjusted_rand_score,
+    get_scorer,
+    label_free_scorer,
+    neighbour_agreement_score,
+)
 
 from ._toy import ToyClusterer
 from .conftest import quick
-from .test_session import _CHILD, REPO, _interrupt_at_backward, _same_weights, python_sigint  # noqa: F401
+from .test_session import (  # noqa: F401
+    _CHILD,
+    REPO,
+    _interrupt_at_backward,
+    _losses,
+    _same_weights,
+    python_sigint,
+)
 
 X = load_digits().images[:200]
 
@@ -44,7 +60,7 @@ def _state_after(draws, seed=0):
 
 def test_restarts_keep_the_best_score_and_the_first_is_the_single_fit():
     single = _fit(_toy())
-    several = _fit(_toy(n_init=3))
+    several = _fit(_toy(n_init=3, combine="best"))
     assert single.restart_scores_.shape == (1,) and single.best_restart_ == 0
     assert several.restart_scores_.shape == (3,)
     assert several.restart_scores_[0] == single.restart_scores_[0]  # restart 0: today's seed
@@ -66,7 +82,7 @@ def test_restarts_repeat_for_the_same_random_state():
 
 
 def test_warm_start_trains_the_kept_restart_on_without_new_restarts():
-    est = _fit(_toy(n_init=3, max_epochs=2, warm_start=True))
+    est = _fit(_toy(n_init=3, max_epochs=2, warm_start=True, combine="best"))
     best = est.best_restart_
     _fit(est)
     longer = _fit(_toy(random_state=_state_after(best), max_epochs=4))
@@ -138,7 +154,7 @@ def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(monkeypat
                                                                           python_sigint):  # noqa: F811
     # 4 epochs of 4 batches per restart: backward call 20 is in the second epoch of restart 2.
     _interrupt_at_backward(monkeypatch, 20, "signal")
-    est = _toy(n_init=3)
+    est = _toy(n_init=3, combine="best")
     with pytest.warns(UserWarning, match=r"in restart 2 of n_init=3, epoch \d.*the best by score"):
         _fit(est)
     monkeypatch.undo()
@@ -195,3 +211,129 @@ def test_neighbour_agreement_score():
         neighbour_agreement_score(blobs, truth[:10])
     with pytest.raises(ValueError, match="1-D"):
         neighbour_agreement_score(blobs, truth[:, None])
+
+
+# ----------------------------------------------------------------- consensus of restarts
+def test_consensus_of_identical_partitions_is_that_partition():
+    labels = np.random.default_rng(0).integers(0, 6, 300)
+    combined, perms, _ = consensus([labels, labels.copy(), labels.copy()], 6)
+    np.testing.assert_array_equal(combined, labels)
+    assert all((perm == np.arange(6)).all() for perm in perms)
+
+
+def test_consensus_of_relabelled_copies_is_the_partition_up_to_relabelling():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 5, 200)
+    copies = [rng.permutation(5)[labels] for _ in range(4)]
+    combined, perms, reference = consensus(copies, 5)
+    assert adjusted_rand_score(combined, labels) == 1.0
+    np.testing.assert_array_equal(combined, copies[reference])
+    votes, _ = vote(copies, perms, 5, reference=reference)
+    np.testing.assert_array_equal(votes, combined)
+
+
+def test_consensus_corrects_what_one_restart_gets_wrong():
+    rng = np.random.default_rng(2)
+    truth = np.repeat(np.arange(4), 50)
+    noisy = [truth.copy() for _ in range(3)]
+    for i, part in enumerate(noisy):
+        wrong = rng.choice(200, 30, replace=False) if i else np.arange(30)
+        part[wrong] = (part[wrong] + 1) % 4  # each restart errs on other samples
+        noisy[i] = rng.permutation(4)[part]
+    combined, _, _ = consensus(noisy, 4)
+    single = [adjusted_rand_score(part, truth) for part in noisy]
+    assert adjusted_rand_score(combined, truth) > max(single), single
+
+
+def test_soft_consensus_is_the_aligned_mean_of_the_soft_assignments():
+    proba_a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    proba_b = proba_a[:, ::-1] * 0.5 + 0.25  # the same clusters numbered the other way round
+    parts = [proba_a.argmax(1), proba_b.argmax(1)]
+    combined, perms, reference = consensus(parts, 2, [proba_a, proba_b])
+    labels, shares = vote(parts, perms, 2, [proba_a, proba_b], reference)
+    np.testing.assert_array_equal(labels, combined)
+    aligned_b = proba_b[:, ::-1] if reference == 0 else proba_b
+    np.testing.assert_allclose(shares, (proba_a + aligned_b) / 2 if reference == 0 else
+                               (proba_a[:, ::-1] + proba_b) / 2)
+
+
+def test_n_init_1_is_the_single_fit_whatever_combine():
+    a, b = _fit(_toy(combine="best")), _fit(_toy())
+    assert not hasattr(b, "consensus_")
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert _same_weights(a, b) and _losses(a.history_) == _losses(b.history_)
+
+
+def test_restarts_combine_into_a_consensus_that_predict_repeats():
+    est = _fit(_toy(n_init=3))
+    members = est.consensus_.members
+    assert len(members) == 3 and est.restart_scores_.shape == (3,)
+    # Each member is the single fit of its restart's seed; the first is today's single fit.
+    for restart in (0, 2):
+        alone = _fit(_toy(random_state=_state_after(restart)))
+        np.testing.assert_array_equal(members[restart].labels_, alone.labels_)
+        assert _same_weights(members[restart], alone)
+    # The labels are the vote of the members' soft assignments, and predict gives them again.
+    outputs = [m._infer(est._validate_X(X, reset=False)) for m in members]
+    combined, _, _ = consensus([m._raw_labels(out) for m, out in zip(members, outputs)], 10,
+                               [out["proba"] for out in outputs])
+    assert adjusted_rand_score(est.labels_, combined) == 1.0
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
+    # transform and the kept model are the restart of highest score's.
+    assert _same_weights(est, members[est.best_restart_])
+    np.testing.assert_array_equal(est.transform(X), members[est.best_restart_].transform(X))
+    # Refitting with combine="best" drops the consensus.
+    est.set_params(combine="best")
+    _fit(est)
+    assert not hasattr(est, "consensus_")
+
+
+class _LabelsOnly(ToyClusterer):
+    """The toy with hard labels only, as DualAESpectralClustering's read-out gives."""
+
+    _label_free_score = BaseDeepClusterer._label_free_score  # the neighbours' agreement
+
+    def _inference(self, module, x):
+        logits = module(x)
+        return {"embedding": logits, "labels": logits.argmax(1)}
+
+
+def test_consensus_of_hard_labels_is_their_vote():
+    est = _fit(_LabelsOnly(n_clusters=10, random_state=0, max_epochs=4, n_init=3))
+    members = est.consensus_.members
+    parts = [m._raw_labels(m._infer(est._validate_X(X, reset=False))) for m in members]
+    combined, _, _ = consensus(parts, 10)
+    assert adjusted_rand_score(est.labels_, combined) == 1.0
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_warm_start_trains_every_restart_of_a_consensus_on():
+    est = _fit(_toy(n_init=2, max_epochs=2, warm_start=True))
+    _fit(est)
+    longer = _fit(_toy(n_init=2, max_epochs=4))
+    assert [m.n_iter_ for m in est.consensus_.members] == [4, 4]
+    for mine, theirs in zip(est.consensus_.members, longer.consensus_.members):
+        np.testing.assert_array_equal(mine.labels_, theirs.labels_)
+        assert _same_weights(mine, theirs)
+    np.testing.assert_array_equal(est.labels_, longer.labels_)
+    np.testing.assert_array_equal(est.restart_scores_, longer.restart_scores_)
+
+
+def test_ctrl_c_combines_the_finished_restarts(monkeypatch, python_sigint):  # noqa: F811
+    _interrupt_at_backward(monkeypatch, 36, "signal")  # restart 3, second epoch
+    est = _toy(n_init=3)
+    with pytest.warns(UserWarning, match=r"in restart 3 of n_init=3, .*consensus of the 2 fini"):
+        _fit(est)
+    monkeypatch.undo()
+    assert len(est.consensus_.members) == 2
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_a_consensus_pickles_and_predicts_the_same():
+    est = _fit(_toy(n_init=2))
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict(X), est.labels_)
+    np.testing.assert_array_equal(again.predict_proba(X[:20]), est.predict_proba(X[:20]))

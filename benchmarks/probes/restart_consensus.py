@@ -1,0 +1,126 @@
+"""How the partitions of restarts combine best (issue 52): measured on saved single fits.
+
+Usage (from the repository root)::
+
+    python benchmarks/probes/restart_consensus.py --method gatcluster --dataset digits \\
+        --seeds 0-7 --data-home ../shared/datasets [--out benchmarks/results/restarts]
+
+Fits the method with its defaults once per seed, or reuses the fits
+``restart_criteria.py`` saved in ``--out`` (labels and soft assignments),
+then combines the labels of every subset of 3 and of 5 of those fits, with
+no label used, and prints ACC (mean, median, worst and best over the
+subsets) and the fewest clusters any combination used:
+
+- ``one fit``: each fit alone (today's ``n_init=1``);
+- ``agree-most``: keep the fit of highest mean adjusted Rand index with the
+  others of its subset;
+- ``vote``: the package's consensus on hard labels (Hungarian alignment to
+  the fit that agrees most, then re-aligned to the vote until it settles);
+- ``soft mean``: the same alignment, the aligned soft assignments averaged
+  (what ``combine="consensus"`` does for estimators with ``predict_proba``);
+- ``HBGF``: the bipartite graph of samples and every fit's clusters (Fern and
+  Brodley 2004): its normalised incidence's top singular vectors, k-means.
+
+A subset stands for ``n_init`` restarts of one fit; restarts of one fit are
+the next draws of its ``random_state``, not these seeds, so the fit time of
+a restart is a single fit's.
+"""
+
+import argparse
+import itertools
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # restart_criteria.py
+from restart_criteria import _seeds, fit_and_save
+from run import DATASET_CHOICES, _load
+
+from skdeepcluster.__main__ import METHODS
+
+
+def hbgf(partitions, n_clusters):
+    """Hybrid bipartite graph formulation: spectral clustering of samples and clusters together."""
+    from scipy.sparse import csr_matrix, diags
+    from scipy.sparse.linalg import svds
+    from sklearn.cluster import KMeans
+
+    n, m = len(partitions[0]), len(partitions)
+    columns = np.concatenate([p + i * n_clusters for i, p in enumerate(partitions)])
+    incidence = csr_matrix((np.ones(n * m), (np.tile(np.arange(n), m), columns)),
+                           shape=(n, m * n_clusters))
+    sizes = np.asarray(incidence.sum(axis=0)).ravel()
+    normalised = incidence @ diags(1 / np.sqrt(np.maximum(sizes, 1))) / np.sqrt(m)
+    u, _, _ = svds(normalised, k=n_clusters, random_state=0)
+    u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-12)
+    return KMeans(n_clusters, n_init=10, random_state=0).fit_predict(u)
+
+
+def combinations(partitions, probas, n_clusters):
+    """Every combination's labels of one subset of fits, by name."""
+    from skdeepcluster._consensus import consensus, most_agreeing
+
+    out = {"agree-most": partitions[most_agreeing(partitions)],
+           "vote": consensus(partitions, n_clusters)[0]}
+    if probas is not None:
+        out["soft mean"] = consensus(partitions, n_clusters, probas)[0]
+    out["HBGF"] = hbgf(partitions, n_clusters)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--method", required=True, choices=sorted(METHODS))
+    parser.add_argument("--dataset", required=True, choices=DATASET_CHOICES)
+    parser.add_argument("--seeds", default="0-7", help="'0-7' or '0,3,5'")
+    parser.add_argument("--sizes", default="3,5", help="subset sizes (restarts combined)")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--out", default="benchmarks/results/restarts")
+    args = parser.parse_args(argv)
+
+    from skdeepcluster.metrics import cluster_accuracy
+
+    X, y = _load(args.dataset, args.data_home, None)
+    n_clusters = len(np.unique(y))
+    os.makedirs(args.out, exist_ok=True)
+    fits = []
+    for seed in _seeds(args.seeds):
+        path = os.path.join(args.out, f"{args.method}_{args.dataset}_{seed}.npz")
+        if not os.path.exists(path):
+            fit_and_save(args.method, X, y, seed, path)
+        fits.append(dict(np.load(path)))
+        print(f"{args.method} {args.dataset} seed {seed}: "
+              f"ACC {cluster_accuracy(y, fits[-1]['labels']):.3f}, "
+              f"{len(np.unique(fits[-1]['labels']))} of {n_clusters} clusters used, "
+              f"fit {float(fits[-1]['fit_s']):.0f} s", flush=True)
+    # Labels as each fit's raw numbering does not matter: alignment and ACC ignore it.
+    partitions = [np.asarray(fit["labels"], dtype=np.intp) for fit in fits]
+    probas = [fit["proba"] for fit in fits] if all("proba" in fit for fit in fits) else None
+    single = [cluster_accuracy(y, p) for p in partitions]
+    fit_s = [float(fit["fit_s"]) for fit in fits]
+    print(f"\none fit: ACC median {np.median(single):.3f} (range {min(single):.3f}-"
+          f"{max(single):.3f}), mean {np.mean(single):.3f}, fit {np.median(fit_s):.0f} s "
+          f"(median), every fit {min(len(np.unique(p)) for p in partitions)}+ clusters")
+    print(f"{'restarts':>8s}  {'combination':11s} {'mean':>6s} {'median':>6s} {'worst':>6s} "
+          f"{'best':>6s} {'clusters':>8s}  subsets")
+    for size in (int(s) for s in args.sizes.split(",")):
+        if size > len(fits):
+            continue
+        scores = {}
+        for subset in itertools.combinations(range(len(fits)), size):
+            sub_probas = None if probas is None else [probas[i] for i in subset]
+            for name, labels in combinations([partitions[i] for i in subset], sub_probas,
+                                             n_clusters).items():
+                scores.setdefault(name, []).append(
+                    (cluster_accuracy(y, labels), len(np.unique(labels))))
+        for name, values in scores.items():
+            acc = np.array([v[0] for v in values])
+            print(f"{size:8d}  {name:11s} {acc.mean():6.3f} {np.median(acc):6.3f} "
+                  f"{acc.min():6.3f} {acc.max():6.3f} {min(v[1] for v in values):8d}  "
+                  f"{len(values)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""One partition from several: the consensus of a fit's restarts (``combine="consensus"``).
+
+Restarts number their clusters arbitrarily, so each is first aligned to a
+reference partition by the Hungarian method on their contingency table (the
+one-to-one matching of clusters that shares the most samples); the aligned
+partitions then vote per sample.  The reference starts as the restart that
+agrees most with the others (mean adjusted Rand index) and becomes the vote
+itself, re-aligning every restart to it until the vote stops changing.
+Everything is linear in the number of samples (a ``k x k`` table per
+restart, no ``n x n`` co-association matrix), so 70,000 images combine in
+well under a second.
+
+A vote needs nothing but each restart's labels of a sample, so new samples
+(``predict``) get their consensus label from the restarts' labels of them
+through the same alignments: ``labels_`` equals ``predict(X_train)``.
+
+References: A. Strehl and J. Ghosh, "Cluster ensembles - a knowledge reuse
+framework for combining multiple partitions", JMLR 3, 2002; A. Topchy, A. K.
+Jain and W. Punch, "Clustering ensembles: models of consensus and weak
+partitions", IEEE TPAMI 27(12), 2005 (voting after relabelling).
+"""
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .metrics import adjusted_rand_score
+
+__all__ = ["alignment", "most_agreeing", "vote", "consensus"]
+
+# Rounds of re-aligning the restarts to the vote (it settles in two or three).
+_MAX_ROUNDS = 20
+
+
+def alignment(labels, reference, n_clusters):
+    """The relabelling of ``labels`` onto ``reference``: ``perm[c]`` is cluster ``c``'s match.
+
+    The one-to-one map of clusters (labels in ``[0, n_clusters)``) that puts
+    the most samples in the same cluster as ``reference`` (Hungarian method).
+    """
+    table = np.bincount(np.asarray(labels) * n_clusters + np.asarray(reference),
+                        minlength=n_clusters * n_clusters).reshape(n_clusters, n_clusters)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    perm = np.empty(n_clusters, dtype=np.intp)
+    perm[rows] = cols
+    return perm
+
+
+def most_agreeing(partitions):
+    """Index of the partition of highest mean adjusted Rand index with the others (first on ties)."""
+    m = len(partitions)
+    if m == 1:
+        return 0
+    agreement = np.zeros(m)
+    for i in range(m):
+        for j in range(i + 1, m):
+            ari = adjusted_rand_score(partitions[i], partitions[j])
+            agreement[i] += ari
+            agreement[j] += ari
+    return int(np.argmax(agreement))
+
+
+def vote(partitions, perms, n_clusters, probas=None, reference=0):
+    """Per-sample consensus of aligned ``partitions``: ``(labels, shares)``.
+
+    ``shares[i, c]`` is the fraction of partitions that put sample ``i`` in
+    (aligned) cluster ``c``.  With ``probas`` (each partition's soft
+    assignments, columns in its own numbering) the shares are their aligned
+    mean instead, and the labels its argmax.  Without, a tie of votes goes to
+    the partition ``reference``'s cluster, then to the lowest cluster number.
+    """
+    n, m = len(partitions[0]), len(partitions)
+    shares = np.zeros((n, n_clusters))
+    if probas is not None:
+        for proba, perm in zip(probas, perms):
+            shares[:, perm] += proba
+        shares /= m
+        return shares.argmax(axis=1), shares
+    rows = np.arange(n)
+    for labels, perm in zip(partitions, perms):
+        shares[rows, perm[labels]] += 1.0
+    shares /= m
+    tie_break = np.zeros_like(shares)
+    tie_break[rows, perms[reference][partitions[reference]]] = 0.5 / m
+    return (shares + tie_break).argmax(axis=1), shares
+
+
+def consensus(partitions, n_clusters, probas=None):
+    """The consensus of ``partitions`` (label arrays in ``[0, n_clusters)``).
+
+    Returns ``(labels, perms, reference)``: the consensus labels, each
+    partition's alignment onto them (``vote(partitions, perms, ...)`` gives
+    ``labels`` back) and the partition that started the alignment.  The
+    labels of one partition are that partition; of relabelled copies of
+    one partition, that partition up to relabelling.
+    """
+    partitions = [np.asarray(p, dtype=np.intp) for p in partitions]
+    reference = most_agreeing(partitions)
+    current = partitions[reference]
+    for _ in range(_MAX_ROUNDS):
+        perms = [alignment(labels, current, n_clusters) for labels in partitions]
+        labels, _ = vote(partitions, perms, n_clusters, probas, reference)
+        if np.array_equal(labels, current):
+            break
+        current = labels
+    return labels, perms, reference
