@@ -293,7 +293,10 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         return {key: np.concatenate(values) for key, values in chunks.items()}
 
     def _cluster_outputs(self, X):
-        """What the clusters of validated ``X`` are read from: the consensus's, else ``_infer``'s."""
+        """What the clusters of validated ``X`` are read from.
+
+        The consensus of the restarts where the fit combined them, else ``_infer``'s outputs.
+        """
         combined = getattr(self, "consensus_", None)
         return self._infer(X) if combined is None else combined.outputs(X)
 

@@ -46,10 +46,11 @@ def alignment(labels, reference, n_clusters):
 
 
 def most_agreeing(partitions):
-    """Index of the partition of highest mean adjusted Rand index with the others (first on ties)."""
+    """Index of the partition of highest mean adjusted Rand index with the others.
+
+    The first of those on a tie (and so the only one of one partition).
+    """
     m = len(partitions)
-    if m == 1:
-        return 0
     agreement = np.zeros(m)
     for i in range(m):
         for j in range(i + 1, m):

@@ -1,4 +1,4 @@
-"""Restarts of one fit (``n_init``): their seeds, their checkpoint files, the one kept and their consensus.
+"""Restarts of one fit (``n_init``): seeds, checkpoint files, the one kept, their consensus.
 
 ``fit`` trains ``n_init`` models from different seeds.  With
 ``combine="best"`` it keeps the one whose label-free criterion (the
@@ -34,7 +34,7 @@ def restart_seeds(random_state, n_init):
 
 
 def fitted_state(estimator):
-    """The attributes a fit sets on ``estimator`` (its fitted ``*_`` ones and the training state)."""
+    """The attributes a fit sets on ``estimator``: its fitted ``*_`` ones and training state."""
     return {name: value for name, value in vars(estimator).items()
             if name.endswith("_") or name == "_training_state"}
 
@@ -115,10 +115,13 @@ class Consensus:
         self.perms = self.reference = None
 
     def add(self, estimator):
-        """Keep ``estimator``'s fitted state as a restart (a copy without earlier restarts)."""
-        member = object.__new__(type(estimator))  # not copy.copy: pickling's state drops optimisers
+        """Keep ``estimator``'s fitted state as a restart (a shallow copy of its attributes).
+
+        Not ``copy.copy``, which goes through pickling's state and drops the
+        optimisers a warm start continues.
+        """
+        member = object.__new__(type(estimator))
         vars(member).update(vars(estimator))
-        vars(member).pop("consensus_", None)
         self.members.append(member)
 
     def fit(self, outputs):

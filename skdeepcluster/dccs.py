@@ -352,10 +352,9 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                  n_critic=4, color_mode="grayscale", crop_scale="auto", hflip="auto",
                  encoder="auto", views="auto", n_neighbors="auto", init="auto", max_epochs="auto",
                  batch_size=128, learning_rate=1e-3,
-                 lr_schedule="constant", device="auto", random_state=None, n_init=1, combine="consensus",
-                 verbose=0,
-                 max_device_bytes=None, warm_start=False, checkpoint_path=None,
-                 checkpoint_every=1):
+                 lr_schedule="constant", device="auto", random_state=None, n_init=1,
+                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
+                 checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.style_dim = style_dim

@@ -287,10 +287,9 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                  attention_weight=5.0, mi_weight=0.0, attention_lambda=0.05, min_ratio=0.1,
                  target_norm="batch", fresh_views=True, views="auto", n_neighbors="auto",
                  init="auto", max_epochs="auto", batch_size=32,
-                 learning_rate=3e-3, device="auto", random_state=None, n_init=1, combine="consensus",
-                 verbose=0,
-                 max_device_bytes=None, warm_start=False, checkpoint_path=None,
-                 checkpoint_every=1):
+                 learning_rate=3e-3, device="auto", random_state=None, n_init=1,
+                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
+                 checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.feature_dim = feature_dim

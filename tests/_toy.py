@@ -20,8 +20,8 @@ from skdeepcluster.nn.losses import entropy, kl_categorical, marginal_entropy
 class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
     def __init__(self, n_clusters=3, *, image_shape=None, max_epochs=15, batch_size=64,
                  learning_rate=1e-2, device="auto", random_state=None, n_init=1,
-                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False, checkpoint_path=None,
-                 checkpoint_every=1):
+                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
+                 checkpoint_path=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.max_epochs = max_epochs

@@ -26,7 +26,6 @@ the next draws of its ``random_state``, not these seeds, so the fit time of
 a restart is a single fit's.
 """
 
-import argparse
 import itertools
 import os
 import sys
@@ -35,10 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # restart_criteria.py
-from restart_criteria import _seeds, fit_and_save
-from run import DATASET_CHOICES, _load
-
-from skdeepcluster.__main__ import METHODS
+from restart_criteria import saved_fits, saved_fits_parser
 
 
 def hbgf(partitions, n_clusters):
@@ -71,30 +67,14 @@ def combinations(partitions, probas, n_clusters):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--method", required=True, choices=sorted(METHODS))
-    parser.add_argument("--dataset", required=True, choices=DATASET_CHOICES)
-    parser.add_argument("--seeds", default="0-7", help="'0-7' or '0,3,5'")
+    parser = saved_fits_parser(__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="3,5", help="subset sizes (restarts combined)")
-    parser.add_argument("--data-home", default=None)
-    parser.add_argument("--out", default="benchmarks/results/restarts")
     args = parser.parse_args(argv)
 
     from skdeepcluster.metrics import cluster_accuracy
 
-    X, y = _load(args.dataset, args.data_home, None)
+    _, y, _, fits = saved_fits(args)
     n_clusters = len(np.unique(y))
-    os.makedirs(args.out, exist_ok=True)
-    fits = []
-    for seed in _seeds(args.seeds):
-        path = os.path.join(args.out, f"{args.method}_{args.dataset}_{seed}.npz")
-        if not os.path.exists(path):
-            fit_and_save(args.method, X, y, seed, path)
-        fits.append(dict(np.load(path)))
-        print(f"{args.method} {args.dataset} seed {seed}: "
-              f"ACC {cluster_accuracy(y, fits[-1]['labels']):.3f}, "
-              f"{len(np.unique(fits[-1]['labels']))} of {n_clusters} clusters used, "
-              f"fit {float(fits[-1]['fit_s']):.0f} s", flush=True)
     # Labels as each fit's raw numbering does not matter: alignment and ACC ignore it.
     partitions = [np.asarray(fit["labels"], dtype=np.intp) for fit in fits]
     probas = [fit["proba"] for fit in fits] if all("proba" in fit for fit in fits) else None

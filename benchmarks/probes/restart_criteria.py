@@ -108,17 +108,22 @@ def criteria(X, fits):
     return rows
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def saved_fits_parser(description):
+    """The probes' arguments: a method, a set, its seeds, where the data and the fits are."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--method", required=True, choices=sorted(METHODS))
     parser.add_argument("--dataset", required=True, choices=DATASET_CHOICES)
     parser.add_argument("--seeds", default="0-7", help="'0-7' or '0,3,5'")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--out", default="benchmarks/results/restarts")
-    args = parser.parse_args(argv)
+    return parser
 
-    from scipy.stats import spearmanr
 
+def saved_fits(args):
+    """``(X, y, seeds, fits)``: one default fit per seed, read from ``args.out`` or fitted there.
+
+    Prints each fit's ACC, clusters used and fit time.
+    """
     from skdeepcluster.metrics import cluster_accuracy
 
     X, y = _load(args.dataset, args.data_home, None)
@@ -130,9 +135,21 @@ def main(argv=None):
             fit_and_save(args.method, X, y, seed, path)
         fits.append(dict(np.load(path)))
         fit = fits[-1]
-        print(f"{args.method} {args.dataset} seed {seed}: ACC {cluster_accuracy(y, fit['labels']):.3f}, "
+        print(f"{args.method} {args.dataset} seed {seed}: "
+              f"ACC {cluster_accuracy(y, fit['labels']):.3f}, "
               f"{len(np.unique(fit['labels']))} of {len(np.unique(y))} clusters used, "
               f"fit {float(fit['fit_s']):.0f} s", flush=True)
+    return X, y, seeds, fits
+
+
+def main(argv=None):
+    args = saved_fits_parser(__doc__.split("\n")[0]).parse_args(argv)
+
+    from scipy.stats import spearmanr
+
+    from skdeepcluster.metrics import cluster_accuracy
+
+    X, y, seeds, fits = saved_fits(args)
     acc = np.array([cluster_accuracy(y, fit["labels"]) for fit in fits])
     triples = [list(t) for t in itertools.combinations(range(len(fits)), 3)]
     print(f"\n{'criterion':16s} {'Spearman':>8s} {'kept ACC':>8s} {'n_init=3':>8s}  per seed {seeds}")
