@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .metrics import adjusted_rand_score
 
-__all__ = ["alignment", "most_agreeing", "vote", "consensus"]
+__all__ = ["alignment", "most_agreeing", "vote", "fill_empty", "consensus"]
 
 # Rounds of re-aligning the restarts to the vote (it settles in two or three).
 _MAX_ROUNDS = 20
@@ -60,7 +60,7 @@ def most_agreeing(partitions):
     return int(np.argmax(agreement))
 
 
-def vote(partitions, perms, n_clusters, probas=None, reference=0):
+def vote(partitions, perms, n_clusters, probas=None, reference=0, offsets=None):
     """Per-sample consensus of aligned ``partitions``: ``(labels, shares)``.
 
     ``shares[i, c]`` is the fraction of partitions that put sample ``i`` in
@@ -68,31 +68,72 @@ def vote(partitions, perms, n_clusters, probas=None, reference=0):
     assignments, columns in its own numbering) the shares are their aligned
     mean instead, and the labels its argmax.  Without, a tie of votes goes to
     the partition ``reference``'s cluster, then to the lowest cluster number.
+    ``offsets`` (one per cluster, from :func:`fill_empty`) are added to the
+    shares before the argmax.
     """
+    shares, ranked = _shares(partitions, perms, n_clusters, probas, reference)
+    if offsets is not None:
+        ranked = ranked + offsets
+    return ranked.argmax(axis=1), shares
+
+
+def _shares(partitions, perms, n_clusters, probas, reference):
+    """The shares (see :func:`vote`) and what the labels are the argmax of (ties broken)."""
     n, m = len(partitions[0]), len(partitions)
     shares = np.zeros((n, n_clusters))
     if probas is not None:
         for proba, perm in zip(probas, perms):
             shares[:, perm] += proba
         shares /= m
-        return shares.argmax(axis=1), shares
+        return shares, shares
     rows = np.arange(n)
     for labels, perm in zip(partitions, perms):
         shares[rows, perm[labels]] += 1.0
     shares /= m
     tie_break = np.zeros_like(shares)
     tie_break[rows, perms[reference][partitions[reference]]] = 0.5 / m
-    return (shares + tie_break).argmax(axis=1), shares
+    return shares, shares + tie_break
+
+
+def fill_empty(partitions, perms, n_clusters, probas=None, reference=0):
+    """Per-cluster offsets to the shares that leave no cluster of the vote empty.
+
+    A cluster every restart fills can still lose every sample in the vote
+    (its samples split between neighbours).  Such a cluster takes the
+    samples closest to choosing it, as many as the restarts' median size of
+    it: its offset is the smallest that moves them.  Stored with the
+    alignment, the offsets label new samples the same way, so ``labels_``
+    stays ``predict(X_train)``.  Zero where no cluster is empty.
+    """
+    _, ranked = _shares(partitions, perms, n_clusters, probas, reference)
+    sizes = np.median([np.bincount(perm[labels], minlength=n_clusters)
+                       for labels, perm in zip(partitions, perms)], axis=0)
+    offsets = np.zeros(n_clusters)
+    for _ in range(n_clusters):  # each round fills one empty cluster
+        scores = ranked + offsets
+        labels = scores.argmax(axis=1)
+        empty = [c for c in np.flatnonzero(np.bincount(labels, minlength=n_clusters) == 0)
+                 if sizes[c] >= 1]
+        if not empty:
+            break
+        c = empty[0]
+        margin = scores.max(axis=1) - scores[:, c]
+        take = min(int(sizes[c]), len(margin)) - 1
+        gap = np.partition(margin, take)[take]
+        offsets[c] += gap + max(abs(gap), 1.0) * 1e-9
+    return offsets
 
 
 def consensus(partitions, n_clusters, probas=None):
     """The consensus of ``partitions`` (label arrays in ``[0, n_clusters)``).
 
-    Returns ``(labels, perms, reference)``: the consensus labels, each
-    partition's alignment onto them (``vote(partitions, perms, ...)`` gives
-    ``labels`` back) and the partition that started the alignment.  The
-    labels of one partition are that partition; of relabelled copies of
-    one partition, that partition up to relabelling.
+    Returns ``(labels, perms, reference, offsets)``: the consensus labels,
+    each partition's alignment onto them, the partition that started the
+    alignment and the offsets that keep every cluster the partitions fill
+    (:func:`fill_empty`); ``vote(partitions, perms, n_clusters, probas,
+    reference, offsets)`` gives ``labels`` back.  The labels of one
+    partition are that partition; of relabelled copies of one partition,
+    that partition up to relabelling.
     """
     partitions = [np.asarray(p, dtype=np.intp) for p in partitions]
     reference = most_agreeing(partitions)
@@ -103,4 +144,6 @@ def consensus(partitions, n_clusters, probas=None):
         if np.array_equal(labels, current):
             break
         current = labels
-    return labels, perms, reference
+    offsets = fill_empty(partitions, perms, n_clusters, probas, reference)
+    labels, _ = vote(partitions, perms, n_clusters, probas, reference, offsets)
+    return labels, perms, reference, offsets

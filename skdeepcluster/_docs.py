@@ -93,7 +93,10 @@ _COMMON = """\
         where the method has them, else their votes); ``predict`` on new
         data combines the restarts' labels the same way, so ``labels_`` is
         ``predict(X)``.  The errors of different seeds differ and the vote
-        cancels many of them.  ``transform``, ``score`` of VariationalClustering
+        cancels many of them.  A cluster every restart fills but the vote
+        empties (its samples split between its neighbours) takes the samples
+        closest to it, as many as the restarts' median size of it.
+        ``transform``, ``score`` of VariationalClustering
         and a warm start use the restart of highest :meth:`score`; a warm
         start trains every restart on and combines them again.  ``"best"``:
         keep the restart of highest :meth:`score` on the training data, as

@@ -112,7 +112,7 @@ class Consensus:
     def __init__(self, n_clusters):
         self.n_clusters = n_clusters
         self.members = []
-        self.perms = self.reference = None
+        self.perms = self.reference = self.offsets = None
 
     def add(self, estimator):
         """Keep ``estimator``'s fitted state as a restart (a shallow copy of its attributes).
@@ -130,7 +130,8 @@ class Consensus:
         Returns the consensus of the training data, as :meth:`outputs` gives it.
         """
         partitions, probas = self._votes(outputs)
-        _, self.perms, self.reference = consensus(partitions, self.n_clusters, probas)
+        _, self.perms, self.reference, self.offsets = consensus(partitions, self.n_clusters,
+                                                                probas)
         return self._vote(partitions, probas)
 
     def outputs(self, X):
@@ -138,8 +139,12 @@ class Consensus:
         return self._vote(*self._votes([member._infer(X) for member in self.members]))
 
     def _vote(self, partitions, probas):
-        labels, shares = vote(partitions, self.perms, self.n_clusters, probas, self.reference)
-        return {"labels": labels} if probas is None else {"proba": shares}
+        labels, shares = vote(partitions, self.perms, self.n_clusters, probas, self.reference,
+                              self.offsets)
+        if probas is None:
+            return {"labels": labels}
+        # The offsets (zero unless a cluster would be empty) shift the mean, still a distribution.
+        return {"proba": (shares + self.offsets) / (1.0 + self.offsets.sum())}
 
     def _votes(self, outputs):
         partitions = [member._raw_labels(out) for member, out in zip(self.members, outputs)]

@@ -216,7 +216,8 @@ def test_neighbour_agreement_score():
 # ----------------------------------------------------------------- consensus of restarts
 def test_consensus_of_identical_partitions_is_that_partition():
     labels = np.random.default_rng(0).integers(0, 6, 300)
-    combined, perms, _ = consensus([labels, labels.copy(), labels.copy()], 6)
+    combined, perms, _, offsets = consensus([labels, labels.copy(), labels.copy()], 6)
+    assert not offsets.any()
     np.testing.assert_array_equal(combined, labels)
     assert all((perm == np.arange(6)).all() for perm in perms)
 
@@ -225,7 +226,7 @@ def test_consensus_of_relabelled_copies_is_the_partition_up_to_relabelling():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 5, 200)
     copies = [rng.permutation(5)[labels] for _ in range(4)]
-    combined, perms, reference = consensus(copies, 5)
+    combined, perms, reference, _ = consensus(copies, 5)
     assert adjusted_rand_score(combined, labels) == 1.0
     np.testing.assert_array_equal(combined, copies[reference])
     votes, _ = vote(copies, perms, 5, reference=reference)
@@ -240,7 +241,7 @@ def test_consensus_corrects_what_one_restart_gets_wrong():
         wrong = rng.choice(200, 30, replace=False) if i else np.arange(30)
         part[wrong] = (part[wrong] + 1) % 4  # each restart errs on other samples
         noisy[i] = rng.permutation(4)[part]
-    combined, _, _ = consensus(noisy, 4)
+    combined = consensus(noisy, 4)[0]
     single = [adjusted_rand_score(part, truth) for part in noisy]
     assert adjusted_rand_score(combined, truth) > max(single), single
 
@@ -249,12 +250,43 @@ def test_soft_consensus_is_the_aligned_mean_of_the_soft_assignments():
     proba_a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
     proba_b = proba_a[:, ::-1] * 0.5 + 0.25  # the same clusters numbered the other way round
     parts = [proba_a.argmax(1), proba_b.argmax(1)]
-    combined, perms, reference = consensus(parts, 2, [proba_a, proba_b])
+    combined, perms, reference, _ = consensus(parts, 2, [proba_a, proba_b])
     labels, shares = vote(parts, perms, 2, [proba_a, proba_b], reference)
     np.testing.assert_array_equal(labels, combined)
     aligned_b = proba_b[:, ::-1] if reference == 0 else proba_b
     np.testing.assert_allclose(shares, (proba_a + aligned_b) / 2 if reference == 0 else
                                (proba_a[:, ::-1] + proba_b) / 2)
+
+
+def _split_cluster_partitions():
+    """Three partitions of 4 clusters whose cluster 3 loses every sample in a plain vote.
+
+    Each restart fills cluster 3 with 10 samples, but each with other ones,
+    so every sample of it is outvoted two to one.
+    """
+    base = np.repeat(np.arange(3), 30)
+    parts = []
+    for i in range(3):
+        part = base.copy()
+        part[i * 30:i * 30 + 10] = 3  # a third of cluster i goes to cluster 3 in restart i
+        parts.append(part)
+    return parts
+
+
+def test_vote_keeps_every_cluster_the_restarts_fill():
+    parts = _split_cluster_partitions()
+    perms = [np.arange(4)] * 3
+    plain, _ = vote(parts, perms, 4)
+    assert len(np.unique(plain)) == 3  # what the guard is for
+    labels, perms, reference, offsets = consensus(parts, 4)
+    assert sorted(np.unique(labels)) == [0, 1, 2, 3] and offsets.any()
+    assert np.bincount(labels)[3] >= 10  # the restarts' median size of it
+    again, _ = vote(parts, perms, 4, reference=reference, offsets=offsets)
+    np.testing.assert_array_equal(again, labels)
+    # Soft assignments: the same guard, and the shifted mean is still a distribution.
+    probas = [np.eye(4)[p] * 0.7 + 0.075 for p in parts]
+    soft, perms, reference, offsets = consensus(parts, 4, probas)
+    assert len(np.unique(soft)) == 4
 
 
 def test_n_init_1_is_the_single_fit_whatever_combine():
@@ -275,8 +307,8 @@ def test_restarts_combine_into_a_consensus_that_predict_repeats():
         assert _same_weights(members[restart], alone)
     # The labels are the vote of the members' soft assignments, and predict gives them again.
     outputs = [m._infer(est._validate_X(X, reset=False)) for m in members]
-    combined, _, _ = consensus([m._raw_labels(out) for m, out in zip(members, outputs)], 10,
-                               [out["proba"] for out in outputs])
+    combined = consensus([m._raw_labels(out) for m, out in zip(members, outputs)], 10,
+                         [out["proba"] for out in outputs])[0]
     assert adjusted_rand_score(est.labels_, combined) == 1.0
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     proba = est.predict_proba(X)
@@ -305,7 +337,7 @@ def test_consensus_of_hard_labels_is_their_vote():
     est = _fit(_LabelsOnly(n_clusters=10, random_state=0, max_epochs=4, n_init=3))
     members = est.consensus_.members
     parts = [m._raw_labels(m._infer(est._validate_X(X, reset=False))) for m in members]
-    combined, _, _ = consensus(parts, 10)
+    combined = consensus(parts, 10)[0]
     assert adjusted_rand_score(est.labels_, combined) == 1.0
     np.testing.assert_array_equal(est.predict(X), est.labels_)
 
