@@ -5,7 +5,8 @@ Usage (from the repository root)::
     python benchmarks/probes/restart_criteria.py --method dccs --dataset digits \\
         --seeds 0-7 --data-home ../shared/datasets [--out benchmarks/results/restarts]
 
-Fits the method with its defaults once per seed (a fit already saved in
+Fits the method with its defaults (or ``--set NAME=VALUE``, in its own
+``--out``) once per seed (a fit already saved in
 ``--out`` is reused, so a run can be stopped and continued) and keeps what a
 criterion may read: labels, ``predict_proba``, ``transform``, ``history_``
 and, where the estimator has it, ``score_samples``.  Then prints, for every
@@ -31,6 +32,7 @@ beside the criteria.
 """
 
 import argparse
+import ast
 import itertools
 import json
 import os
@@ -54,13 +56,14 @@ def _seeds(text):
     return [int(s) for s in text.split(",")]
 
 
-def fit_and_save(method, X, y, seed, path):
-    est = METHODS[method](n_clusters=len(np.unique(y)), random_state=seed, device="cpu")
+def fit_and_save(method, X, y, seed, path, params=None):
+    est = METHODS[method](n_clusters=len(np.unique(y)), random_state=seed, device="cpu",
+                          **(params or {}))
     start = time.perf_counter()
     est.fit(X)
     fit_s = time.perf_counter() - start
     out = {"labels": est.labels_, "fit_s": fit_s, "embedding": est.transform(X),
-           "history": json.dumps(est.history_)}
+           "history": json.dumps(est.history_), "params": json.dumps(params or {})}
     if hasattr(est, "predict_proba"):
         out["proba"] = est.predict_proba(X)
     if hasattr(est, "score_samples"):
@@ -116,7 +119,19 @@ def saved_fits_parser(description):
     parser.add_argument("--seeds", default="0-7", help="'0-7' or '0,3,5'")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--out", default="benchmarks/results/restarts")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter other than the default (a Python literal), repeatable; "
+                             "give such fits their own --out")
     return parser
+
+
+def _params(pairs):
+    """``{"max_epochs": 10}`` from ``["max_epochs=10"]``."""
+    params = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        params[name] = ast.literal_eval(value)
+    return params
 
 
 def saved_fits(args):
@@ -128,13 +143,16 @@ def saved_fits(args):
 
     X, y = _load(args.dataset, args.data_home, None)
     os.makedirs(args.out, exist_ok=True)
-    seeds, fits = _seeds(args.seeds), []
+    seeds, fits, params = _seeds(args.seeds), [], _params(args.set)
     for seed in seeds:
         path = os.path.join(args.out, f"{args.method}_{args.dataset}_{seed}.npz")
         if not os.path.exists(path):
-            fit_and_save(args.method, X, y, seed, path)
+            fit_and_save(args.method, X, y, seed, path, params)
         fits.append(dict(np.load(path)))
         fit = fits[-1]
+        saved = json.loads(str(fit.get("params", "{}")))
+        if saved != params:
+            raise ValueError(f"{path} was fitted with {saved}, not {params}: give another --out.")
         print(f"{args.method} {args.dataset} seed {seed}: "
               f"ACC {cluster_accuracy(y, fit['labels']):.3f}, "
               f"{len(np.unique(fit['labels']))} of {len(np.unique(y))} clusters used, "
