@@ -48,7 +48,6 @@ from restart_criteria import saved_fits, saved_fits_parser
 def hbgf(partitions, n_clusters):
     """Hybrid bipartite graph formulation: spectral clustering of samples and clusters together."""
     from scipy.sparse import csr_matrix, diags
-    from scipy.sparse.linalg import svds
     from sklearn.cluster import KMeans
 
     n, m = len(partitions[0]), len(partitions)
@@ -57,7 +56,9 @@ def hbgf(partitions, n_clusters):
                            shape=(n, m * n_clusters))
     sizes = np.asarray(incidence.sum(axis=0)).ravel()
     normalised = incidence @ diags(1 / np.sqrt(np.maximum(sizes, 1))) / np.sqrt(m)
-    u, _, _ = svds(normalised, k=n_clusters, random_state=0)
+    # Dense: n rows of m * n_clusters columns is small, and ARPACK's svds fails on 20 clusters
+    # of 200 samples (error 3).  The top singular vectors, sign and order aside, as svds's.
+    u = np.linalg.svd(normalised.toarray(), full_matrices=False)[0][:, :n_clusters]
     u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-12)
     return KMeans(n_clusters, n_init=10, random_state=0).fit_predict(u)
 
