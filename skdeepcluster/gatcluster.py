@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
+from ._consensus import consensus
 from ._docs import shared_parameters
 from ._feature_rows import FeatureRowsMixin
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
@@ -190,6 +191,17 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         Draw a new augmented view of each image for every sub-batch (ours).
         False: one view per image and target batch, reused by its
         ``num_repeat`` passes (the released code).
+    n_heads : int, default=1
+        Cluster heads on the one backbone.  1 (the paper's): the original
+        branch's classifier alone.  More: each extra head is a classifier like
+        it on the same pooled features, from its own initial weights, trained
+        by the invariance and entropy terms against its own targets (the
+        relation, attention and mutual-information terms stay with the first
+        head), so the backbone learns from every head; the labels are the
+        heads' consensus, their soft assignments averaged after matching
+        their clusters (the Hungarian method on the training data, as
+        ``combine="consensus"`` matches restarts).  A head costs a small MLP:
+        a fit takes about the time of one head.
     <views>
     <init>
     max_epochs : int or "auto", default="auto"
@@ -205,7 +217,8 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Cluster of each training sample (the final model's original branch).
+        Cluster of each training sample (the final model's original branch,
+        or its heads' consensus).
     module_ : torch.nn.Module
         The trained network (on the CPU).
     history_ : list of dict
@@ -215,7 +228,13 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     n_iter_ : int
         Epochs run.
     label_map_ : ndarray of shape (n_clusters,)
-        Label given to each output of the original branch.
+        Label given to each output of the original branch (with ``n_heads``
+        above 1, of the heads' consensus).
+    head_alignment_ : dict or None
+        With ``n_heads`` above 1: ``"perms"`` (n_heads, n_clusters), each
+        head's clusters matched to the consensus, and ``"offsets"``
+        (n_clusters,), which keep a cluster every head fills from emptying
+        (zero unless needed).  None with one head.
     <common attributes>
 
     Notes
@@ -277,6 +296,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         "min_ratio": [Interval(Real, 0, 1, closed="both")],
         "target_norm": [StrOptions({"running", "batch", "clean"})],
         "fresh_views": ["boolean"],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
         **FeatureRowsMixin._views_constraints,
         **FeatureRowsMixin._init_constraints,
     }
@@ -285,8 +305,8 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                  color_mode="grayscale", crop_scale=(0.5, 1.0), hflip=False, target_batch=1000,
                  num_repeat=8, similarity_weight=5.0, entropy_weight=3.0, relation_weight=1.0,
                  attention_weight=5.0, mi_weight=0.0, attention_lambda=0.05, min_ratio=0.1,
-                 target_norm="batch", fresh_views=True, views="auto", n_neighbors="auto",
-                 init="auto", max_epochs="auto", batch_size=32,
+                 target_norm="batch", fresh_views=True, n_heads=1, views="auto",
+                 n_neighbors="auto", init="auto", max_epochs="auto", batch_size=32,
                  learning_rate=3e-3, device="auto", random_state=None, n_init=1,
                  combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
                  checkpoint_path=None, checkpoint_every=1):
@@ -308,6 +328,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         self.min_ratio = min_ratio
         self.target_norm = target_norm
         self.fresh_views = fresh_views
+        self.n_heads = n_heads
         self.views = views
         self.n_neighbors = n_neighbors
         self.init = init
@@ -358,7 +379,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         self._check_widths()
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
         return GaussianAttentionNet(input_shape, self.n_clusters, self.feature_dim, self.backbone_widths,
-                       self.attention_lambda, mi=self.mi_weight > 0).to(X.device)
+                       self.attention_lambda, mi=self.mi_weight > 0, n_heads=self.n_heads).to(X.device)
 
     def _train_module(self, net, X, trainer):
         device, generator = X.device, trainer.generator
@@ -378,7 +399,9 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                     recompute_batch_norm(net, net.original, chunks)
                 norm = batch_statistics(net) if self.target_norm == "batch" else contextlib.nullcontext()
                 with norm:
-                    q = torch.cat([net.original(x)[1] for x in chunks]).float().softmax(dim=1)
+                    outs = [net.heads(*net.original(x)[:2]) for x in chunks]
+                qs = [torch.cat(head).float().softmax(dim=1) for head in zip(*outs)]
+                q = qs[0]
                 sharpened = sharpened_target(q)
                 groups = None
                 if self.relation_weight or self.mi_weight:
@@ -386,7 +409,8 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                     groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
                     state["fallbacks"] += bool((groups == torch.arange(len(idx), device=device)).all())
                 state["chunks"] += 1
-                state.update(balanced=balanced_target(q), sharpened=sharpened, groups=groups,
+                state.update(balanced=[balanced_target(q) for q in qs], sharpened=sharpened,
+                             groups=groups,
                              views=None if self.fresh_views else self._prepare(
                                  view_of(idx, X[idx], generator)))
                 position[idx] = torch.arange(len(idx), device=device)
@@ -399,13 +423,20 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                      else state["views"][j])
             pooled, logits, _, _, attended, logits_att = net(views)
             q, q_att = logits.softmax(dim=1), logits_att.softmax(dim=1)
+            extra = [head.softmax(dim=1) for head in net.heads(pooled, logits)[1:]]
             terms = {}
-            if self.similarity_weight:
+            if self.similarity_weight:  # every head against its own balanced target
                 terms["similarity"] = -self.similarity_weight * (
-                    q * state["balanced"][j]).sum(dim=1).mean()
+                    q * state["balanced"][0][j]).sum(dim=1).mean()
+                for h, q_h in enumerate(extra, 1):
+                    terms["similarity"] = terms["similarity"] - self.similarity_weight * (
+                        q_h * state["balanced"][h][j]).sum(dim=1).mean()
             batch_q = gather_rows(q)  # the whole batch's (every rank's rows)
-            if self.entropy_weight:  # marginals of the whole batch
+            if self.entropy_weight:  # marginals of the whole batch, of every head
                 terms["entropy"] = -self.entropy_weight * marginal_entropy(batch_q, _EPS)
+                for q_h in extra:
+                    terms["entropy"] = terms["entropy"] - self.entropy_weight * marginal_entropy(
+                        gather_rows(q_h), _EPS)
                 terms["attention_entropy"] = -self.entropy_weight * marginal_entropy(
                     gather_rows(q_att), _EPS)
             if self.relation_weight:  # over the pairs of the whole batch
@@ -444,11 +475,37 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     def _read_out(self, net, X, generator):
         if self.target_norm != "running":  # evaluation mode normalises as clean images are
             recompute_batch_norm(net, net.original, self._clean_chunks(X, torch.arange(X.shape[0], device=X.device)))
+        self.head_alignment_ = self._align_heads(X) if self.n_heads > 1 else None
+
+    def _align_heads(self, X):
+        """The heads' consensus on the training data: each head's alignment and the offsets.
+
+        As ``combine="consensus"`` aligns restarts (:func:`~skdeepcluster._consensus.consensus`),
+        computed by the inference network (``module_``, read out) on the training images.
+        """
+        module, device, dtype = self._inference_module()
+        heads = []
+        with torch.no_grad():
+            for x in self._clean_chunks(X, torch.arange(X.shape[0], device=X.device)):
+                pooled, logits, _, _ = module.original(x.to(device=device, dtype=dtype))
+                heads.append([h.softmax(dim=1).double().cpu().numpy()
+                              for h in module.heads(pooled, logits)])
+        probas = [np.concatenate(head) for head in zip(*heads)]
+        _, perms, _, offsets = consensus([p.argmax(axis=1) for p in probas], self.n_clusters, probas)
+        return {"perms": np.stack(perms), "offsets": offsets}
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):
         pooled, logits, _, _ = module.original(self._prepare(x))
-        return {"embedding": pooled, "proba": logits.softmax(dim=1)}
+        alignment = getattr(self, "head_alignment_", None)
+        if alignment is None:
+            return {"embedding": pooled, "proba": logits.softmax(dim=1)}
+        shares = torch.zeros_like(logits)
+        for head, perm in zip(module.heads(pooled, logits), alignment["perms"]):
+            shares[:, torch.as_tensor(perm, device=shares.device)] += head.softmax(dim=1)
+        offsets = torch.as_tensor(alignment["offsets"], dtype=shares.dtype, device=shares.device)
+        return {"embedding": pooled,
+                "proba": (shares / self.n_heads + offsets) / (1.0 + offsets.sum())}
 
     def _attention(self, module, x):
         _, _, maps, conv = module.original(self._prepare(x))

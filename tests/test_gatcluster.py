@@ -133,6 +133,34 @@ def test_mutual_information_variant():
     assert GATCluster(max_epochs=1, num_repeat=1, random_state=0).fit(X).module_.mi is None
 
 
+def test_extra_heads_train_and_their_consensus_labels(monkeypatch):
+    from skdeepcluster.nn.attention import GaussianAttentionNet
+
+    initial = []
+    build = GaussianAttentionNet.__init__
+
+    def spy(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        initial.extend(copy.deepcopy(head.state_dict()) for head in self.extra_heads)
+
+    monkeypatch.setattr(GaussianAttentionNet, "__init__", spy)
+    X = load_digits().images[:300]
+    est = GATCluster(max_epochs=2, num_repeat=2, n_heads=3, random_state=0).fit(X)
+    heads = est.module_.extra_heads
+    assert len(heads) == len(initial) == 2
+    for head, start in zip(heads, initial):  # every extra head learnt
+        assert any(not torch.equal(head.state_dict()[k], v) for k, v in start.items())
+    perms = est.head_alignment_["perms"]
+    assert perms.shape == (3, 10) and all(sorted(p) == list(range(10)) for p in perms)
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
+    # One head is the paper's network: no extra heads, no alignment.
+    one = GATCluster(max_epochs=1, num_repeat=1, random_state=0).fit(X[:100])
+    assert len(one.module_.extra_heads) == 0 and one.head_alignment_ is None
+
+
 @pytest.mark.parametrize("layout, size", [("96", 96), ("128", 128)])
 def test_released_backbones_give_a_6x6_map(layout, size):
     encoder = VGGEncoder((1, size, size), 10, VGG_LAYOUTS[layout])

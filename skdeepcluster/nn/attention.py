@@ -55,10 +55,13 @@ class GaussianAttentionNet(nn.Module):
     layouts at 96 and 128 px, stages fitted to the size otherwise, of
     ``widths`` or half the released widths) or ``(D,)`` (an MLP whose
     features form a 1x1 map).  ``lam`` scales the attention's width; ``mi``
-    adds the three JSD discriminators of the mutual-information variant.
+    adds the three JSD discriminators of the mutual-information variant;
+    ``n_heads - 1`` extra cluster heads beside the original branch's
+    classifier read the same pooled features (built last, so one head draws
+    the weights it always did).
     """
 
-    def __init__(self, input_shape, n_clusters, feature_dim, widths, lam, mi):
+    def __init__(self, input_shape, n_clusters, feature_dim, widths, lam, mi, n_heads=1):
         super().__init__()
         if len(input_shape) == 3:
             self.backbone = VGGEncoder(input_shape, feature_dim, _layout(input_shape, widths))
@@ -81,6 +84,8 @@ class GaussianAttentionNet(nn.Module):
              MLP([feature_dim + n_clusters, feature_dim, n_clusters, 1]),
              MLP([feature_dim + n_clusters, feature_dim, n_clusters, 1])]
         ) if mi else None
+        self.extra_heads = nn.ModuleList(
+            [MLP([feature_dim, n_clusters, n_clusters]) for _ in range(n_heads - 1)])
 
     def original(self, x):
         """Pooled features and logits of the original branch, and the maps the attention needs."""
@@ -88,6 +93,10 @@ class GaussianAttentionNet(nn.Module):
         conv = self.feature_conv(maps)
         pooled = conv.mean(dim=(2, 3))
         return pooled, self.classifier_ori(pooled), maps, conv
+
+    def heads(self, pooled, logits):
+        """The logits of every cluster head: the original branch's ``logits``, then the extra ones."""
+        return [logits, *(head(pooled) for head in self.extra_heads)]
 
     def attention(self, maps, conv):
         """``theta`` (mu_x, mu_y, sigma), the map, attended features and logits."""
