@@ -378,8 +378,9 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     def _build_module(self, X):
         self._check_widths()
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
-        return GaussianAttentionNet(input_shape, self.n_clusters, self.feature_dim, self.backbone_widths,
-                       self.attention_lambda, mi=self.mi_weight > 0, n_heads=self.n_heads).to(X.device)
+        return GaussianAttentionNet(
+            input_shape, self.n_clusters, self.feature_dim, self.backbone_widths,
+            self.attention_lambda, mi=self.mi_weight > 0, n_heads=self.n_heads).to(X.device)
 
     def _train_module(self, net, X, trainer):
         device, generator = X.device, trainer.generator
@@ -491,7 +492,8 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                 heads.append([h.softmax(dim=1).double().cpu().numpy()
                               for h in module.heads(pooled, logits)])
         probas = [np.concatenate(head) for head in zip(*heads)]
-        _, perms, _, offsets = consensus([p.argmax(axis=1) for p in probas], self.n_clusters, probas)
+        partitions = [p.argmax(axis=1) for p in probas]
+        _, perms, _, offsets = consensus(partitions, self.n_clusters, probas)
         return {"perms": np.stack(perms), "offsets": offsets}
 
     # ----------------------------------------------------------- inference

@@ -95,7 +95,7 @@ class GaussianAttentionNet(nn.Module):
         return pooled, self.classifier_ori(pooled), maps, conv
 
     def heads(self, pooled, logits):
-        """The logits of every cluster head: the original branch's ``logits``, then the extra ones."""
+        """The logits of every cluster head: the original branch's ``logits``, then the others."""
         return [logits, *(head(pooled) for head in self.extra_heads)]
 
     def attention(self, maps, conv):
