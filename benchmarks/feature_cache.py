@@ -28,8 +28,13 @@ def pretrained_features(dataset, X, device, cache=CACHE):
     from skdeepcluster import PretrainedFeatures
 
     est = PretrainedFeatures(device=device).fit(X)  # chooses the network, computes nothing
-    key = {"dataset": dataset, "n": len(X), "model": est.model_, "input_size": est.input_size_,
-           "precision": est.precision_}
+    key = {
+        "dataset": dataset,
+        "n": len(X),
+        "model": est.model_,
+        "input_size": est.input_size_,
+        "precision": est.precision_,
+    }
     stem = os.path.join(cache, f"{dataset}-{len(X)}")
     try:
         with open(stem + ".json") as f:
@@ -40,8 +45,12 @@ def pretrained_features(dataset, X, device, cache=CACHE):
         pass
     start = time.perf_counter()
     features = est.transform(X)
-    info = {"key": key, "model": est.model_, "seconds": time.perf_counter() - start,
-            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    info = {
+        "key": key,
+        "model": est.model_,
+        "seconds": time.perf_counter() - start,
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
     os.makedirs(cache, exist_ok=True)
     np.save(stem + ".npy", features)
     with open(stem + ".json", "w") as f:

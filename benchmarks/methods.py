@@ -23,18 +23,22 @@ def _ours(cls):
             # Every epoch parameter of the estimator (DualAE has three phases).
             params.update({name: epochs for name in cls().get_params() if name.endswith("epochs")})
         return cls(**params)
+
     return build
 
 
 def _kmeans(n_clusters, seed, device, epochs):
     from sklearn.cluster import KMeans
+
     return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
 
 
 def _spectral(n_clusters, seed, device, epochs):
     from sklearn.cluster import SpectralClustering
-    return SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
-                              random_state=seed, n_jobs=None)
+
+    return SpectralClustering(
+        n_clusters=n_clusters, affinity="nearest_neighbors", random_state=seed, n_jobs=None
+    )
 
 
 class UMAPKMeans:
@@ -54,8 +58,9 @@ class UMAPKMeans:
         import umap  # the ``bench`` extra
         from sklearn.cluster import KMeans
 
-        self.umap_ = umap.UMAP(n_components=10, n_neighbors=15, min_dist=0.0,
-                               random_state=self.random_state)
+        self.umap_ = umap.UMAP(
+            n_components=10, n_neighbors=15, min_dist=0.0, random_state=self.random_state
+        )
         embedding = self.umap_.fit_transform(X)
         self.kmeans_ = KMeans(self.n_clusters, n_init=10, random_state=self.random_state)
         self.labels_ = self.kmeans_.fit_predict(embedding)
@@ -74,11 +79,15 @@ def _clustpy(name):
         import torch
         from clustpy import deep  # the ``bench`` extra
 
-        params = {"n_clusters": n_clusters, "random_state": seed,
-                  "device": torch.device("cuda" if device == "cuda" else "cpu")}
+        params = {
+            "n_clusters": n_clusters,
+            "random_state": seed,
+            "device": torch.device("cuda" if device == "cuda" else "cpu"),
+        }
         if epochs is not None:
             params.update(pretrain_epochs=epochs, clustering_epochs=epochs)
         return getattr(deep, name)(**params)
+
     return build
 
 
@@ -95,8 +104,16 @@ METHODS = {
 FEATURES_SUFFIX = "+features"
 # Ours and the shallow peers on pretrained features (ClustPy's are built for pixels).
 FEATURE_METHODS = [name + FEATURES_SUFFIX for name in (*OURS, "kmeans", "spectral", "umap-kmeans")]
-METHODS.update({name: (METHODS[name[:-len(FEATURES_SUFFIX)]][0], "features",
-                       METHODS[name[:-len(FEATURES_SUFFIX)]][2]) for name in FEATURE_METHODS})
+METHODS.update(
+    {
+        name: (
+            METHODS[name[: -len(FEATURES_SUFFIX)]][0],
+            "features",
+            METHODS[name[: -len(FEATURES_SUFFIX)]][2],
+        )
+        for name in FEATURE_METHODS
+    }
+)
 
 
 def as_input(X, kind):
@@ -108,16 +125,21 @@ def as_input(X, kind):
 
 
 # How the page and the figures name each method: ours by class name, the peers as users know them.
-LABELS = {**{name: cls.__name__ for name, cls in OURS.items()}, "kmeans": "KMeans",
-          "spectral": "SpectralClustering", "umap-kmeans": "UMAP + KMeans",
-          "clustpy-dec": "ClustPy DEC", "clustpy-idec": "ClustPy IDEC",
-          "clustpy-vade": "ClustPy VaDE"}
+LABELS = {
+    **{name: cls.__name__ for name, cls in OURS.items()},
+    "kmeans": "KMeans",
+    "spectral": "SpectralClustering",
+    "umap-kmeans": "UMAP + KMeans",
+    "clustpy-dec": "ClustPy DEC",
+    "clustpy-idec": "ClustPy IDEC",
+    "clustpy-vade": "ClustPy VaDE",
+}
 
 
 def label(method):
     """The name ``method`` (a runner's name) has on the page and in figures."""
     if on_features(method):
-        return f"{label(method[:-len(FEATURES_SUFFIX)])} on features"
+        return f"{label(method[: -len(FEATURES_SUFFIX)])} on features"
     return LABELS.get(method, method)
 
 

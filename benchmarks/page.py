@@ -14,30 +14,59 @@ import re
 import statistics
 
 from methods import FEATURE_METHODS, METHODS, is_ours, label
-from report import (_describe, _fmt, _groups, _median, acc_time_figure, accuracy_tables,
-                    plots, rst_table)
+from report import (
+    _describe,
+    _fmt,
+    _groups,
+    _median,
+    acc_time_figure,
+    accuracy_tables,
+    plots,
+    rst_table,
+)
 
 # The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
 # the cheap sets first, so a partial run fills whole tables.
-SUITE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "cifar10-4k",
-              "mnist-test", "fashion-mnist-test")
+SUITE_SETS = (
+    "digits",
+    "coil20-few",
+    "orl",
+    "mixed40",
+    "mnist-test-2k",
+    "coil20",
+    "cifar10-4k",
+    "mnist-test",
+    "fashion-mnist-test",
+)
 # The sets whose grid also has the methods on pretrained features (methods.FEATURE_METHODS):
 # the colour photos and the grey sets up to 4,000 images.
 FEATURE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "cifar10-4k")
 SEEDS = (0, 1, 2)
 # What each set is called on the page.
-SET_LABELS = {"digits": "sklearn digits", "coil20-few": "COIL-20, 10 per object",
-              "orl": "ORL faces", "mixed40": "mixed40", "mnist-test-2k": "MNIST-test 2,000",
-              "coil20": "COIL-20", "cifar10-4k": "CIFAR-10 4,000 (colour)",
-              "mnist-test": "MNIST-test", "fashion-mnist-test": "Fashion-MNIST test"}
+SET_LABELS = {
+    "digits": "sklearn digits",
+    "coil20-few": "COIL-20, 10 per object",
+    "orl": "ORL faces",
+    "mixed40": "mixed40",
+    "mnist-test-2k": "MNIST-test 2,000",
+    "coil20": "COIL-20",
+    "cifar10-4k": "CIFAR-10 4,000 (colour)",
+    "mnist-test": "MNIST-test",
+    "fashion-mnist-test": "Fashion-MNIST test",
+}
 # Columns of the per-set tables folded into the "Measured" line when every fit has one value.
 _FOLDABLE = ("Seeds", "Peak GPU (MB)", "Device")
 
 
 def suite_grid():
     """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
-    return [(m, d, s) for d in SUITE_SETS for s in SEEDS for m in METHODS
-            if d in FEATURE_SETS or m not in FEATURE_METHODS]
+    return [
+        (m, d, s)
+        for d in SUITE_SETS
+        for s in SEEDS
+        for m in METHODS
+        if d in FEATURE_SETS or m not in FEATURE_METHODS
+    ]
 
 
 def cell(record):
@@ -73,11 +102,14 @@ def _measured(runs):
         when = "unknown dates"
     else:
         when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-    machines = _listing(_describe({"machine": r["machine"], "versions": {}})[0]
-                        for r in runs if r.get("machine"))
+    machines = _listing(
+        _describe({"machine": r["machine"], "versions": {}})[0] for r in runs if r.get("machine")
+    )
     wall = sum(r.get("wall_s") or 0 for r in runs)
-    return (f"{len(runs)} fits, {when}, commit {_listing(r.get('commit') for r in runs)}, "
-            f"on {machines}; their processes took {_duration(wall)} in all")
+    return (
+        f"{len(runs)} fits, {when}, commit {_listing(r.get('commit') for r in runs)}, "
+        f"on {machines}; their processes took {_duration(wall)} in all"
+    )
 
 
 def _name(method):
@@ -92,17 +124,21 @@ def _set_title(name, runs):
 
 def _medians(runs):
     """``{method: median ACC}`` of the methods with a successful fit in ``runs``."""
-    return {m: statistics.median(r["acc"] for r in group)
-            for m, group in _groups([r for r in runs if r["status"] == "ok"],
-                                    lambda r: r["method"]).items()}
+    return {
+        m: statistics.median(r["acc"] for r in group)
+        for m, group in _groups(
+            [r for r in runs if r["status"] == "ok"], lambda r: r["method"]
+        ).items()
+    }
 
 
 def _used_every_cluster(runs, method):
     """Whether every successful fit of ``method`` among one set's ``runs`` filled every cluster."""
     # The set's clusters: KMeans, for one, always fills every one it is asked for.
     k = max(r.get("n_clusters_found", 0) for r in runs)
-    return all(r["n_clusters_found"] >= k for r in runs
-               if r["method"] == method and r["status"] == "ok")
+    return all(
+        r["n_clusters_found"] >= k for r in runs if r["method"] == method and r["status"] == "ok"
+    )
 
 
 def _method_rank(method):
@@ -127,9 +163,16 @@ def _summary(by_set):
             continue
         best, peer = max(ours, key=ours.get), max(peers, key=peers.get, default=None)
         lead = "–" if peer is None else f"{ours[best] - peers[peer]:+.3f}"
-        rows.append([_set_title(name, runs), _name(best), _median_cell(runs, best),
-                     "–" if peer is None else label(peer),
-                     "–" if peer is None else _median_cell(runs, peer), lead])
+        rows.append(
+            [
+                _set_title(name, runs),
+                _name(best),
+                _median_cell(runs, best),
+                "–" if peer is None else label(peer),
+                "–" if peer is None else _median_cell(runs, peer),
+                lead,
+            ]
+        )
     return rows
 
 
@@ -142,11 +185,13 @@ def _median_cell(runs, method):
 
 def _bold_best(rows, column, measured):
     """Bold the highest leading number of ``column`` among the rows ``measured`` marks."""
+
     def value(row):
         try:
             return float(row[column].split()[0])
         except (ValueError, IndexError):
             return float("-inf")
+
     candidates = [row for row, m in zip(rows, measured) if m]
     if candidates:
         top = max(map(value, candidates))
@@ -182,8 +227,11 @@ def _set_table(name, runs):
 def _features_text(runs):
     """What the set's methods on features clustered: the network, and the time its rows took."""
     done = {(r["features"], r["feature_s"], r["n"]) for r in runs if r.get("feature_s")}
-    return "".join(f"  Features: {model}, {seconds:.0f} s for the {n:,} images (once, for every "
-                   "method on features)." for model, seconds, n in sorted(done))
+    return "".join(
+        f"  Features: {model}, {seconds:.0f} s for the {n:,} images (once, for every "
+        "method on features)."
+        for model, seconds, n in sorted(done)
+    )
 
 
 def _folded_text(folded):
@@ -263,14 +311,21 @@ def _scaling_pivot(results):
     """A row per method (ours first), a column per n: fit time and peak memory, or the failure."""
     sizes = sorted({r["subsample"] for r in results["runs"] if r.get("subsample")})
     rows = []
-    for method, group in sorted(_groups(results["runs"], lambda r: r["method"]).items(),
-                                key=lambda item: _method_rank(item[0])):
+    for method, group in sorted(
+        _groups(results["runs"], lambda r: r["method"]).items(),
+        key=lambda item: _method_rank(item[0]),
+    ):
         by_n = {r["subsample"]: r for r in group}
         row = [_name(method)]
         for n in sizes:
             run = by_n.get(n)
-            row.append("–" if run is None else run["status"] if run["status"] != "ok"
-                       else f"{run['fit_s']:.1f} s, {run['peak_rss_mb']:,.0f} MB")
+            row.append(
+                "–"
+                if run is None
+                else run["status"]
+                if run["status"] != "ok"
+                else f"{run['fit_s']:.1f} s, {run['peak_rss_mb']:,.0f} MB"
+            )
         rows.append(row)
     return ["Method", *(f"n={n:,}" for n in sizes)], rows
 
@@ -280,29 +335,48 @@ def _scaling_section(path, rel, folder, suite_date):
         results = json.load(f)
     hardware, software = _describe(results["meta"])
     measured = {r["method"] for r in results["runs"]}
-    absent = [label(m) for m in METHODS
-              if is_ours(m) and m not in FEATURE_METHODS and m not in measured]
+    absent = [
+        label(m) for m in METHODS if is_ours(m) and m not in FEATURE_METHODS and m not in measured
+    ]
     commit = _listing([results["meta"].get("commit")] + [r.get("commit") for r in results["runs"]])
     date = results["meta"]["date"][:10]
     title = f"Scaling ({date})"
-    parts = [title, "-" * len(title), "",
-             f"**Measured {date}, commit {commit}"
-             + (" (the runner did not yet record it)" if commit == "unknown" else "")
-             + ", and not re-run since**"
-             + (f"; {_and_list(absent)} {'are' if len(absent) > 1 else 'is'} not in it"
-                if absent else "")
-             + (".  The accuracy tables above are newer." if date < suite_date[:10] else ".")
-             + "  A fit over the timeout says so in its row.", "",
-             "Fit time and peak memory (of the fit's process) on growing subsets of MNIST, "
-             "for a fixed number of epochs of every deep fit (``--epochs`` in the command), "
-             "so growth in n shows without full fits.  Command::", "",
-             "    " + results["meta"]["command"], "",
-             f"Machine: {hardware}.", "", f"Versions: {software}.", "",
-             rst_table(*_scaling_pivot(results)), ""]
+    parts = [
+        title,
+        "-" * len(title),
+        "",
+        f"**Measured {date}, commit {commit}"
+        + (" (the runner did not yet record it)" if commit == "unknown" else "")
+        + ", and not re-run since**"
+        + (
+            f"; {_and_list(absent)} {'are' if len(absent) > 1 else 'is'} not in it"
+            if absent
+            else ""
+        )
+        + (".  The accuracy tables above are newer." if date < suite_date[:10] else ".")
+        + "  A fit over the timeout says so in its row.",
+        "",
+        "Fit time and peak memory (of the fit's process) on growing subsets of MNIST, "
+        "for a fixed number of epochs of every deep fit (``--epochs`` in the command), "
+        "so growth in n shows without full fits.  Command::",
+        "",
+        "    " + results["meta"]["command"],
+        "",
+        f"Machine: {hardware}.",
+        "",
+        f"Versions: {software}.",
+        "",
+        rst_table(*_scaling_pivot(results)),
+        "",
+    ]
     if folder:
         for image in plots([results], folder):
-            parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 100%",
-                      "   :alt: fit time and peak memory against n", ""]
+            parts += [
+                f".. image:: {os.path.join(rel, image)}",
+                "   :width: 100%",
+                "   :alt: fit time and peak memory against n",
+                "",
+            ]
     return parts
 
 
@@ -316,10 +390,14 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
     runs = read_suite(suite_path)
     runs.sort(key=lambda r: (_method_rank(r["method"]), r["seed"]))
     by_set = _groups(runs, lambda r: r["dataset"])
-    rel = os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page))) \
-        if folder else None
-    source = os.path.relpath(os.path.abspath(suite_path), os.path.dirname(
-        os.path.dirname(os.path.abspath(page))))
+    rel = (
+        os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page)))
+        if folder
+        else None
+    )
+    source = os.path.relpath(
+        os.path.abspath(suite_path), os.path.dirname(os.path.dirname(os.path.abspath(page)))
+    )
     latest = max(runs, key=lambda r: r.get("date", ""))
     _, software = _describe({"machine": latest["machine"], "versions": latest["versions"]})
     parts = [_SUITE_INTRO]
@@ -327,47 +405,84 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
     missing = [c for c in grid if c not in have]
     if missing:
         counts = _groups(missing, lambda c: c[1])
-        parts += [f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
-                  "a result; still to run: " + ", ".join(
-                      f"{name} ({len(cells)} fits)" for name, cells in counts.items()) + ".", ""]
-    parts += ["In a minute", "-----------", "",
-              "Our best estimator of each set by median ACC over three seeds, the range its "
-              "seeds spanned (one fit can land anywhere in it), the best peer on the same set "
-              "(on the pixels or on the same pretrained features) and our lead over it.  Which "
-              "to take when the set is not one of these, and what each costs: "
-              ":ref:`which-estimator`.", "",
-              rst_table(["Set", "Best of ours", "ACC (seed range)", "Best peer", "ACC (seed range)",
-                         "Lead"],
-                        _summary(by_set)), "",
-              "Overview", "~~~~~~~~", "",
-              "ACC, median over the seeds; a cell with fewer than three seeds says how many "
-              "it has.", "",
-              rst_table(*_overview(by_set, runs)), "",
-              "† Clusters left empty in at least one seed's fit (a silent failure, whatever the "
-              "ACC): the set's table lists the clusters each fit used.  Every other fit used "
-              "every cluster.", "",
-              "The suite", "---------", "", _DEFINITIONS,
-              "One command runs the suite and regenerates this page; stopped, it continues "
-              "where it stopped when started again::", "",
-              "    pip install \".[bench]\"",
-              "    python benchmarks/run.py --suite --data-home DIR", "",
-              "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, "
-              "``orl_faces.npz``, ``mixed40.npz`` and ``cifar10_4k.npz`` (see "
-              "``skdeepcluster.datasets``).",
-              f"Raw results: ``{source}``, one line per fit with its date, commit and machine.", "",
-              f"In this run: {_measured(runs)}.", "", f"Versions (latest fit): {software}.", ""]
+        parts += [
+            f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
+            "a result; still to run: "
+            + ", ".join(f"{name} ({len(cells)} fits)" for name, cells in counts.items())
+            + ".",
+            "",
+        ]
+    parts += [
+        "In a minute",
+        "-----------",
+        "",
+        "Our best estimator of each set by median ACC over three seeds, the range its "
+        "seeds spanned (one fit can land anywhere in it), the best peer on the same set "
+        "(on the pixels or on the same pretrained features) and our lead over it.  Which "
+        "to take when the set is not one of these, and what each costs: "
+        ":ref:`which-estimator`.",
+        "",
+        rst_table(
+            ["Set", "Best of ours", "ACC (seed range)", "Best peer", "ACC (seed range)", "Lead"],
+            _summary(by_set),
+        ),
+        "",
+        "Overview",
+        "~~~~~~~~",
+        "",
+        "ACC, median over the seeds; a cell with fewer than three seeds says how many it has.",
+        "",
+        rst_table(*_overview(by_set, runs)),
+        "",
+        "† Clusters left empty in at least one seed's fit (a silent failure, whatever the "
+        "ACC): the set's table lists the clusters each fit used.  Every other fit used "
+        "every cluster.",
+        "",
+        "The suite",
+        "---------",
+        "",
+        _DEFINITIONS,
+        "One command runs the suite and regenerates this page; stopped, it continues "
+        "where it stopped when started again::",
+        "",
+        '    pip install ".[bench]"',
+        "    python benchmarks/run.py --suite --data-home DIR",
+        "",
+        "where ``DIR`` holds ``mnist.npz``, ``fashion_mnist.npz``, ``coil20.npz``, "
+        "``orl_faces.npz``, ``mixed40.npz`` and ``cifar10_4k.npz`` (see "
+        "``skdeepcluster.datasets``).",
+        f"Raw results: ``{source}``, one line per fit with its date, commit and machine.",
+        "",
+        f"In this run: {_measured(runs)}.",
+        "",
+        f"Versions (latest fit): {software}.",
+        "",
+    ]
     for name, set_runs in by_set.items():
         title = _set_title(name, set_runs)
         header, rows, folded = _set_table(name, set_runs)
         extra = _folded_text(folded)
-        parts += [title, "-" * len(title), "",
-                  f"Measured: {_measured(set_runs)}" + (f"; {extra}" if extra else "") + "."
-                  + _features_text(set_runs), "", rst_table(header, rows), ""]
+        parts += [
+            title,
+            "-" * len(title),
+            "",
+            f"Measured: {_measured(set_runs)}"
+            + (f"; {extra}" if extra else "")
+            + "."
+            + _features_text(set_runs),
+            "",
+            rst_table(header, rows),
+            "",
+        ]
         ok = [r for r in set_runs if r["status"] == "ok"]
         if ok and folder:
             image = acc_time_figure(ok, folder, SET_LABELS.get(name, name))
-            parts += [f".. image:: {os.path.join(rel, image)}", "   :width: 100%",
-                      f"   :alt: ACC against fit time on {SET_LABELS.get(name, name)}", ""]
+            parts += [
+                f".. image:: {os.path.join(rel, image)}",
+                "   :width: 100%",
+                f"   :alt: ACC against fit time on {SET_LABELS.get(name, name)}",
+                "",
+            ]
     for path in scaling_paths:
         parts += _scaling_section(path, rel, folder, latest.get("date", ""))
     with open(page, "w") as f:

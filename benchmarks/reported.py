@@ -27,7 +27,11 @@ REPORTED = {
     ("spectral", "mnist"): {"acc": 0.656, "nmi": 0.731, "source": DSCDAN_TABLE + " (SC-Ncut)"},
     ("spectral", "mnist-test"): {"acc": 0.660, "nmi": 0.704, "source": DSCDAN_TABLE + " (SC-Ncut)"},
     ("spectral", "usps"): {"acc": 0.649, "nmi": 0.794, "source": DSCDAN_TABLE + " (SC-Ncut)"},
-    ("spectral", "fashion-mnist"): {"acc": 0.508, "nmi": 0.575, "source": DSCDAN_TABLE + " (SC-Ncut)"},
+    ("spectral", "fashion-mnist"): {
+        "acc": 0.508,
+        "nmi": 0.575,
+        "source": DSCDAN_TABLE + " (SC-Ncut)",
+    },
     ("clustpy-dec", "mnist"): {"acc": 0.863, "nmi": 0.834, "source": DSCDAN_TABLE},
     ("clustpy-dec", "mnist-test"): {"acc": 0.856, "nmi": 0.830, "source": DSCDAN_TABLE},
     ("clustpy-dec", "usps"): {"acc": 0.762, "nmi": 0.767, "source": DSCDAN_TABLE},

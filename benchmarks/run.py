@@ -52,7 +52,6 @@ import sys
 import time
 
 import numpy as np
-
 from feature_cache import pretrained_features
 from methods import METHODS, as_input
 from page import cell, read_suite, suite_grid, write_page
@@ -61,25 +60,43 @@ from report import write_markdown
 from skdeepcluster.__main__ import DATASETS
 
 PRESETS = {
-    "cpu": {"methods": list(METHODS), "datasets": ["digits", "mnist-test"], "seeds": [0],
-            "subsample": 2000, "device": "cpu", "timeout": 900, "out": "benchmarks/results/cpu"},
-    "gpu": {"methods": list(METHODS), "datasets": ["digits", "mnist-test", "mnist", "fashion-mnist",
-                                                   "coil20"],
-            "seeds": [0, 1, 2], "subsample": None, "device": "cuda", "out": "benchmarks/results/gpu"},
+    "cpu": {
+        "methods": list(METHODS),
+        "datasets": ["digits", "mnist-test"],
+        "seeds": [0],
+        "subsample": 2000,
+        "device": "cpu",
+        "timeout": 900,
+        "out": "benchmarks/results/cpu",
+    },
+    "gpu": {
+        "methods": list(METHODS),
+        "datasets": ["digits", "mnist-test", "mnist", "fashion-mnist", "coil20"],
+        "seeds": [0, 1, 2],
+        "subsample": None,
+        "device": "cuda",
+        "out": "benchmarks/results/gpu",
+    },
 }
 _RESULT = "BENCH-RESULT "
 
 # The suite behind doc/benchmarks.rst (its grid is defined beside the page, in page.py).
-SUITE = {"timeout": 1800, "out": "benchmarks/results/suite.jsonl",
-         "page": "doc/benchmarks.rst", "plots": "doc/images",
-         "scaling": ["benchmarks/results/cpu-scaling.json"]}
+SUITE = {
+    "timeout": 1800,
+    "out": "benchmarks/results/suite.jsonl",
+    "page": "doc/benchmarks.rst",
+    "plots": "doc/images",
+    "scaling": ["benchmarks/results/cpu-scaling.json"],
+}
 
 
 # Named subsets of the sets skdeepcluster's loaders read: (set, how to pick the rows).
 SUBSETS = {
     # COIL-20 with few images per object: every 7th pose, 10 of each of the 20.
-    "coil20-few": ("coil20", lambda y: np.concatenate(
-        [np.flatnonzero(y == c)[::7][:10] for c in range(20)])),
+    "coil20-few": (
+        "coil20",
+        lambda y: np.concatenate([np.flatnonzero(y == c)[::7][:10] for c in range(20)]),
+    ),
     # A stratified 2,000 of MNIST's test set (the same rows as --subsample 2000).
     "mnist-test-2k": ("mnist-test", 2000),
 }
@@ -123,8 +140,11 @@ def worker(job):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     features = None
     if kind == "features":
-        X_in, features = pretrained_features(job["dataset"] if not job["subsample"] else
-                                             f"{job['dataset']}-sub{job['subsample']}", X, device)
+        X_in, features = pretrained_features(
+            job["dataset"] if not job["subsample"] else f"{job['dataset']}-sub{job['subsample']}",
+            X,
+            device,
+        )
     else:
         X_in = as_input(X, kind)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -144,20 +164,34 @@ def worker(job):
         est.predict(X_in)
         predict_rate = len(X_in) / (time.perf_counter() - start)
     return {
-        "status": "ok", "n": len(X), "acc": cluster_accuracy(y, labels),
-        "nmi": normalized_mutual_info_score(y, labels), "ari": adjusted_rand_score(y, labels),
-        "n_clusters_found": int(len(np.unique(labels))), "fit_s": fit_s,
+        "status": "ok",
+        "n": len(X),
+        "acc": cluster_accuracy(y, labels),
+        "nmi": normalized_mutual_info_score(y, labels),
+        "ari": adjusted_rand_score(y, labels),
+        "n_clusters_found": int(len(np.unique(labels))),
+        "fit_s": fit_s,
         "predict_samples_per_s": predict_rate,
         # ru_maxrss is in KiB on Linux: the peak of this whole process.
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_fit_mb": rss_before,
         "gpu_peak_mb": (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None),
         "device": str(getattr(est, "device_", device)),
-        **({"restart_scores": est.restart_scores_.tolist(), "best_restart": est.best_restart_}
-           if ours else {}),
+        **(
+            {"restart_scores": est.restart_scores_.tolist(), "best_restart": est.best_restart_}
+            if ours
+            else {}
+        ),
         # the features' network and the seconds they took (once per set, shared by every fit)
-        **({"features": features["model"], "feature_s": features["seconds"],
-            "feature_date": features["date"]} if features else {}),
+        **(
+            {
+                "features": features["model"],
+                "feature_s": features["seconds"],
+                "feature_date": features["date"],
+            }
+            if features
+            else {}
+        ),
     }
 
 
@@ -184,16 +218,23 @@ def machine_info():
     except (OSError, ValueError, IndexError):
         mem_gb = None
     return {
-        "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(), "memory_gb": mem_gb,
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "memory_gb": mem_gb,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 
 
 def versions():
-    return {"python": platform.python_version(),
-            **{name: _version(name) for name in
-               ("skdeepcluster", "torch", "sklearn", "numpy", "scipy", "clustpy", "umap")}}
+    return {
+        "python": platform.python_version(),
+        **{
+            name: _version(name)
+            for name in ("skdeepcluster", "torch", "sklearn", "numpy", "scipy", "clustpy", "umap")
+        },
+    }
 
 
 def commit():
@@ -201,8 +242,10 @@ def commit():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
     def git(*args):
-        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
-                              timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", root, *args], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+
     try:
         sha = git("rev-parse", "--short", "HEAD")
         dirty = git("status", "--porcelain", "--", "skdeepcluster")
@@ -222,7 +265,7 @@ def run_job(job, timeout):
     wall = {"wall_s": time.perf_counter() - start}  # the fresh process's whole life
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(_RESULT):
-            return {**json.loads(line[len(_RESULT):]), **wall}
+            return {**json.loads(line[len(_RESULT) :]), **wall}
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     return {"status": _failure(errors[-1] if errors else f"exit code {done.returncode}"), **wall}
 
@@ -245,12 +288,17 @@ def data_problem(dataset, data_home):
 def _summary(record):
     if record["status"] != "ok":
         return record["status"]
-    return (f"ACC {record['acc']:.4f} NMI {record['nmi']:.4f} ARI {record['ari']:.4f} "
-            f"used {record['n_clusters_found']} fit {record['fit_s']:.1f} s "
-            f"RSS {record['peak_rss_mb']:.0f} MB"
-            + (f" restart {record['best_restart'] + 1} of scores "
-               + "/".join(f"{v:.4g}" for v in record["restart_scores"])
-               if len(record.get("restart_scores", [])) > 1 else ""))
+    return (
+        f"ACC {record['acc']:.4f} NMI {record['nmi']:.4f} ARI {record['ari']:.4f} "
+        f"used {record['n_clusters_found']} fit {record['fit_s']:.1f} s "
+        f"RSS {record['peak_rss_mb']:.0f} MB"
+        + (
+            f" restart {record['best_restart'] + 1} of scores "
+            + "/".join(f"{v:.4g}" for v in record["restart_scores"])
+            if len(record.get("restart_scores", [])) > 1
+            else ""
+        )
+    )
 
 
 # ------------------------------------------------------------------ suite
@@ -262,10 +310,14 @@ def _write_suite(path, records):
 
 
 def run_suite(args):
-    """Fit every cell of the suite that has no line yet (or the chosen ones again), then the page."""
-    grid = [(m, d, s) for m, d, s in suite_grid()
-            if (not args.methods or m in args.methods) and (not args.datasets or d in args.datasets)
-            and (args.seeds is None or s in args.seeds)]
+    """Fit every cell of the suite without a line yet (or the chosen ones again), then the page."""
+    grid = [
+        (m, d, s)
+        for m, d, s in suite_grid()
+        if (not args.methods or m in args.methods)
+        and (not args.datasets or d in args.datasets)
+        and (args.seeds is None or s in args.seeds)
+    ]
     datasets = list(dict.fromkeys(d for _, d, _ in grid))
     out = args.out or SUITE["out"]
     device = args.device or "auto"
@@ -274,18 +326,31 @@ def run_suite(args):
     done = {cell(r) for r in read_suite(out)}
     todo = [cell_ for cell_ in grid if args.rerun or cell_ not in done]
     print(f"suite: {len(todo)} fits to run, {len(done)} cells already in {out}", flush=True)
-    context = {"commit": commit(), "machine": machine_info(), "versions": versions(),
-               "command": shlex.join(["python", *sys.argv])}
+    context = {
+        "commit": commit(),
+        "machine": machine_info(),
+        "versions": versions(),
+        "command": shlex.join(["python", *sys.argv]),
+    }
     problems = {name: data_problem(name, args.data_home) for name in dict.fromkeys(datasets)}
     for method, dataset, seed in todo:
-        job = {"method": method, "dataset": dataset, "subsample": None, "seed": seed,
-               "device": device, "epochs": None, "data_home": args.data_home}
+        job = {
+            "method": method,
+            "dataset": dataset,
+            "subsample": None,
+            "seed": seed,
+            "device": device,
+            "epochs": None,
+            "data_home": args.data_home,
+        }
         date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
         outcome = {"status": problems[dataset]} if problems[dataset] else run_job(job, timeout)
         record = {**job, "family": METHODS[method][2], **outcome, "date": date, **context}
         del record["data_home"]
-        print(f"{method:>16} {dataset} (n={record.get('n', '?')}) seed {seed}: "
-              f"{_summary(record)}", flush=True)
+        print(
+            f"{method:>16} {dataset} (n={record.get('n', '?')}) seed {seed}: {_summary(record)}",
+            flush=True,
+        )
         if cell(record) in done:  # a rerun: the new line replaces the old one
             _write_suite(out, [r for r in read_suite(out) if cell(r) != cell(record)] + [record])
         else:
@@ -300,32 +365,52 @@ def run_suite(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help="defaults for the options below (options given still win)")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="defaults for the options below (options given still win)",
+    )
     parser.add_argument("--methods", nargs="+", choices=sorted(METHODS))
     parser.add_argument("--datasets", nargs="+", choices=DATASET_CHOICES)
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--subsample", type=int,
-                        help="fit a stratified subset of N images of the larger sets")
-    parser.add_argument("--epochs", type=int,
-                        help="override every epoch count (for scaling runs; default: each method's own)")
-    parser.add_argument("--scaling", action="store_true",
-                        help="fit on subsets of --scaling-dataset of the --sizes, seed 0")
+    parser.add_argument(
+        "--subsample", type=int, help="fit a stratified subset of N images of the larger sets"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="override every epoch count (for scaling runs; default: each method's own)",
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="fit on subsets of --scaling-dataset of the --sizes, seed 0",
+    )
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 10000, 70000])
     parser.add_argument("--scaling-dataset", choices=DATASETS, default="mnist")
-    parser.add_argument("--n-init", type=int,
-                        help="restarts of our estimators (their n_init); not with --suite")
+    parser.add_argument(
+        "--n-init", type=int, help="restarts of our estimators (their n_init); not with --suite"
+    )
     parser.add_argument("--data-home", help="folder of the data files (see skdeepcluster.datasets)")
     parser.add_argument("--timeout", type=float, help="seconds allowed to one fit")
     parser.add_argument("--out", help="path stem of the results: writes STEM.json and STEM.md")
-    parser.add_argument("--suite", action="store_true",
-                        help="run the cells of the benchmark suite that have no result yet, "
-                             "then regenerate the page (--out: the JSON-lines file)")
-    parser.add_argument("--rerun", action="store_true",
-                        help="with --suite: fit the chosen cells again, replacing their lines")
-    parser.add_argument("--page", default=SUITE["page"],
-                        help="with --suite: the page to regenerate ('none': no page)")
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="run the cells of the benchmark suite that have no result yet, "
+        "then regenerate the page (--out: the JSON-lines file)",
+    )
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="with --suite: fit the chosen cells again, replacing their lines",
+    )
+    parser.add_argument(
+        "--page",
+        default=SUITE["page"],
+        help="with --suite: the page to regenerate ('none': no page)",
+    )
     parser.add_argument("--plots", default=SUITE["plots"], help="with --suite: folder of figures")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -357,26 +442,39 @@ def main(argv=None):
         "meta": {
             "command": shlex.join(["python", *sys.argv]) if argv is None else shlex.join(argv),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "kind": "scaling" if args.scaling else "accuracy", "commit": commit(),
-            "machine": machine_info(), "versions": versions(),
+            "kind": "scaling" if args.scaling else "accuracy",
+            "commit": commit(),
+            "machine": machine_info(),
+            "versions": versions(),
             "nmi": "sklearn normalized_mutual_info_score, arithmetic average",
         },
         "runs": [],
     }
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    problems = {name: data_problem(name, args.data_home) for name in dict.fromkeys(g[0] for g in grid)}
+    problems = {
+        name: data_problem(name, args.data_home) for name in dict.fromkeys(g[0] for g in grid)
+    }
     for dataset, subsample, seed in grid:
         for method in methods:
-            job = {"method": method, "dataset": dataset, "subsample": subsample, "seed": seed,
-                   "device": device, "epochs": args.epochs, "data_home": args.data_home,
-                   "n_init": args.n_init}
-            outcome = ({"status": problems[dataset]} if problems[dataset]
-                       else run_job(job, timeout))
+            job = {
+                "method": method,
+                "dataset": dataset,
+                "subsample": subsample,
+                "seed": seed,
+                "device": device,
+                "epochs": args.epochs,
+                "data_home": args.data_home,
+                "n_init": args.n_init,
+            }
+            outcome = {"status": problems[dataset]} if problems[dataset] else run_job(job, timeout)
             record = {**job, "family": METHODS[method][2], **outcome}
             del record["data_home"]
             results["runs"].append(record)
-            print(f"{method:>16} {dataset} (n={record.get('n', '?')}) seed {seed}: "
-                  f"{_summary(record)}", flush=True)
+            print(
+                f"{method:>16} {dataset} (n={record.get('n', '?')}) seed {seed}: "
+                f"{_summary(record)}",
+                flush=True,
+            )
             with open(out + ".json", "w") as f:  # rewritten after each fit: a partial run is kept
                 json.dump(results, f, indent=1)
     write_markdown(results, out + ".md")

@@ -44,13 +44,18 @@ def search(n_jobs):
 def main():
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
-            Client(cluster), joblib.parallel_backend("dask"):
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        Client(cluster),
+        joblib.parallel_backend("dask"),
+    ):
         on_dask, dask_s = search(n_jobs=-1)
     serial, serial_s = search(n_jobs=1)
-    for params, score, alone in zip(on_dask.cv_results_["params"],
-                                    on_dask.cv_results_["mean_test_score"],
-                                    serial.cv_results_["mean_test_score"]):
+    for params, score, alone in zip(
+        on_dask.cv_results_["params"],
+        on_dask.cv_results_["mean_test_score"],
+        serial.cv_results_["mean_test_score"],
+    ):
         print(f"{params}: held-out ACC {score:.3f} on Dask, {alone:.3f} with n_jobs=1")
     print(f"8 fits + refit: {dask_s:.1f} s on 2 Dask workers, {serial_s:.1f} s with n_jobs=1")
 

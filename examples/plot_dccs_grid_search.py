@@ -32,10 +32,15 @@ from skdeepcluster import DCCSClustering, cluster_accuracy_scorer, nmi_scorer
 digits = load_digits()
 X, y = digits.data[:900], digits.target[:900]
 
-pipe = Pipeline([
-    ("scale", FunctionTransformer(lambda v: v / 16.0)),
-    ("dccs", DCCSClustering(n_clusters=10, image_shape=(1, 8, 8), max_epochs=25, random_state=0)),
-])
+pipe = Pipeline(
+    [
+        ("scale", FunctionTransformer(lambda v: v / 16.0)),
+        (
+            "dccs",
+            DCCSClustering(n_clusters=10, image_shape=(1, 8, 8), max_epochs=25, random_state=0),
+        ),
+    ]
+)
 search = GridSearchCV(
     pipe,
     {"dccs__beta_aug": [0.0, 2.0]},
@@ -45,8 +50,11 @@ search = GridSearchCV(
 )
 search.fit(X, y)
 
-for params, acc, nmi in zip(search.cv_results_["params"], search.cv_results_["mean_test_acc"],
-                            search.cv_results_["mean_test_nmi"]):
+for params, acc, nmi in zip(
+    search.cv_results_["params"],
+    search.cv_results_["mean_test_acc"],
+    search.cv_results_["mean_test_nmi"],
+):
     print(f"{params}: held-out ACC {acc:.3f}  NMI {nmi:.3f}")
 print("best:", search.best_params_)
 

@@ -18,15 +18,21 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
 from skdeepcluster import DualAESpectralClustering
-from skdeepcluster.metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
+from skdeepcluster.metrics import (
+    adjusted_rand_score,
+    cluster_accuracy,
+    normalized_mutual_info_score,
+)
 
 digits = load_digits()
 X, y = digits.images, digits.target
 
 est = DualAESpectralClustering(n_clusters=10, random_state=0)
 labels = est.fit_predict(X)
-print(f"ACC {cluster_accuracy(y, labels):.3f}  NMI {normalized_mutual_info_score(y, labels):.3f}  "
-      f"ARI {adjusted_rand_score(y, labels):.3f}")
+print(
+    f"ACC {cluster_accuracy(y, labels):.3f}  NMI {normalized_mutual_info_score(y, labels):.3f}  "
+    f"ARI {adjusted_rand_score(y, labels):.3f}"
+)
 
 embedding = PCA(2).fit_transform(est.transform(X))
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -36,8 +42,11 @@ ax0.set_title("Spectral embedding (PCA of transform(X))")
 
 for term in ("reconstruction", "dual", "mi_global", "mi_local", "kl", "siamese", "spectral"):
     # NaN where a phase does not compute the term leaves a gap in the curve.
-    ax1.plot([r["epoch"] for r in est.history_], [r.get(term, float("nan")) for r in est.history_],
-             label=term)
+    ax1.plot(
+        [r["epoch"] for r in est.history_],
+        [r.get(term, float("nan")) for r in est.history_],
+        label=term,
+    )
 for r in est.history_:
     if r["phase"] != est.history_[max(r["epoch"] - 1, 0)]["phase"]:
         ax1.axvline(r["epoch"], color="grey", lw=0.8, ls="--")

@@ -22,7 +22,11 @@ from sklearn.datasets import load_digits
 
 from skdeepcluster import GATCluster
 from skdeepcluster.datasets import load_coil20
-from skdeepcluster.metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
+from skdeepcluster.metrics import (
+    adjusted_rand_score,
+    cluster_accuracy,
+    normalized_mutual_info_score,
+)
 
 try:
     X, y = load_coil20(return_X_y=True)
@@ -38,8 +42,10 @@ n_clusters = len(np.unique(y))
 # keep this example to about a minute on two CPU cores.
 est = GATCluster(n_clusters=n_clusters, max_epochs=10, random_state=0)
 labels = est.fit_predict(X)
-print(f"{name}: ACC {cluster_accuracy(y, labels):.3f}  "
-      f"NMI {normalized_mutual_info_score(y, labels):.3f}  ARI {adjusted_rand_score(y, labels):.3f}")
+print(
+    f"{name}: ACC {cluster_accuracy(y, labels):.3f}  "
+    f"NMI {normalized_mutual_info_score(y, labels):.3f}  ARI {adjusted_rand_score(y, labels):.3f}"
+)
 
 # %%
 # Attention over the images of each cluster
@@ -56,8 +62,13 @@ for k, row in zip(np.unique(labels)[:rows], axes):
         ax.axis("off")
     for ax, i in zip(row, members):
         ax.imshow(X[i], cmap="gray")
-        ax.imshow(attention["maps"][i], cmap="jet", alpha=0.35, extent=(0, width, height, 0),
-                  interpolation="bilinear")
+        ax.imshow(
+            attention["maps"][i],
+            cmap="jet",
+            alpha=0.35,
+            extent=(0, width, height, 0),
+            interpolation="bilinear",
+        )
         cx, cy = attention["centers"][i] * [width, height]
         ax.plot(cx, cy, "w+", ms=6)
     row[0].set_title(f"cluster {k}", fontsize=7, loc="left")

@@ -54,13 +54,19 @@ print("chosen:", search.best_params_)
 # %%
 # Only now the labels: the accuracy of the refitted model the search kept.
 best = search.best_estimator_
-print(f"chosen model's ACC on the 900 digits: {cluster_accuracy(digits.target[:900], best.labels_):.3f}")
+print(
+    "chosen model's ACC on the 900 digits: "
+    f"{cluster_accuracy(digits.target[:900], best.labels_):.3f}"
+)
 
 fig, ax = plt.subplots(figsize=(5, 3))
 names = [str(p["learning_rate"]) for p in search.cv_results_["params"]]
-ax.bar(names, search.cv_results_["mean_test_score"],
-       yerr=search.cv_results_["std_test_score"],
-       color=["tab:blue" if i == search.best_index_ else "tab:gray" for i in range(len(names))])
+ax.bar(
+    names,
+    search.cv_results_["mean_test_score"],
+    yerr=search.cv_results_["std_test_score"],
+    color=["tab:blue" if i == search.best_index_ else "tab:gray" for i in range(len(names))],
+)
 ax.set_xlabel("learning_rate")
 ax.set_ylabel("held-out mean confidence\n(no labels; blue: kept)")
 ax.set_title("GridSearchCV(DCCSClustering) without scoring")

@@ -38,12 +38,13 @@ dims = list(results["param_latent_dim"])
 for dim, mean, std in zip(dims, results["mean_test_score"], results["std_test_score"]):
     print(f"latent_dim={dim:>2}: held-out ELBO {mean:.2f} +- {std:.2f} nats per image")
 print("chosen:", search.best_params_)
-print(f"its accuracy on all digits (labels used only here): "
-      f"{cluster_accuracy(y, search.best_estimator_.predict(X)):.3f}")
+print(
+    f"its accuracy on all digits (labels used only here): "
+    f"{cluster_accuracy(y, search.best_estimator_.predict(X)):.3f}"
+)
 
 fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.errorbar(dims, results["mean_test_score"],
-            yerr=results["std_test_score"], marker="o", capsize=3)
+ax.errorbar(dims, results["mean_test_score"], yerr=results["std_test_score"], marker="o", capsize=3)
 ax.set_xscale("log", base=2)
 ax.set_xlabel("latent_dim")
 ax.set_ylabel("held-out ELBO (nats per image)")

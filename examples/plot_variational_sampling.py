@@ -18,7 +18,11 @@ import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 
 from skdeepcluster import VariationalClustering
-from skdeepcluster.metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
+from skdeepcluster.metrics import (
+    adjusted_rand_score,
+    cluster_accuracy,
+    normalized_mutual_info_score,
+)
 
 digits = load_digits()
 X, y = digits.images, digits.target
@@ -26,8 +30,10 @@ X, y = digits.images, digits.target
 # 100 epochs keep the example near 20 s on two CPU cores (the default is 200).
 est = VariationalClustering(n_clusters=10, max_epochs=100, random_state=0)
 labels = est.fit_predict(X)
-print(f"ACC {cluster_accuracy(y, labels):.3f}  NMI {normalized_mutual_info_score(y, labels):.3f}  "
-      f"ARI {adjusted_rand_score(y, labels):.3f}")
+print(
+    f"ACC {cluster_accuracy(y, labels):.3f}  NMI {normalized_mutual_info_score(y, labels):.3f}  "
+    f"ARI {adjusted_rand_score(y, labels):.3f}"
+)
 
 # %%
 # Samples per cluster
@@ -60,12 +66,12 @@ ax.set_yscale("log")
 ax.set_xlabel("epoch")
 ax.set_ylabel("nats per image")
 twin = ax.twinx()
-twin.plot(epochs, [r["temperature"] for r in est.history_], color="grey", ls="--",
-          label="temperature")
+twin.plot(
+    epochs, [r["temperature"] for r in est.history_], color="grey", ls="--", label="temperature"
+)
 twin.set_ylabel("Gumbel-softmax temperature")
 lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
 ax.legend(lines, [line.get_label() for line in lines], fontsize=8)
 ax.set_title("history_")
 plt.tight_layout()
 plt.show()
-

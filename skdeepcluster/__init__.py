@@ -5,7 +5,6 @@ from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
 from .features import PretrainedFeatures
 from .gatcluster import GATCluster
-from .variational import VariationalClustering
 from .metrics import (
     ari_scorer,
     cluster_accuracy,
@@ -14,6 +13,7 @@ from .metrics import (
     label_free_scorer,
     nmi_scorer,
 )
+from .variational import VariationalClustering
 
 __version__ = "0.1.0.dev0"
 

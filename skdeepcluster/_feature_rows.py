@@ -57,14 +57,18 @@ class FeatureRowsMixin:
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":  # the method's number, fewer when the clusters are small
             per_cluster = len(data) / self.n_clusters
-            n_neighbors = int(max(1, min(self._auto_neighbors,
-                                         round(_PER_CLUSTER_SHARE * per_cluster))))
+            n_neighbors = int(
+                max(1, min(self._auto_neighbors, round(_PER_CLUSTER_SHARE * per_cluster)))
+            )
         return {"views": views, "n_neighbors": min(n_neighbors, len(data) - 1)}
 
     def _resolve_init(self, data):
         """``init`` for ``data``: k-means for rows, the papers' random start for images."""
-        return {"init": ("kmeans" if data.dim() == 2 else "random") if self.init == "auto"
-                else self.init}
+        return {
+            "init": ("kmeans" if data.dim() == 2 else "random")
+            if self.init == "auto"
+            else self.init
+        }
 
     def _view_source(self, data, augment):
         """``views(idx, x, generator)``: the positive view of each row ``idx`` (values ``x``)."""
@@ -74,14 +78,16 @@ class FeatureRowsMixin:
 
     def _kmeans_labels(self, data, trainer):
         """k-means's partition of the training rows (10 starts), a tensor on their device."""
+
         def compute():
-            rows = torch.cat([data[i:i + 4096] for i in range(0, len(data), 4096)])
+            rows = torch.cat([data[i : i + 4096] for i in range(0, len(data), 4096)])
             with warnings.catch_warnings():  # duplicate rows may give fewer distinct clusters
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = KMeans(self.n_clusters, n_init=10,
-                                random_state=generator_seed(trainer.generator)).fit_predict(
-                    rows.flatten(1).double().cpu().numpy())
+                labels = KMeans(
+                    self.n_clusters, n_init=10, random_state=generator_seed(trainer.generator)
+                ).fit_predict(rows.flatten(1).double().cpu().numpy())
             return torch.as_tensor(labels, dtype=torch.long, device=trainer.device)
+
         return trainer.cached("kmeans_labels", compute)
 
     def _kmeans_warm_start(self, data, trainer, logits, parameters):
@@ -99,5 +105,9 @@ class FeatureRowsMixin:
         def loss(idx):
             return {"kmeans_init": F.cross_entropy(logits(idx).float(), labels[idx])}
 
-        trainer({"kmeans_init": Step(optimizer, loss)}, phase="kmeans_init", batch_size=batch,
-                max_epochs=epochs_for_updates(len(data), batch, _INIT_UPDATES, *_INIT_EPOCHS))
+        trainer(
+            {"kmeans_init": Step(optimizer, loss)},
+            phase="kmeans_init",
+            batch_size=batch,
+            max_epochs=epochs_for_updates(len(data), batch, _INIT_UPDATES, *_INIT_EPOCHS),
+        )

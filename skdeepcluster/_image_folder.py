@@ -58,11 +58,16 @@ def _check_size(size):
         return None
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
         size = (size, size)
-    if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
-                       for s in size)):
-        raise ValueError(f"size must be a positive int, a (height, width) pair or None; "
-                         f"got {size!r}.")
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in size
+        )
+    ):
+        raise ValueError(
+            f"size must be a positive int, a (height, width) pair or None; got {size!r}."
+        )
     return int(size[0]), int(size[1])
 
 
@@ -154,15 +159,19 @@ def load_image_folder(path, *, size=32, color="auto", on_error="raise", return_X
     if skipped:
         what = f"{len(skipped)} of the {len(files)} files in {str(root)!r} are not readable images"
         if on_error == "raise":
-            raise ValueError(f"{what}: {_listing(skipped, failed)}. Remove them, or pass "
-                             "on_error='warn' to skip them.")
+            raise ValueError(
+                f"{what}: {_listing(skipped, failed)}. Remove them, or pass "
+                "on_error='warn' to skip them."
+            )
         warnings.warn(f"{what}; skipped: {_listing(skipped, failed)}.", UserWarning, stacklevel=2)
     if not images:
         raise ValueError(f"The folder {str(root)!r} holds no readable image.")
     shapes = sorted({im.shape[:2] for im in images})
     if len(shapes) > 1:
-        raise ValueError(f"The images have different sizes ({_listing(shapes)}); pass a "
-                         "size, e.g. size=32, to resize them to one.")
+        raise ValueError(
+            f"The images have different sizes ({_listing(shapes)}); pass a "
+            "size, e.g. size=32, to resize them to one."
+        )
     images = np.stack(images)
     if color == "grey" or (color == "auto" and (images == images[..., :1]).all()):
         images = ((images.astype(np.int64) @ _LUMA + 500) // 1000).astype(np.uint8)
@@ -173,6 +182,12 @@ def load_image_folder(path, *, size=32, color="auto", on_error="raise", return_X
         target = np.searchsorted(target_names, [name.split("/", 1)[0] for name in kept])
     if return_X_y:
         return images, target
-    return Bunch(images=images, data=images.reshape(len(images), -1), target=target,
-                 target_names=target_names, filenames=np.asarray(kept), skipped=skipped,
-                 DESCR=f"{len(images)} images of {str(root)!r}, {images.shape[1:]} uint8.")
+    return Bunch(
+        images=images,
+        data=images.reshape(len(images), -1),
+        target=target,
+        target_names=target_names,
+        filenames=np.asarray(kept),
+        skipped=skipped,
+        DESCR=f"{len(images)} images of {str(root)!r}, {images.shape[1:]} uint8.",
+    )

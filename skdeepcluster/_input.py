@@ -1,4 +1,6 @@
-"""Where the input goes and what shape it has: the device, images' channel layout, validation and scaling.
+"""Where the input goes and what shape it has.
+
+The device, images' channel layout, validation and scaling.
 
 Input shapes
 ------------
@@ -117,15 +119,17 @@ class ImageInput:
     _min_fit_samples = 2  # a clusterer needs two; a transformer of images one
 
     def _rows_image_shape(self, n_features):
-        """``(C, H, W)`` of 2-D rows of ``n_features`` given without ``image_shape``: None, tabular rows."""
+        """``(C, H, W)`` of 2-D rows of ``n_features`` without ``image_shape``: None (tabular)."""
         return None
 
     def _validate_X(self, X, reset):
         """Validate ``X`` and return it as a float array ``(n, C, H, W)`` or ``(n, D)``."""
         nd = (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) >= 3
         # uint8 (images as stored) stays uint8: a quarter of float32's memory.
-        check = dict(dtype=[np.float64, np.float32, np.uint8],
-                     ensure_min_samples=self._min_fit_samples if reset else 1)
+        check = dict(
+            dtype=[np.float64, np.float32, np.uint8],
+            ensure_min_samples=self._min_fit_samples if reset else 1,
+        )
         if reset:
             image_shape = self._check_image_shape()
             X = validate_data(self, X, reset=True, allow_nd=nd, **check)

@@ -1,4 +1,7 @@
-"""What ``python -m skdeepcluster FOLDER`` writes: a CSV, a contact sheet per cluster, an overview."""
+"""What ``python -m skdeepcluster FOLDER`` writes.
+
+A CSV, a contact sheet per cluster and an overview.
+"""
 
 import csv
 from pathlib import Path
@@ -53,8 +56,19 @@ def _titled(image, title, font, band=28):
     return sheet
 
 
-def write_report(out, root, filenames, labels, scores, n_clusters, *, per_sheet=64, columns=8,
-                 side=96, overview_side=64):
+def write_report(
+    out,
+    root,
+    filenames,
+    labels,
+    scores,
+    n_clusters,
+    *,
+    per_sheet=64,
+    columns=8,
+    side=96,
+    overview_side=64,
+):
     """Write ``clusters.csv``, ``cluster_<k>.png`` for each non-empty cluster, ``overview.png``.
 
     Images are read again from their files under ``root`` (in colour, at
@@ -76,23 +90,32 @@ def write_report(out, root, filenames, labels, scores, n_clusters, *, per_sheet=
         if not len(rows):
             continue
         top = members[k][:per_sheet]
-        sheet = _titled(_grid(_thumbnails(root, filenames[top], side), columns),
-                        f"cluster {k}: {len(rows)} images"
-                        + ("" if len(top) == len(rows) else f"; the {len(top)} most confident")
-                        + ", most confident first", font)
+        sheet = _titled(
+            _grid(_thumbnails(root, filenames[top], side), columns),
+            f"cluster {k}: {len(rows)} images"
+            + ("" if len(top) == len(rows) else f"; the {len(top)} most confident")
+            + ", most confident first",
+            font,
+        )
         sheet.save(out / f"cluster_{k:02d}.png")
         written.append(out / f"cluster_{k:02d}.png")
     label_width, cell = 110, overview_side + 2
     overview = Image.new("RGB", (label_width + columns * cell + 2, 30 + n_clusters * cell), _WHITE)
     draw = ImageDraw.Draw(overview)
-    draw.text((4, 6), f"{len(labels)} images in {n_clusters} clusters; each row: "
-              "its most confident images", fill=(0, 0, 0), font=font)
+    draw.text(
+        (4, 6),
+        f"{len(labels)} images in {n_clusters} clusters; each row: its most confident images",
+        fill=(0, 0, 0),
+        font=font,
+    )
     for k, rows in enumerate(members):
         top = 30 + k * cell
         draw.text((4, top + cell // 2 - 9), f"{k}: {len(rows)} images", fill=(0, 0, 0), font=font)
         if len(rows):
-            overview.paste(_grid(_thumbnails(root, filenames[rows[:columns]], overview_side),
-                                 columns), (label_width, top))
+            overview.paste(
+                _grid(_thumbnails(root, filenames[rows[:columns]], overview_side), columns),
+                (label_width, top),
+            )
     overview.save(out / "overview.png")
     written.append(out / "overview.png")
     return written

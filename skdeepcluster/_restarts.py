@@ -35,8 +35,11 @@ def restart_seeds(random_state, n_init):
 
 def fitted_state(estimator):
     """The attributes a fit sets on ``estimator``: its fitted ``*_`` ones and training state."""
-    return {name: value for name, value in vars(estimator).items()
-            if name.endswith("_") or name == "_training_state"}
+    return {
+        name: value
+        for name, value in vars(estimator).items()
+        if name.endswith("_") or name == "_training_state"
+    }
 
 
 def restart_checkpoint(path, restart):
@@ -68,7 +71,7 @@ class KeptRestart:
         self._state = None
 
     def offer(self, estimator, restart, score, seed):
-        """Record restart ``restart``'s ``score``; keep the estimator's fitted state if it is the best.
+        """Record restart ``restart``'s ``score``; keep the estimator's fitted state if best.
 
         Rank 0's score is taken on every rank, so every rank keeps the same
         restart.  A NaN score ranks below every other; a tie keeps the
@@ -77,8 +80,10 @@ class KeptRestart:
         score = float(broadcast_from_first(torch.tensor([score], dtype=torch.float64)))
         self.scores[restart] = score
         if estimator.verbose and len(self.scores) > 1:
-            print(f"restart {restart + 1}/{len(self.scores)} (seed {seed}): score {score:.5g}",
-                  flush=True)
+            print(
+                f"restart {restart + 1}/{len(self.scores)} (seed {seed}): score {score:.5g}",
+                flush=True,
+            )
         rank = -math.inf if math.isnan(score) else score
         if self.best is None or rank > self._rank:
             self.best, self._rank = restart, rank
@@ -130,8 +135,7 @@ class Consensus:
         Returns the consensus of the training data, as :meth:`outputs` gives it.
         """
         partitions, probas = self._votes(outputs)
-        _, self.perms, self.reference, self.offsets = consensus(partitions, self.n_clusters,
-                                                                probas)
+        _, self.perms, self.reference, self.offsets = consensus(partitions, self.n_clusters, probas)
         return self._vote(partitions, probas)
 
     def outputs(self, X):
@@ -139,8 +143,9 @@ class Consensus:
         return self._vote(*self._votes([member._infer(X) for member in self.members]))
 
     def _vote(self, partitions, probas):
-        labels, shares = vote(partitions, self.perms, self.n_clusters, probas, self.reference,
-                              self.offsets)
+        labels, shares = vote(
+            partitions, self.perms, self.n_clusters, probas, self.reference, self.offsets
+        )
         if probas is None:
             return {"labels": labels}
         # The offsets (zero unless a cluster would be empty) shift the mean, still a distribution.

@@ -29,15 +29,28 @@ import torch
 
 from .nn.loop import Session, TrainingInterrupted, train
 
-__all__ = ["FitSession", "Trainer", "TrainingInterrupted", "open_session", "stop_on_interrupt",
-           "save_checkpoint", "load_checkpoint", "to_cpu"]
+__all__ = [
+    "FitSession",
+    "Trainer",
+    "TrainingInterrupted",
+    "open_session",
+    "stop_on_interrupt",
+    "save_checkpoint",
+    "load_checkpoint",
+    "to_cpu",
+]
 
 CHECKPOINT_FORMAT = 1
 
 # Parameters that change neither the training nor its result: a checkpoint
 # written with other values of them is resumed.
-RESUME_IGNORES = ("verbose", "warm_start", "checkpoint_path", "checkpoint_every",
-                  "max_device_bytes")
+RESUME_IGNORES = (
+    "verbose",
+    "warm_start",
+    "checkpoint_path",
+    "checkpoint_every",
+    "max_device_bytes",
+)
 
 
 def _rng_state(generator):
@@ -55,7 +68,7 @@ def _set_rng_state(generator, state):
 
 
 def to_cpu(obj):
-    """``obj`` (nested dicts, lists, tuples of tensors, plain values), its tensors copied to the CPU."""
+    """``obj`` (nested dicts, lists, tuples of tensors, plain values), tensors copied to the CPU."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().to("cpu", copy=True)
     if isinstance(obj, dict):
@@ -66,7 +79,9 @@ def to_cpu(obj):
 
 
 class FitSession(Session):
-    """One fit's progress across its :func:`~skdeepcluster.nn.loop.train` calls; what a checkpoint holds.
+    """One fit's progress across its ``train`` calls (:mod:`skdeepcluster.nn.loop`).
+
+    It is what a checkpoint holds.
 
     Parameters
     ----------
@@ -93,8 +108,17 @@ class FitSession(Session):
         What the fit is (see :func:`fit_description`): a checkpoint carries it.
     """
 
-    def __init__(self, generator, history, device, resume=None, extend=False, save=None,
-                 save_every=1, description=None):
+    def __init__(
+        self,
+        generator,
+        history,
+        device,
+        resume=None,
+        extend=False,
+        save=None,
+        save_every=1,
+        description=None,
+    ):
         self.generator = generator
         self.description = description
         self.history = history
@@ -131,7 +155,7 @@ class FitSession(Session):
         return module
 
     def cached(self, name, compute):
-        """``compute()``, or the tensor a resumed state holds under ``name``; kept for later states."""
+        """``compute()``, or the tensor a resumed state holds under ``name``; kept for later."""
         if name in self.cache:
             self.cache[name] = self.cache[name].to(self.device)
         else:
@@ -139,10 +163,13 @@ class FitSession(Session):
         return self.cache[name]
 
     def pending(self, phase):
-        """Whether ``phase`` still has epochs to run (False for a phase a resumed state finished)."""
+        """Whether ``phase`` has epochs to run (False for a phase a resumed state finished)."""
         info = self.phases.get(phase)
-        return (info is None or info["done"] < info["target"]
-                or (self._extend and phase == self.current))
+        return (
+            info is None
+            or info["done"] < info["target"]
+            or (self._extend and phase == self.current)
+        )
 
     def begin(self, phase, epochs, steps):
         """Start (or resume) ``phase`` of ``epochs`` epochs; None if it has nothing left to run.
@@ -198,10 +225,15 @@ class FitSession(Session):
         ``module=False``), random states, per-phase progress, the history and
         the cached tensors.
         """
-        state = {"format": CHECKPOINT_FORMAT, "phases": copy.deepcopy(self.phases),
-                 "current": self.current,
-                 "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
-                 "rng": self._rng, "history": copy.deepcopy(self.history), "cache": self.cache}
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "phases": copy.deepcopy(self.phases),
+            "current": self.current,
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "rng": self._rng,
+            "history": copy.deepcopy(self.history),
+            "cache": self.cache,
+        }
         if module:
             state["module"] = self.module.state_dict()
         return state
@@ -215,8 +247,10 @@ def stop_on_interrupt(session):
     thread, and only while SIGINT has Python's default handler (a handler the
     user installed is left alone); elsewhere the block runs unchanged.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield
         return
 
@@ -272,14 +306,16 @@ def load_checkpoint(path):
         ) from exc
     keys = {"format", "phases", "current", "optimizers", "rng", "history", "cache", "module"}
     if not isinstance(state, dict) or not keys <= state.keys():
-        raise ValueError(f"The file {os.fspath(path)!r} is not a skdeepcluster checkpoint; "
-                         "delete it or pass another checkpoint_path.")
+        raise ValueError(
+            f"The file {os.fspath(path)!r} is not a skdeepcluster checkpoint; "
+            "delete it or pass another checkpoint_path."
+        )
     if state["format"] != CHECKPOINT_FORMAT:
-        raise ValueError(f"The checkpoint {os.fspath(path)!r} has format {state['format']}; this "
-                         f"version reads format {CHECKPOINT_FORMAT}. Delete it to start afresh.")
+        raise ValueError(
+            f"The checkpoint {os.fspath(path)!r} has format {state['format']}; this "
+            f"version reads format {CHECKPOINT_FORMAT}. Delete it to start afresh."
+        )
     return state
-
-
 
 
 def fit_description(params, X, digest, device, continues=None, restart=0):
@@ -291,16 +327,21 @@ def fit_description(params, X, digest, device, continues=None, restart=0):
     (``(description, epochs)``), or None for a new fit; ``restart`` is the
     fit's restart (``n_init``), 0-based.
     """
-    params = {name: repr(value) for name, value in sorted(params.items())
-              if name not in RESUME_IGNORES}
+    params = {
+        name: repr(value) for name, value in sorted(params.items()) if name not in RESUME_IGNORES
+    }
     start = "a new fit"
     if continues is not None:
         earlier, epochs = continues
         start = f"a warm start after {epochs} epochs of the fit {earlier['fingerprint']}"
     if restart:
         start += f", restart {restart + 1}"
-    description = {"params": params, "data": f"{X.shape} {X.dtype} sha256 {digest}",
-                   "device": device.type, "start": start}
+    description = {
+        "params": params,
+        "data": f"{X.shape} {X.dtype} sha256 {digest}",
+        "device": device.type,
+        "start": start,
+    }
     summary = repr(sorted(description.items())).encode()
     description["fingerprint"] = hashlib.sha256(summary).hexdigest()[:16]
     return description
@@ -313,17 +354,23 @@ def mismatch_message(path, theirs, ours):
     for name, value in ours["params"].items():
         if their_params.get(name) != value:
             differences.append(f"{name} ({their_params.get(name, 'absent')} there, {value} here)")
-    for key, what in (("data", "the training data"), ("device", "the device"),
-                      ("start", "the start")):
+    for key, what in (
+        ("data", "the training data"),
+        ("device", "the device"),
+        ("start", "the start"),
+    ):
         if theirs.get(key) != ours[key]:
             differences.append(f"{what} ({theirs.get(key)} there, {ours[key]} here)")
-    return (f"The checkpoint {os.fspath(path)!r} was written by another fit; it differs in "
-            + "; ".join(differences or ["its description"])
-            + ". Delete the file or pass another checkpoint_path to start this fit.")
+    return (
+        f"The checkpoint {os.fspath(path)!r} was written by another fit; it differs in "
+        + "; ".join(differences or ["its description"])
+        + ". Delete the file or pass another checkpoint_path to start this fit."
+    )
 
 
-def open_session(X, digest, params, device, *, checkpoint_path=None, checkpoint_every=1,
-                 previous=None, restart=0):
+def open_session(
+    X, digest, params, device, *, checkpoint_path=None, checkpoint_every=1, previous=None, restart=0
+):
     """The :class:`FitSession` of one ``fit(X)``; ``digest`` is ``X``'s SHA-256 (hex).
 
     ``params`` are the estimator's parameters and ``device`` the fit's.  A
@@ -344,14 +391,14 @@ def open_session(X, digest, params, device, *, checkpoint_path=None, checkpoint_
     description = fit_description(params, X, digest, device, continues, restart)
     if warm:  # tensors cached for other data (a graph of its rows) are computed anew
         same_data = state["description"]["data"] == description["data"]
-        resume = dict(state, module=module.state_dict(),
-                      cache=state["cache"] if same_data else {})
+        resume = dict(state, module=module.state_dict(), cache=state["cache"] if same_data else {})
     path, save, every = checkpoint_path, None, 1
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise ValueError(f"checkpoint_path={os.fspath(path)!r}: the folder {folder!r} "
-                             "does not exist.")
+            raise ValueError(
+                f"checkpoint_path={os.fspath(path)!r}: the folder {folder!r} does not exist."
+            )
         if os.path.exists(path):
             written = load_checkpoint(path)
             theirs = written.get("description", {})
@@ -366,9 +413,16 @@ def open_session(X, digest, params, device, *, checkpoint_path=None, checkpoint_
         def save(state):
             save_checkpoint(path, {**state, "description": description})
 
-    return FitSession(torch.Generator(device=device), history, device,
-                      resume=resume, extend=extend, save=save, save_every=every,
-                      description=description)
+    return FitSession(
+        torch.Generator(device=device),
+        history,
+        device,
+        resume=resume,
+        extend=extend,
+        save=save,
+        save_every=every,
+        description=description,
+    )
 
 
 class Trainer:
@@ -400,21 +454,39 @@ class Trainer:
         self.generator = session.generator
         self.device = session.device
 
-    def __call__(self, steps, *, max_epochs, batch_size=None, batches=None, schedule=None,
-                 phase="train", **options):
+    def __call__(
+        self,
+        steps,
+        *,
+        max_epochs,
+        batch_size=None,
+        batches=None,
+        schedule=None,
+        phase="train",
+        **options,
+    ):
         if max_epochs == 0:
             return self._session.history
-        return train(steps, list(steps) if schedule is None else schedule, self._n_samples,
-                     batches=batch_size if batches is None else batches, max_epochs=max_epochs,
-                     device=self.device, generator=self.generator,
-                     amp=self.device.type == "cuda", verbose=self._verbose,
-                     history=self._session.history, session=self._session, phase=phase,
-                     **options)
+        return train(
+            steps,
+            list(steps) if schedule is None else schedule,
+            self._n_samples,
+            batches=batch_size if batches is None else batches,
+            max_epochs=max_epochs,
+            device=self.device,
+            generator=self.generator,
+            amp=self.device.type == "cuda",
+            verbose=self._verbose,
+            history=self._session.history,
+            session=self._session,
+            phase=phase,
+            **options,
+        )
 
     def pending(self, phase):
         """Whether ``phase`` will train (False for a phase a resumed fit finished)."""
         return self._session.pending(phase)
 
     def cached(self, name, compute):
-        """``compute()``, or the tensor a resumed fit computed under ``name`` (it is kept in checkpoints)."""
+        """``compute()``, or the tensor a resumed fit computed under ``name`` (in checkpoints)."""
         return self._session.cached(name, compute)

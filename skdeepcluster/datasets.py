@@ -42,8 +42,17 @@ from sklearn.utils import Bunch
 
 from ._image_folder import load_image_folder
 
-__all__ = ["get_data_home", "load_mnist", "load_fashion_mnist", "load_usps", "load_coil20",
-           "load_orl_faces", "load_mixed40", "load_cifar10_4k", "load_image_folder"]
+__all__ = [
+    "get_data_home",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_usps",
+    "load_coil20",
+    "load_orl_faces",
+    "load_mixed40",
+    "load_cifar10_4k",
+    "load_image_folder",
+]
 
 _IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -79,8 +88,16 @@ _IDX_SETS = {
         "npz": "fashion_mnist.npz",
         "mirror": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         "target_names": [
-            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
         ],
         "sha256": {
             "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
@@ -107,46 +124,67 @@ _USPS = {
     ),
 }
 
+
 # Sets with no public mirror in this layout: one local ``.npz`` of 32x32 images each,
 # checksums of its decompressed arrays.
 def _local_set(key, n, target_names, sha256_X, sha256_y, descr, shape=(32, 32)):
-    return {"folder": key, "npz": f"{key}.npz", "shape": shape, "n": n,
-            "target_names": target_names, "sha256": {"X": sha256_X, "y": sha256_y},
-            "descr": descr}
+    return {
+        "folder": key,
+        "npz": f"{key}.npz",
+        "shape": shape,
+        "n": n,
+        "target_names": target_names,
+        "sha256": {"X": sha256_X, "y": sha256_y},
+        "descr": descr,
+    }
 
 
 _LOCAL_SETS = {
     "coil20": _local_set(
-        "coil20", 1440, [f"object {i + 1}" for i in range(20)],
+        "coil20",
+        1440,
+        [f"object {i + 1}" for i in range(20)],
         "00af61345d0330edf71687ff64099597be41553dcfbd308e75787f43e74988bc",
         "35049b23ee21c3eac769e31734e51a64b8072276517170093a3fddccd6b9e358",
         "COIL-20 (Columbia Object Image Library): 1,440 grey images of 20 objects, "
         "each seen from 72 poses 5 degrees apart, downsampled to 32x32 (uint8). "
-        "There is no official train/test split."),
+        "There is no official train/test split.",
+    ),
     "orl_faces": _local_set(
-        "orl_faces", 400, [f"person {i + 1}" for i in range(40)],
+        "orl_faces",
+        400,
+        [f"person {i + 1}" for i in range(40)],
         "9e062ae590605223d40576a805c29565224950cb2882c2109df03781ffe78063",
         "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e",
         "ORL / AT&T faces (AT&T Laboratories Cambridge): 400 grey images of 40 people, "
-        "10 each, in the 32x32 version clustering papers use (uint8)."),
+        "10 each, in the 32x32 version clustering papers use (uint8).",
+    ),
     "mixed40": _local_set(
-        "mixed40", 400,
-        ([f"digit {d}" for d in range(10)] + [f"garment {g}" for g in range(10)]
-         + [f"object {o + 1}" for o in range(20)]),
+        "mixed40",
+        400,
+        (
+            [f"digit {d}" for d in range(10)]
+            + [f"garment {g}" for g in range(10)]
+            + [f"object {o + 1}" for o in range(20)]
+        ),
         "5cfbbd85ee2f1dd6047ed08e4f6a5fb1f1005d5dacf366a61c7d5a079f63eeee",
         "193039d78919527e457c8fd7b865e06d33d6446a17b42ca3eef6cb12e6e0513e",
         "mixed40: a stress set of 40 clusters of 10 grey 32x32 images (uint8) from three "
         "domains: the first ten MNIST test images of each digit and of each Fashion-MNIST "
         "garment (28x28, zero-padded), and every 7th pose of each COIL-20 object. "
-        "Labels 0-9 digits, 10-19 garments, 20-39 objects."),
+        "Labels 0-9 digits, 10-19 garments, 20-39 objects.",
+    ),
     "cifar10_4k": _local_set(
-        "cifar10_4k", 4000,
+        "cifar10_4k",
+        4000,
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
         "bac45b45504ed1289a3f437be4bfbefece248abbc094a428a0b4dfab00e776ae",
         "9f4600c456726c0a94de60dc8fbb6186ebfef07335f5b9435f98a7079b858efa",
         "cifar10_4k: the first 4,000 images of CIFAR-10's first training batch (Krizhevsky "
         "2009), in order, 32x32 colour photos (uint8, RGB, channels last) of 10 classes, "
-        "366-422 each.", shape=(32, 32, 3)),
+        "366-422 each.",
+        shape=(32, 32, 3),
+    ),
 }
 
 _SUBSETS = ("all", "train", "test")
@@ -247,18 +285,20 @@ def _fetch_all(name, mirror, wanted, dirs, download, check_for):
 
 
 def _parse_idx(data, what):
-    magic, = struct.unpack(">I", data[:4])
+    (magic,) = struct.unpack(">I", data[:4])
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim not in (1, 3):
         raise ValueError(f"{what} is not an idx file of unsigned bytes.")
-    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
     offset = 4 + 4 * ndim
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 
 def _idx_bytes(array):
     """The idx encoding of a uint8 array (the inverse of ``_parse_idx``)."""
-    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(
+        ">" + "I" * array.ndim, *array.shape
+    )
     return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
 
 
@@ -302,12 +342,15 @@ def _load_idx_set(key, data_home, subset, return_X_y, download):
         with np.load(npz_path) as archive:
             X, y, n_train = archive["X"], archive["y"], int(archive["n_train"])
         parts = {
-            "train_images": X[:n_train], "train_labels": y[:n_train].astype(np.uint8),
-            "test_images": X[n_train:], "test_labels": y[n_train:].astype(np.uint8),
+            "train_images": X[:n_train],
+            "train_labels": y[:n_train].astype(np.uint8),
+            "test_images": X[n_train:],
+            "test_labels": y[n_train:].astype(np.uint8),
         }
         for part, array in parts.items():
             _verify(_idx_bytes(array), sha[part], f"{npz_path} ({part})")
     else:
+
         def locate(part):
             base = _IDX_FILES[part]
             return _find([d / f for d in dirs for f in (base + ".gz", base)])
@@ -395,8 +438,10 @@ load_fashion_mnist.__doc__ = (
 
 
 def _parse_usps(text, what):
-    rows = np.array([line.split() for line in text.decode("ascii").splitlines() if line.strip()],
-                    dtype=np.float64)
+    rows = np.array(
+        [line.split() for line in text.decode("ascii").splitlines() if line.strip()],
+        dtype=np.float64,
+    )
     if rows.ndim != 2 or rows.shape[1] != 257:
         raise ValueError(f"{what} is not a USPS file: expected a label and 256 values per line.")
     labels = rows[:, 0].astype(np.int64)
@@ -496,13 +541,24 @@ def load_cifar10_4k(data_home=None, *, return_X_y=False):
 
 
 for _function, _key, _title in (
-        (load_coil20, "coil20", "Load COIL-20 (1,440 images of 20 objects, 32x32)."),
-        (load_orl_faces, "orl_faces", "Load the ORL faces (400 images of 40 people, 32x32)."),
-        (load_mixed40, "mixed40", "Load mixed40 (40 clusters of 10 images from three domains, "
-                                  "32x32)."),
-        (load_cifar10_4k, "cifar10_4k", "Load cifar10_4k (4,000 CIFAR-10 colour photos of 10 "
-                                        "classes, 32x32).")):
+    (load_coil20, "coil20", "Load COIL-20 (1,440 images of 20 objects, 32x32)."),
+    (load_orl_faces, "orl_faces", "Load the ORL faces (400 images of 40 people, 32x32)."),
+    (load_mixed40, "mixed40", "Load mixed40 (40 clusters of 10 images from three domains, 32x32)."),
+    (
+        load_cifar10_4k,
+        "cifar10_4k",
+        "Load cifar10_4k (4,000 CIFAR-10 colour photos of 10 classes, 32x32).",
+    ),
+):
     _spec = _LOCAL_SETS[_key]
-    _function.__doc__ = _title + "\n" + _LOCAL_DOC.format(
-        npz=_spec["npz"], n=_spec["n"], shape=(_spec["n"], *_spec["shape"]),
-        n_features=math.prod(_spec["shape"]), function=_function.__name__)
+    _function.__doc__ = (
+        _title
+        + "\n"
+        + _LOCAL_DOC.format(
+            npz=_spec["npz"],
+            n=_spec["n"],
+            shape=(_spec["n"], *_spec["shape"]),
+            n_features=math.prod(_spec["shape"]),
+            function=_function.__name__,
+        )
+    )

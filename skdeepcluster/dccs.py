@@ -62,7 +62,7 @@ _AUTO_BALANCE_MIN, _AUTO_BALANCE_MAX = 1.0, 4.0
 
 
 def _conv_layers(spatial):
-    """The official 28 px convolutions, with more of them for larger images (see ``_CONV_MIN_MAP``)."""
+    """The official 28 px convolutions, more of them for larger images (``_CONV_MIN_MAP``)."""
     layers = list(_CONV_LAYERS)
     size = min(spatial)
     for _, kernel, stride, padding in layers:
@@ -75,7 +75,7 @@ def _conv_layers(spatial):
 
 
 class _ModuleEncoder(nn.Module):
-    """A user's backbone (images to features) with a linear layer to ``z`` on its flattened output."""
+    """A user's backbone (images to features), a linear layer to ``z`` on its flattened output."""
 
     def __init__(self, backbone, input_shape, latent_dim):
         super().__init__()
@@ -88,7 +88,8 @@ class _ModuleEncoder(nn.Module):
             raise ValueError(
                 "encoder must map a batch of images (n, C, H, W) to a tensor of shape (n, ...); "
                 f"on images of shape {tuple(input_shape)} it returned "
-                f"{type(out).__name__ if not isinstance(out, torch.Tensor) else tuple(out.shape)}.")
+                f"{type(out).__name__ if not isinstance(out, torch.Tensor) else tuple(out.shape)}."
+            )
         self.feature_shape = tuple(out.shape[1:])
         self.head = nn.Linear(flat_size(self.feature_shape), latent_dim)
 
@@ -111,14 +112,18 @@ class _DCCSNet(nn.Module):
         elif encoder == "resnet":
             self.encoder = ResNetEncoder(input_shape, latent)
         else:
-            self.encoder = build_encoder(input_shape, latent, _conv_layers(input_shape[1:]),
-                                         _CONV_HIDDEN)
+            self.encoder = build_encoder(
+                input_shape, latent, _conv_layers(input_shape[1:]), _CONV_HIDDEN
+            )
         self.critic = MLP([latent, *_CRITIC_HIDDEN, 1], activation="leaky_relu")
         self.mi = GlobalMIEstimator(flat_size(self.encoder.feature_shape), latent, _MI_HIDDEN)
         self.style_dim = style_dim
         # the user's backbone keeps its own weights
-        own = [self.encoder.head if isinstance(self.encoder, _ModuleEncoder) else self.encoder,
-               self.critic, self.mi]
+        own = [
+            self.encoder.head if isinstance(self.encoder, _ModuleEncoder) else self.encoder,
+            self.critic,
+            self.mi,
+        ]
         for part in own:  # Xavier-normal, as the official code
             for module in part.modules():
                 if isinstance(module, (nn.Linear, nn.Conv2d)):
@@ -127,20 +132,21 @@ class _DCCSNet(nn.Module):
                         nn.init.zeros_(module.bias)
 
     def forward(self, x, return_features=False):
-        """``z = [z_s, z_c]`` (``z_c`` as logits) of inputs already passed through ``DCCSClustering._prepare``."""
+        """``z = [z_s, z_c]`` (``z_c`` as logits) of inputs ``DCCSClustering._prepare`` gave."""
         return self.encoder(x, return_features=return_features)
 
     def representation(self, z):
         """``[z_s, softmax(z_c)]``, the vector matched to the prior."""
-        return torch.cat([z[:, :self.style_dim], z[:, self.style_dim:].softmax(dim=1)], dim=1)
+        return torch.cat([z[:, : self.style_dim], z[:, self.style_dim :].softmax(dim=1)], dim=1)
 
 
 @shared_parameters(
     draws="initialisation, batches, augmentations and prior samples",
     warm_note=' (with the constant learning rate; ``lr_schedule="cosine"`` is planned\n'
-              '        over the epochs so far, and the first 5 have already decayed it to zero)',
+    "        over the epochs so far, and the first 5 have already decayed it to zero)",
     neighbors_note="; the fewer the neighbours, the more of them share a\n        row's class "
-                   "(CIFAR-10's features: ACC 0.79-0.81 with 5, 0.76 with 20)")
+    "(CIFAR-10's features: ACC 0.79-0.81 with 5, 0.76 with 20)",
+)
 class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     """Deep image clustering with category-style representation (DCCS).
 
@@ -347,14 +353,40 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         **FeatureRowsMixin._init_constraints,
     }
 
-    def __init__(self, n_clusters=10, *, image_shape=None, style_dim=50, style_std=0.1,
-                 beta_mi=0.5, beta_adv=1.0, beta_aug="auto", beta_balance="auto", gp_weight=10.0,
-                 n_critic=4, color_mode="grayscale", crop_scale="auto", hflip="auto",
-                 encoder="auto", views="auto", n_neighbors="auto", init="auto", max_epochs="auto",
-                 batch_size=128, learning_rate=1e-3,
-                 lr_schedule="constant", device="auto", random_state=None, n_init=1,
-                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        image_shape=None,
+        style_dim=50,
+        style_std=0.1,
+        beta_mi=0.5,
+        beta_adv=1.0,
+        beta_aug="auto",
+        beta_balance="auto",
+        gp_weight=10.0,
+        n_critic=4,
+        color_mode="grayscale",
+        crop_scale="auto",
+        hflip="auto",
+        encoder="auto",
+        views="auto",
+        n_neighbors="auto",
+        init="auto",
+        max_epochs="auto",
+        batch_size=128,
+        learning_rate=1e-3,
+        lr_schedule="constant",
+        device="auto",
+        random_state=None,
+        n_init=1,
+        combine="consensus",
+        verbose=0,
+        max_device_bytes=None,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+    ):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.style_dim = style_dim
@@ -397,14 +429,20 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         if X.dim() != 4:
             return TabularAugmenter()
         resolved = self.resolved_params_
-        return ImageAugmenter(crop_scale=resolved["crop_scale"],
-                              hflip=0.5 if resolved["hflip"] else 0.0,
-                              brightness=0.4, contrast=0.4, saturation=0.4, hue=0.125,
-                              channel_shuffle=X.shape[1] == 3)
+        return ImageAugmenter(
+            crop_scale=resolved["crop_scale"],
+            hflip=0.5 if resolved["hflip"] else 0.0,
+            brightness=0.4,
+            contrast=0.4,
+            saturation=0.4,
+            hue=0.125,
+            channel_shuffle=X.shape[1] == 3,
+        )
 
     def _prior(self, n, like, generator):
-        style = self.style_std * torch.randn(n, self.style_dim, device=like.device,
-                                             dtype=like.dtype, generator=generator)
+        style = self.style_std * torch.randn(
+            n, self.style_dim, device=like.device, dtype=like.dtype, generator=generator
+        )
         category = torch.randint(self.n_clusters, (n,), device=like.device, generator=generator)
         onehot = nn.functional.one_hot(category, self.n_clusters).to(like.dtype)
         return torch.cat([style, onehot], dim=1)
@@ -417,9 +455,12 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         resolved = {**self._resolve_views(X), **self._resolve_init(X)}
         resolved["beta_aug"] = self.beta_aug
         if self.beta_aug == "auto":  # another sample pulls weaker than an augmented copy
-            resolved["beta_aug"] = _NEIGHBOR_BETA_AUG if resolved["views"] == "neighbors" else (
-                _OFFICIAL_BETA_AUG)
-        if self.beta_balance == "auto":  # images per cluster of the set against _AUTO_BALANCE_IMAGES
+            resolved["beta_aug"] = (
+                _NEIGHBOR_BETA_AUG if resolved["views"] == "neighbors" else (_OFFICIAL_BETA_AUG)
+            )
+        if (
+            self.beta_balance == "auto"
+        ):  # images per cluster of the set against _AUTO_BALANCE_IMAGES
             weight = _AUTO_BALANCE_IMAGES * self.n_clusters / n
             resolved["beta_balance"] = min(max(weight, _AUTO_BALANCE_MIN), _AUTO_BALANCE_MAX)
         else:
@@ -446,8 +487,12 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * self.n_clusters, n)
             batches_per_update = 1 + (self.n_critic if self.beta_adv > 0 else 0)
             resolved["max_epochs"] = epochs_for_updates(
-                n, self.batch_size, encoder_updates * batches_per_update, _AUTO_MIN_EPOCHS,
-                _AUTO_MAX_EPOCHS)
+                n,
+                self.batch_size,
+                encoder_updates * batches_per_update,
+                _AUTO_MIN_EPOCHS,
+                _AUTO_MAX_EPOCHS,
+            )
         return resolved
 
     def _build_module(self, X):
@@ -461,12 +506,16 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         generator = trainer.generator
         views = self._view_source(X, self._augmenter(X))
         self._kmeans_warm_start(
-            X, trainer, lambda idx: net(self._prepare(X[idx]))[:, self.style_dim:],
-            net.encoder.parameters())
+            X,
+            trainer,
+            lambda idx: net(self._prepare(X[idx]))[:, self.style_dim :],
+            net.encoder.parameters(),
+        )
         betas = (0.5, 0.9)
         critic_opt = adam(net.critic.parameters(), lr=self.learning_rate, betas=betas)
-        encoder_opt = adam([*net.encoder.parameters(), *net.mi.parameters()],
-                           lr=self.learning_rate, betas=betas)
+        encoder_opt = adam(
+            [*net.encoder.parameters(), *net.mi.parameters()], lr=self.learning_rate, betas=betas
+        )
         adversarial = self.beta_adv > 0 and self.n_critic > 0
         beta_balance = self.resolved_params_["beta_balance"]
         beta_aug = self.resolved_params_["beta_aug"]
@@ -477,8 +526,11 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             real = self._prior(len(idx), fake, generator)
             terms = {"critic": self.beta_adv * (net.critic(fake).mean() - net.critic(real).mean())}
             if self.gp_weight:
-                terms["gradient_penalty"] = self.beta_adv * self.gp_weight * gradient_penalty(
-                    net.critic, real, fake, generator)
+                terms["gradient_penalty"] = (
+                    self.beta_adv
+                    * self.gp_weight
+                    * gradient_penalty(net.critic, real, fake, generator)
+                )
             return terms
 
         def encoder_loss(idx):
@@ -490,12 +542,15 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             if self.beta_mi:
                 terms["mi"] = self.beta_mi * net.mi(features, z, generator)
             if beta_balance:  # KL(mean assignment || uniform) = log K - H(mean assignment)
-                terms["balance"] = beta_balance * (math.log(self.n_clusters) - marginal_entropy(
-                    gather_rows(z[:, self.style_dim:].softmax(dim=1)), 1e-12))
+                terms["balance"] = beta_balance * (
+                    math.log(self.n_clusters)
+                    - marginal_entropy(gather_rows(z[:, self.style_dim :].softmax(dim=1)), 1e-12)
+                )
             if beta_aug:
                 z_aug = net(self._prepare(views(idx, x, generator)))
                 terms["augmentation"] = beta_aug * kl_categorical(
-                    z[:, self.style_dim:], z_aug[:, self.style_dim:])
+                    z[:, self.style_dim :], z_aug[:, self.style_dim :]
+                )
             return terms
 
         steps = {"encoder": Step(encoder_opt, encoder_loss)}
@@ -503,12 +558,18 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         if adversarial:
             steps["critic"] = Step(critic_opt, critic_loss)
             schedule = ["critic"] * self.n_critic + ["encoder"]
-        trainer(steps, schedule=schedule, batch_size=self.batch_size,
-                max_epochs=self.resolved_params_["max_epochs"],
-                lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None)
+        trainer(
+            steps,
+            schedule=schedule,
+            batch_size=self.batch_size,
+            max_epochs=self.resolved_params_["max_epochs"],
+            lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None,
+        )
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):
         z = module(self._prepare(x))
-        return {"embedding": module.representation(z),
-                "proba": z[:, self.style_dim:].softmax(dim=1)}
+        return {
+            "embedding": module.representation(z),
+            "proba": z[:, self.style_dim :].softmax(dim=1),
+        }

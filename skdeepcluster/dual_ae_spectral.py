@@ -62,13 +62,26 @@ class _DualAESpectralNet(nn.Module):
         tabular = len(input_shape) == 1
         hidden = _TABULAR_HIDDEN if tabular else ()
         # Local MI uses the middle layer's feature map, as the paper says.
-        self.encoder = build_encoder(input_shape, 2 * latent_dim, _CONV_LAYERS, hidden,
-                                     feature_layer=len(_CONV_LAYERS) // 2 - 1)
-        self.decoder = build_decoder(input_shape, latent_dim, _CONV_LAYERS, hidden,
-                                     output_activation=None if tabular else "sigmoid")
+        self.encoder = build_encoder(
+            input_shape,
+            2 * latent_dim,
+            _CONV_LAYERS,
+            hidden,
+            feature_layer=len(_CONV_LAYERS) // 2 - 1,
+        )
+        self.decoder = build_decoder(
+            input_shape,
+            latent_dim,
+            _CONV_LAYERS,
+            hidden,
+            output_activation=None if tabular else "sigmoid",
+        )
         self.mi_global = GlobalMIEstimator(flat_size(input_shape), latent_dim)
-        self.mi_local = None if tabular else LocalMIEstimator(self.encoder.feature_shape[0], latent_dim,
-                                                                  hidden=64)
+        self.mi_local = (
+            None
+            if tabular
+            else LocalMIEstimator(self.encoder.feature_shape[0], latent_dim, hidden=64)
+        )
         # SpectralNet's Siamese net: the space the affinity is measured in.
         self.siamese = MLP([latent_dim, *_SIAMESE_HIDDEN, _SIAMESE_DIM]) if siamese else None
         # Four fully connected layers (ReLU between them), then the orthonormal output.
@@ -94,9 +107,10 @@ class _DualAESpectralNet(nn.Module):
 
 @shared_parameters(
     draws="initialisation, batches, noise, pairs and k-means",
-    warm_note='; warm starting continues the joint phase (phase 4) for\n'
-              '        ``max_epochs`` more (``"auto"``: its count again), without repeating\n'
-              '        the three before it')
+    warm_note="; warm starting continues the joint phase (phase 4) for\n"
+    '        ``max_epochs`` more (``"auto"``: its count again), without repeating\n'
+    "        the three before it",
+)
 class DualAESpectralClustering(BaseDeepClusterer):
     """Deep spectral clustering using a dual autoencoder network (DSCDAN).
 
@@ -291,15 +305,39 @@ class DualAESpectralClustering(BaseDeepClusterer):
         "siamese_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, n_clusters=10, *, image_shape=None, latent_dim="auto", noise_std=0.5,
-                 dual_weight=1.0, mi_global_weight=0.5, mi_local_weight=1.0, kl_weight=0.1,
-                 spectral_weight=1.0, affinity="siamese", n_neighbors="auto", siamese_neighbors=3,
-                 siamese_pairs="auto",
-                 pretrain_epochs="auto", siamese_epochs=20, spectral_epochs=40, max_epochs="auto",
-                 batch_size="auto", spectral_batch_size=1024, learning_rate=1e-3, device="auto",
-                 random_state=None, n_init=1, combine="consensus",
-                 verbose=0, max_device_bytes=None,
-                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        image_shape=None,
+        latent_dim="auto",
+        noise_std=0.5,
+        dual_weight=1.0,
+        mi_global_weight=0.5,
+        mi_local_weight=1.0,
+        kl_weight=0.1,
+        spectral_weight=1.0,
+        affinity="siamese",
+        n_neighbors="auto",
+        siamese_neighbors=3,
+        siamese_pairs="auto",
+        pretrain_epochs="auto",
+        siamese_epochs=20,
+        spectral_epochs=40,
+        max_epochs="auto",
+        batch_size="auto",
+        spectral_batch_size=1024,
+        learning_rate=1e-3,
+        device="auto",
+        random_state=None,
+        n_init=1,
+        combine="consensus",
+        verbose=0,
+        max_device_bytes=None,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+    ):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.latent_dim = latent_dim
@@ -341,8 +379,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
         recon = net.decoder(z)
         terms = {"reconstruction": (recon - x).flatten(1).pow(2).sum(1).mean()}
         if self.dual_weight:
-            noise = 1.0 + self.noise_std * torch.randn(z.shape, device=z.device, dtype=z.dtype,
-                                                       generator=generator)
+            noise = 1.0 + self.noise_std * torch.randn(
+                z.shape, device=z.device, dtype=z.dtype, generator=generator
+            )
             noisy = net.decoder(z * noise)
             terms["dual"] = self.dual_weight * (recon - noisy).flatten(1).pow(2).sum(1).mean()
         if self.mi_global_weight:
@@ -357,9 +396,14 @@ class DualAESpectralClustering(BaseDeepClusterer):
     def _resolve_params(self, X):
         """``latent_dim``, ``n_neighbors``, ``batch_size`` and the phases' epochs for ``X``."""
         n, n_values, small = X.shape[0], flat_size(X.shape[1:]), X.shape[0] < _SMALL_SET
-        resolved = dict(latent_dim=self.latent_dim, n_neighbors=self.n_neighbors,
-                        batch_size=self.batch_size, pretrain_epochs=self.pretrain_epochs,
-                        max_epochs=self.max_epochs, siamese_pairs=self.siamese_pairs)
+        resolved = dict(
+            latent_dim=self.latent_dim,
+            n_neighbors=self.n_neighbors,
+            batch_size=self.batch_size,
+            pretrain_epochs=self.pretrain_epochs,
+            max_epochs=self.max_epochs,
+            siamese_pairs=self.siamese_pairs,
+        )
         if self.siamese_pairs == "auto":  # feature rows: their own neighbours; images: the codes'
             resolved["siamese_pairs"] = "codes" if X.dim() == 4 else "input"
         if self.latent_dim == "auto":  # the paper's ratio of code values to pixels, within bounds
@@ -370,25 +414,35 @@ class DualAESpectralClustering(BaseDeepClusterer):
         if self.batch_size == "auto":
             resolved["batch_size"] = _SMALL_BATCH if small else _BATCH
         if self.pretrain_epochs == "auto":  # about _PRETRAIN_UPDATES updates
-            resolved["pretrain_epochs"] = min(_PRETRAIN_MAX_EPOCHS, epochs_for_updates(
-                n, resolved["batch_size"], _PRETRAIN_UPDATES))
+            resolved["pretrain_epochs"] = min(
+                _PRETRAIN_MAX_EPOCHS,
+                epochs_for_updates(n, resolved["batch_size"], _PRETRAIN_UPDATES),
+            )
         if self.max_epochs == "auto":  # about _JOINT_UPDATES updates
-            resolved["max_epochs"] = min(_JOINT_MAX_EPOCHS, epochs_for_updates(
-                n, self.spectral_batch_size, _JOINT_UPDATES))
+            resolved["max_epochs"] = min(
+                _JOINT_MAX_EPOCHS, epochs_for_updates(n, self.spectral_batch_size, _JOINT_UPDATES)
+            )
         return resolved
 
     def _build_module(self, X):
-        return _DualAESpectralNet(tuple(X.shape[1:]), self.resolved_params_["latent_dim"], self.n_clusters,
-                                  self.affinity == "siamese").to(X.device)
+        return _DualAESpectralNet(
+            tuple(X.shape[1:]),
+            self.resolved_params_["latent_dim"],
+            self.n_clusters,
+            self.affinity == "siamese",
+        ).to(X.device)
 
     def _train_module(self, net, X, trainer):
         """The four training phases; a resumed fit skips those its state finished."""
         n = X.shape[0]
         device, generator = X.device, trainer.generator
         siamese = self.affinity == "siamese"
-        ae_params = [*net.encoder.parameters(), *net.decoder.parameters(),
-                     *net.mi_global.parameters(),
-                     *(net.mi_local.parameters() if net.mi_local is not None else [])]
+        ae_params = [
+            *net.encoder.parameters(),
+            *net.decoder.parameters(),
+            *net.mi_global.parameters(),
+            *(net.mi_local.parameters() if net.mi_local is not None else []),
+        ]
         lr = self.learning_rate
         resolved = self.resolved_params_
         batch_size, n_neighbors = resolved["batch_size"], resolved["n_neighbors"]
@@ -400,8 +454,12 @@ class DualAESpectralClustering(BaseDeepClusterer):
             x = X[idx]
             return self._autoencoder_terms(net, x, net.encode(x), generator)
 
-        trainer({"ae": Step(ae_opt, ae_loss)}, phase="autoencoder", batch_size=batch_size,
-                max_epochs=resolved["pretrain_epochs"])
+        trainer(
+            {"ae": Step(ae_opt, ae_loss)},
+            phase="autoencoder",
+            batch_size=batch_size,
+            max_epochs=resolved["pretrain_epochs"],
+        )
 
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): computed when a (resumed) fit needs them, never stored.
@@ -421,21 +479,30 @@ class DualAESpectralClustering(BaseDeepClusterer):
             siamese_opt = torch.optim.Adam(net.siamese.parameters(), lr=lr)
 
             def siamese_loss(idx):
-                partners = torch.cat([neighbors[idx],
-                                      torch.randint(n, (len(idx), k), device=device,
-                                                    generator=generator)], dim=1)
+                partners = torch.cat(
+                    [
+                        neighbors[idx],
+                        torch.randint(n, (len(idx), k), device=device, generator=generator),
+                    ],
+                    dim=1,
+                )
                 out = net.siamese(torch.cat([codes[idx], codes[partners.flatten()]]))
-                anchor, others = out[:len(idx)], out[len(idx):].view(len(idx), 2 * k, -1)
+                anchor, others = out[: len(idx)], out[len(idx) :].view(len(idx), 2 * k, -1)
                 return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
 
-            trainer({"siamese": Step(siamese_opt, siamese_loss)}, phase="siamese",
-                    batch_size=batch_size, max_epochs=self.siamese_epochs)
+            trainer(
+                {"siamese": Step(siamese_opt, siamese_loss)},
+                phase="siamese",
+                batch_size=batch_size,
+                max_epochs=self.siamese_epochs,
+            )
 
         # Phase 3: the spectral net on the frozen codes (in the Siamese space).
         # Phase 4 changes the encoder: its graph space is kept in the fit's state.
         with torch.no_grad():
-            space = trainer.cached("space", lambda: net.affinity_space(
-                pretrained_codes() if codes is None else codes))
+            space = trainer.cached(
+                "space", lambda: net.affinity_space(pretrained_codes() if codes is None else codes)
+            )
         sn_opt = torch.optim.Adam(net.spectral.parameters(), lr=lr)
 
         def sn_loss(idx):
@@ -444,16 +511,21 @@ class DualAESpectralClustering(BaseDeepClusterer):
             y = net.orthonorm(gather_rows(net.spectral(own)))
             return {"spectral": spectral_loss(y, knn_affinity(a, n_neighbors))}
 
-        trainer({"sn": Step(sn_opt, sn_loss)}, phase="spectral",
-                batch_size=self.spectral_batch_size, max_epochs=self.spectral_epochs)
+        trainer(
+            {"sn": Step(sn_opt, sn_loss)},
+            phase="spectral",
+            batch_size=self.spectral_batch_size,
+            max_epochs=self.spectral_epochs,
+        )
 
         # Phase 4: joint training, the KL prior now centred on y M.  y enters the
         # prior as a target (no gradient into the spectral net through the KL
         # term, which is far larger than the spectral loss and would rewrite the
         # embedding).  With the Siamese affinity the graph stays that of the
         # pretrained codes, as SpectralNet's; the paper's affinity follows z.
-        joint_opt = torch.optim.Adam([*ae_params, *net.spectral.parameters(),
-                                      *net.prior_mean.parameters()], lr=lr)
+        joint_opt = torch.optim.Adam(
+            [*ae_params, *net.spectral.parameters(), *net.prior_mean.parameters()], lr=lr
+        )
 
         def joint_loss(idx):
             x = X[idx]
@@ -461,16 +533,22 @@ class DualAESpectralClustering(BaseDeepClusterer):
             a = net.affinity_space(encoded[0])
             hidden, own = gather_rows(net.spectral(a), own=True)  # the whole batch's
             y = net.orthonorm(hidden)
-            terms = self._autoencoder_terms(net, x, encoded, generator,
-                                            prior_mean=net.prior_mean(y[own].detach()))
+            terms = self._autoencoder_terms(
+                net, x, encoded, generator, prior_mean=net.prior_mean(y[own].detach())
+            )
             if self.spectral_weight:
                 graph = gather_rows(space[idx] if siamese else a)
                 terms["spectral"] = self.spectral_weight * spectral_loss(
-                    y, knn_affinity(graph, n_neighbors))
+                    y, knn_affinity(graph, n_neighbors)
+                )
             return terms
 
-        trainer({"joint": Step(joint_opt, joint_loss)}, phase="joint",
-                batch_size=self.spectral_batch_size, max_epochs=resolved["max_epochs"])
+        trainer(
+            {"joint": Step(joint_opt, joint_loss)},
+            phase="joint",
+            batch_size=self.spectral_batch_size,
+            max_epochs=resolved["max_epochs"],
+        )
 
     def _read_out(self, net, X, generator):
         """Orthonormalise over the whole training set, then k-means.
@@ -481,8 +559,12 @@ class DualAESpectralClustering(BaseDeepClusterer):
         net.eval()
         exact = copy.deepcopy(net).double()
         with torch.no_grad():
-            hidden = torch.cat([exact.spectral(exact.affinity_space(exact.encode(
-                X[i:i + 1024].double())[0])) for i in range(0, n, 1024)])
+            hidden = torch.cat(
+                [
+                    exact.spectral(exact.affinity_space(exact.encode(X[i : i + 1024].double())[0]))
+                    for i in range(0, n, 1024)
+                ]
+            )
             exact.orthonorm.set_weight(hidden)
             net.orthonorm.weight.copy_(exact.orthonorm.weight)
             embedding = exact.orthonorm(hidden).cpu().numpy()

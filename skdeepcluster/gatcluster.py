@@ -17,8 +17,8 @@ from ._base import BaseDeepClusterer, SoftAssignmentMixin
 from ._consensus import consensus
 from ._docs import shared_parameters
 from ._feature_rows import FeatureRowsMixin
-from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.attention import GaussianAttentionNet
+from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import batch_statistics, recompute_batch_norm
 from .nn.distributed import gather_rows
 from .nn.loop import Batches, Step, adam, epochs_for_updates, generator_seed
@@ -60,7 +60,8 @@ def relation_groups(p, n_clusters, min_ratio, seed):
     with warnings.catch_warnings():  # early on, the rows may have fewer distinct values than K
         warnings.simplefilter("ignore", ConvergenceWarning)
         labels = KMeans(n_clusters, n_init=20, random_state=seed).fit_predict(
-            p.detach().double().cpu().numpy())
+            p.detach().double().cpu().numpy()
+        )
     sizes = np.bincount(labels, minlength=n_clusters)
     if sizes.min() < min_ratio * n / n_clusters:  # an empty cluster is the first case
         return identity
@@ -84,8 +85,9 @@ class _TargetBatches(Batches):
         n_chunks = math.ceil(n_samples / self.target_batch)
         size, larger = divmod(n_samples, n_chunks)
         lengths = [size + 1] * larger + [size] * (n_chunks - larger)
-        return self.passes * sum(Batches.steps_per_epoch(self, length)
-                                 for length in lengths if length)
+        return self.passes * sum(
+            Batches.steps_per_epoch(self, length) for length in lengths if length
+        )
 
     def __call__(self, perm, generator):
         for chunk in perm.tensor_split(math.ceil(len(perm) / self.target_batch)):
@@ -93,14 +95,17 @@ class _TargetBatches(Batches):
                 self.prepare(chunk)
             for chunk_pass in range(self.passes):
                 if chunk_pass:
-                    chunk = chunk[torch.randperm(len(chunk), device=chunk.device, generator=generator)]
+                    chunk = chunk[
+                        torch.randperm(len(chunk), device=chunk.device, generator=generator)
+                    ]
                 yield from super().__call__(chunk, generator)
 
 
 @shared_parameters(
     draws="initialisation, batches, augmentations and k-means",
     neighbors_note="; GATCluster did better with more neighbours than\n        DCCS (CIFAR-10's "
-                   "features: ACC 0.77-0.80 with 20, 0.70-0.74 with 5)")
+    "features: ACC 0.77-0.80 with 20, 0.70-0.74 with 5)",
+)
 class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     """Self-supervised Gaussian-attention network for image clustering (GATCluster).
 
@@ -289,9 +294,16 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         "hflip": ["boolean"],
         "target_batch": [Interval(Integral, 2, None, closed="left")],
         "num_repeat": [Interval(Integral, 1, None, closed="left")],
-        **{name: [Interval(Real, 0, None, closed="left")] for name in (
-            "similarity_weight", "entropy_weight", "relation_weight", "attention_weight",
-            "mi_weight")},
+        **{
+            name: [Interval(Real, 0, None, closed="left")]
+            for name in (
+                "similarity_weight",
+                "entropy_weight",
+                "relation_weight",
+                "attention_weight",
+                "mi_weight",
+            )
+        },
         "attention_lambda": [Interval(Real, 0, None, closed="neither")],
         "min_ratio": [Interval(Real, 0, 1, closed="both")],
         "target_norm": [StrOptions({"running", "batch", "clean"})],
@@ -301,15 +313,44 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         **FeatureRowsMixin._init_constraints,
     }
 
-    def __init__(self, n_clusters=10, *, image_shape=None, feature_dim=32, backbone_widths=None,
-                 color_mode="grayscale", crop_scale=(0.5, 1.0), hflip=False, target_batch=1000,
-                 num_repeat=8, similarity_weight=5.0, entropy_weight=3.0, relation_weight=1.0,
-                 attention_weight=5.0, mi_weight=0.0, attention_lambda=0.05, min_ratio=0.1,
-                 target_norm="batch", fresh_views=True, n_heads=1, views="auto",
-                 n_neighbors="auto", init="auto", max_epochs="auto", batch_size=32,
-                 learning_rate=3e-3, device="auto", random_state=None, n_init=1,
-                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        image_shape=None,
+        feature_dim=32,
+        backbone_widths=None,
+        color_mode="grayscale",
+        crop_scale=(0.5, 1.0),
+        hflip=False,
+        target_batch=1000,
+        num_repeat=8,
+        similarity_weight=5.0,
+        entropy_weight=3.0,
+        relation_weight=1.0,
+        attention_weight=5.0,
+        mi_weight=0.0,
+        attention_lambda=0.05,
+        min_ratio=0.1,
+        target_norm="batch",
+        fresh_views=True,
+        n_heads=1,
+        views="auto",
+        n_neighbors="auto",
+        init="auto",
+        max_epochs="auto",
+        batch_size=32,
+        learning_rate=3e-3,
+        device="auto",
+        random_state=None,
+        n_init=1,
+        combine="consensus",
+        verbose=0,
+        max_device_bytes=None,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+    ):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.feature_dim = feature_dim
@@ -354,15 +395,18 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         if X.dim() != 4:
             return TabularAugmenter()
         scale = None if self.crop_scale is None else check_crop_scale(self.crop_scale, "None")
-        return ImageAugmenter(crop_scale=scale, affine=_AFFINE, hflip=0.5 if self.hflip else 0.0,
-                              **_JITTER)
+        return ImageAugmenter(
+            crop_scale=scale, affine=_AFFINE, hflip=0.5 if self.hflip else 0.0, **_JITTER
+        )
 
     def _check_widths(self):
         widths = self.backbone_widths
-        if widths is not None and (not widths or not all(
-                isinstance(w, Integral) and w > 0 for w in widths)):
-            raise ValueError(f"backbone_widths must be None or a tuple of positive integers, "
-                             f"got {widths!r}.")
+        if widths is not None and (
+            not widths or not all(isinstance(w, Integral) and w > 0 for w in widths)
+        ):
+            raise ValueError(
+                f"backbone_widths must be None or a tuple of positive integers, got {widths!r}."
+            )
 
     # ----------------------------------------------------------------- fit
     def _resolve_params(self, X):
@@ -371,23 +415,31 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         resolved["max_epochs"] = self.max_epochs
         if self.max_epochs == "auto":
             batches = _TargetBatches(self.batch_size, self.target_batch, self.num_repeat)
-            resolved["max_epochs"] = epochs_for_updates(X.shape[0], batches, _AUTO_UPDATES,
-                                                        _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
+            resolved["max_epochs"] = epochs_for_updates(
+                X.shape[0], batches, _AUTO_UPDATES, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS
+            )
         return resolved
 
     def _build_module(self, X):
         self._check_widths()
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
         return GaussianAttentionNet(
-            input_shape, self.n_clusters, self.feature_dim, self.backbone_widths,
-            self.attention_lambda, mi=self.mi_weight > 0, n_heads=self.n_heads).to(X.device)
+            input_shape,
+            self.n_clusters,
+            self.feature_dim,
+            self.backbone_widths,
+            self.attention_lambda,
+            mi=self.mi_weight > 0,
+            n_heads=self.n_heads,
+        ).to(X.device)
 
     def _train_module(self, net, X, trainer):
         device, generator = X.device, trainer.generator
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         view_of = self._view_source(X, self._augmenter(X))
-        self._kmeans_warm_start(X, trainer, lambda idx: net.original(self._prepare(X[idx]))[1],
-                                net.parameters())
+        self._kmeans_warm_start(
+            X, trainer, lambda idx: net.original(self._prepare(X[idx]))[1], net.parameters()
+        )
         position = torch.zeros(X.shape[0], dtype=torch.long, device=device)
         state = {"fallbacks": 0, "chunks": 0}
 
@@ -398,7 +450,11 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                 chunks = list(self._clean_chunks(X, idx))
                 if self.target_norm == "clean":
                     recompute_batch_norm(net, net.original, chunks)
-                norm = batch_statistics(net) if self.target_norm == "batch" else contextlib.nullcontext()
+                norm = (
+                    batch_statistics(net)
+                    if self.target_norm == "batch"
+                    else contextlib.nullcontext()
+                )
                 with norm:
                     outs = [net.heads(*net.original(x)[:2]) for x in chunks]
                 qs = [torch.cat(head).float().softmax(dim=1) for head in zip(*outs)]
@@ -408,55 +464,73 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                 if self.relation_weight or self.mi_weight:
                     seed = generator_seed(generator)
                     groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
-                    state["fallbacks"] += bool((groups == torch.arange(len(idx), device=device)).all())
+                    state["fallbacks"] += bool(
+                        (groups == torch.arange(len(idx), device=device)).all()
+                    )
                 state["chunks"] += 1
-                state.update(balanced=[balanced_target(q) for q in qs], sharpened=sharpened,
-                             groups=groups,
-                             views=None if self.fresh_views else self._prepare(
-                                 view_of(idx, X[idx], generator)))
+                state.update(
+                    balanced=[balanced_target(q) for q in qs],
+                    sharpened=sharpened,
+                    groups=groups,
+                    views=None
+                    if self.fresh_views
+                    else self._prepare(view_of(idx, X[idx], generator)),
+                )
                 position[idx] = torch.arange(len(idx), device=device)
             net.train()
 
         def loss(idx):
             """Step 2: the four losses on a sub-batch of augmented views."""
             j = position[idx]
-            views = (self._prepare(view_of(idx, X[idx], generator)) if self.fresh_views
-                     else state["views"][j])
+            views = (
+                self._prepare(view_of(idx, X[idx], generator))
+                if self.fresh_views
+                else state["views"][j]
+            )
             pooled, logits, _, _, attended, logits_att = net(views)
             q, q_att = logits.softmax(dim=1), logits_att.softmax(dim=1)
             extra = [head.softmax(dim=1) for head in net.heads(pooled, logits)[1:]]
             terms = {}
             if self.similarity_weight:  # every head against its own balanced target
-                terms["similarity"] = -self.similarity_weight * (
-                    q * state["balanced"][0][j]).sum(dim=1).mean()
+                terms["similarity"] = (
+                    -self.similarity_weight * (q * state["balanced"][0][j]).sum(dim=1).mean()
+                )
                 for h, q_h in enumerate(extra, 1):
-                    terms["similarity"] = terms["similarity"] - self.similarity_weight * (
-                        q_h * state["balanced"][h][j]).sum(dim=1).mean()
+                    terms["similarity"] = (
+                        terms["similarity"]
+                        - self.similarity_weight * (q_h * state["balanced"][h][j]).sum(dim=1).mean()
+                    )
             batch_q = gather_rows(q)  # the whole batch's (every rank's rows)
             if self.entropy_weight:  # marginals of the whole batch, of every head
                 terms["entropy"] = -self.entropy_weight * marginal_entropy(batch_q, _EPS)
                 for q_h in extra:
                     terms["entropy"] = terms["entropy"] - self.entropy_weight * marginal_entropy(
-                        gather_rows(q_h), _EPS)
+                        gather_rows(q_h), _EPS
+                    )
                 terms["attention_entropy"] = -self.entropy_weight * marginal_entropy(
-                    gather_rows(q_att), _EPS)
+                    gather_rows(q_att), _EPS
+                )
             if self.relation_weight:  # over the pairs of the whole batch
                 unit = F.normalize(batch_q, dim=1)
                 rows, cols = torch.tril_indices(len(unit), len(unit), device=q.device)
                 similarity = (unit @ unit.T)[rows, cols].clamp(0.0, 1.0)
                 groups = gather_rows(state["groups"][j])
                 terms["relation"] = self.relation_weight * binary_cross_entropy(
-                    similarity, groups[rows] == groups[cols])
+                    similarity, groups[rows] == groups[cols]
+                )
             if self.attention_weight:
                 terms["attention"] = self.attention_weight * binary_cross_entropy(
-                    q_att, state["sharpened"][j])
+                    q_att, state["sharpened"][j]
+                )
             if self.mi_weight:
                 partner = dissimilar_partner(state["groups"][j], generator)
                 pairs = [(pooled, attended), (pooled, q_att), (attended, q)]
                 terms["mi"] = self.mi_weight * sum(
-                    jsd_mi_loss(critic(torch.cat([a, b], dim=1)),
-                                critic(torch.cat([a[partner], b], dim=1)))
-                    for critic, (a, b) in zip(net.mi, pairs))
+                    jsd_mi_loss(
+                        critic(torch.cat([a, b], dim=1)), critic(torch.cat([a[partner], b], dim=1))
+                    )
+                    for critic, (a, b) in zip(net.mi, pairs)
+                )
             return terms
 
         def epoch_end(epoch, record):
@@ -464,18 +538,24 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                 record["relation_fallback"] = state["fallbacks"] / max(state["chunks"], 1)
             state["fallbacks"] = state["chunks"] = 0
 
-        trainer({"gatcluster": Step(optimizer, loss)}, max_epochs=self.resolved_params_["max_epochs"],
-                batches=_TargetBatches(self.batch_size, self.target_batch, self.num_repeat, targets),
-                epoch_end=epoch_end)
-
+        trainer(
+            {"gatcluster": Step(optimizer, loss)},
+            max_epochs=self.resolved_params_["max_epochs"],
+            batches=_TargetBatches(self.batch_size, self.target_batch, self.num_repeat, targets),
+            epoch_end=epoch_end,
+        )
 
     def _clean_chunks(self, X, idx):
         """The rows ``idx`` of ``X`` as network input, ``_TARGET_CHUNK`` at a time."""
-        return (self._prepare(X[idx[i:i + _TARGET_CHUNK]]) for i in range(0, len(idx), _TARGET_CHUNK))
+        return (
+            self._prepare(X[idx[i : i + _TARGET_CHUNK]]) for i in range(0, len(idx), _TARGET_CHUNK)
+        )
 
     def _read_out(self, net, X, generator):
         if self.target_norm != "running":  # evaluation mode normalises as clean images are
-            recompute_batch_norm(net, net.original, self._clean_chunks(X, torch.arange(X.shape[0], device=X.device)))
+            recompute_batch_norm(
+                net, net.original, self._clean_chunks(X, torch.arange(X.shape[0], device=X.device))
+            )
         self.head_alignment_ = self._align_heads(X) if self.n_heads > 1 else None
 
     def _align_heads(self, X):
@@ -489,8 +569,9 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         with torch.no_grad():
             for x in self._clean_chunks(X, torch.arange(X.shape[0], device=X.device)):
                 pooled, logits, _, _ = module.original(x.to(device=device, dtype=dtype))
-                heads.append([h.softmax(dim=1).double().cpu().numpy()
-                              for h in module.heads(pooled, logits)])
+                heads.append(
+                    [h.softmax(dim=1).double().cpu().numpy() for h in module.heads(pooled, logits)]
+                )
         probas = [np.concatenate(head) for head in zip(*heads)]
         partitions = [p.argmax(axis=1) for p in probas]
         _, perms, _, offsets = consensus(partitions, self.n_clusters, probas)
@@ -506,8 +587,10 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         for head, perm in zip(module.heads(pooled, logits), alignment["perms"]):
             shares[:, torch.as_tensor(perm, device=shares.device)] += head.softmax(dim=1)
         offsets = torch.as_tensor(alignment["offsets"], dtype=shares.dtype, device=shares.device)
-        return {"embedding": pooled,
-                "proba": (shares / self.n_heads + offsets) / (1.0 + offsets.sum())}
+        return {
+            "embedding": pooled,
+            "proba": (shares / self.n_heads + offsets) / (1.0 + offsets.sum()),
+        }
 
     def _attention(self, module, x):
         _, _, maps, conv = module.original(self._prepare(x))

@@ -18,9 +18,8 @@ shared space.
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score, make_scorer
+from sklearn.metrics import adjusted_rand_score, make_scorer, normalized_mutual_info_score
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
-from sklearn.metrics import normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.neighbors import NearestNeighbors
 

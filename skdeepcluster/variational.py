@@ -1,4 +1,7 @@
-"""Variational clustering: a Gaussian-mixture VAE with discrete and continuous latents (Prasad et al., IJCNN 2020)."""
+"""Variational clustering: a Gaussian-mixture VAE with discrete and continuous latents.
+
+Prasad et al., IJCNN 2020.
+"""
 
 import math
 from numbers import Integral, Real
@@ -15,8 +18,14 @@ from ._docs import shared_parameters
 from ._feature_rows import FeatureRowsMixin
 from .nn.data import eval_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
-from .nn.latent import (GaussianMixtureVAE, gaussian_sample, gumbel_softmax, log_likelihood,
-                        mixture_moments, mixture_reparametrize)
+from .nn.latent import (
+    GaussianMixtureVAE,
+    gaussian_sample,
+    gumbel_softmax,
+    log_likelihood,
+    mixture_moments,
+    mixture_reparametrize,
+)
 from .nn.loop import Step, adam, epochs_for_updates, generator_seed
 from .nn.losses import kl_diagonal_gaussians
 
@@ -39,8 +48,9 @@ _MIN_PRIOR_VARIANCE = 1e-4
 @shared_parameters(
     draws="initialisation, batches and every random draw of ``fit`` and\n        :meth:`sample`",
     warm_note=" (the temperature goes on annealing from the epoch reached)",
-    init_note="        With ``\"kmeans\"`` the pretrained mixture's components also start from\n"
-              "        k-means of the rows, not of their codes.\n")
+    init_note='        With ``"kmeans"`` the pretrained mixture\'s components also start from\n'
+    "        k-means of the rows, not of their codes.\n",
+)
 class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
 
@@ -246,15 +256,36 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         **FeatureRowsMixin._init_constraints,
     }
 
-    def __init__(self, n_clusters=10, *, image_shape=None, latent_dim=32, likelihood="auto",
-                 reconstruction_weight=1.0, gaussian_kl_weight="auto", categorical_kl_weight=1.0,
-                 categorical_kl="marginal", tau0=1.0, tau_min=0.5, anneal_rate=0.01386,
-                 straight_through=False, init="auto", pretrain_epochs="auto", max_epochs="auto",
-                 batch_size=64,
-                 learning_rate=1e-3, device="auto",
-                 random_state=None, n_init=1, combine="consensus",
-                 verbose=0, max_device_bytes=None,
-                 warm_start=False, checkpoint_path=None, checkpoint_every=1):
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        image_shape=None,
+        latent_dim=32,
+        likelihood="auto",
+        reconstruction_weight=1.0,
+        gaussian_kl_weight="auto",
+        categorical_kl_weight=1.0,
+        categorical_kl="marginal",
+        tau0=1.0,
+        tau_min=0.5,
+        anneal_rate=0.01386,
+        straight_through=False,
+        init="auto",
+        pretrain_epochs="auto",
+        max_epochs="auto",
+        batch_size=64,
+        learning_rate=1e-3,
+        device="auto",
+        random_state=None,
+        n_init=1,
+        combine="consensus",
+        verbose=0,
+        max_device_bytes=None,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+    ):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.latent_dim = latent_dim
@@ -288,11 +319,13 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
 
     # ----------------------------------------------------------------- fit
     def _resolve_params(self, X):
-        """``likelihood``, ``gaussian_kl_weight``, ``pretrain_epochs`` and ``max_epochs`` for ``X``."""
+        """``likelihood``, ``gaussian_kl_weight``, ``pretrain_epochs``, ``max_epochs`` for ``X``."""
         n, values, image = X.shape[0], self.n_features_in_, self.image_shape_ is not None
         if self.likelihood == "bernoulli" and not image:
-            raise ValueError("likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
-                             "use 'gaussian' or 'auto' for tabular rows.")
+            raise ValueError(
+                "likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
+                "use 'gaussian' or 'auto' for tabular rows."
+            )
         resolved = {"likelihood": self.likelihood, **self._resolve_init(X)}
         if self.likelihood == "auto":
             resolved["likelihood"] = "bernoulli" if image else "gaussian"
@@ -301,13 +334,26 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
             resolved["gaussian_kl_weight"] = max(1.0, values / _REFERENCE_VALUES)
         resolved["pretrain_epochs"] = self.pretrain_epochs
         if self.pretrain_epochs == "auto":  # only for samples of more than _REFERENCE_VALUES
-            resolved["pretrain_epochs"] = 0 if values <= _REFERENCE_VALUES else epochs_for_updates(
-                n, self.batch_size, _PRETRAIN_UPDATES, *_PRETRAIN_EPOCHS)
+            resolved["pretrain_epochs"] = (
+                0
+                if values <= _REFERENCE_VALUES
+                else epochs_for_updates(n, self.batch_size, _PRETRAIN_UPDATES, *_PRETRAIN_EPOCHS)
+            )
         resolved["max_epochs"] = self.max_epochs
         if self.max_epochs == "auto":  # after pretraining the mixture starts from a fitted model
-            resolved["max_epochs"] = _AUTO_MIN_EPOCHS if resolved["pretrain_epochs"] else (
-                epochs_for_updates(n, self.batch_size, _AUTO_UPDATES,
-                                   min_epochs=_AUTO_MIN_EPOCHS, max_epochs=_AUTO_MAX_EPOCHS))
+            resolved["max_epochs"] = (
+                _AUTO_MIN_EPOCHS
+                if resolved["pretrain_epochs"]
+                else (
+                    epochs_for_updates(
+                        n,
+                        self.batch_size,
+                        _AUTO_UPDATES,
+                        min_epochs=_AUTO_MIN_EPOCHS,
+                        max_epochs=_AUTO_MAX_EPOCHS,
+                    )
+                )
+            )
         return resolved
 
     def _build_module(self, X):
@@ -321,22 +367,31 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         epochs = self.resolved_params_["pretrain_epochs"]
         if epochs == 0:
             return
-        params = [*net.encoder.parameters(), *net.gaussian_params.parameters(),
-                  *net.decoder.parameters()]
+        params = [
+            *net.encoder.parameters(),
+            *net.gaussian_params.parameters(),
+            *net.decoder.parameters(),
+        ]
         optimizer = adam(params, lr=self.learning_rate)
 
         def loss(idx):
             x = X[idx]
             mean, log_var = net.encode_one(x)
             z = gaussian_sample(mean, log_var, generator)
-            terms = {"reconstruction": -self.reconstruction_weight * log_likelihood(
-                net.decoder(z), x, self.resolved_params_["likelihood"]).mean()}
+            terms = {
+                "reconstruction": -self.reconstruction_weight
+                * log_likelihood(net.decoder(z), x, self.resolved_params_["likelihood"]).mean()
+            }
             if beta:
                 terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
             return terms
 
-        trainer({"pretrain": Step(optimizer, loss)}, phase="pretrain", batch_size=self.batch_size,
-                max_epochs=epochs)
+        trainer(
+            {"pretrain": Step(optimizer, loss)},
+            phase="pretrain",
+            batch_size=self.batch_size,
+            max_epochs=epochs,
+        )
 
         def mixture():
             encoded = eval_chunks(net, net.encode_one, X)
@@ -348,12 +403,14 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
                 kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
                 labels = kmeans.fit_predict(codes.cpu().numpy())
                 labels = torch.as_tensor(labels, device=X.device).long()
-            centers, variances = mixture_moments(codes, spread, labels, self.n_clusters,
-                                                 _MIN_PRIOR_VARIANCE)
+            centers, variances = mixture_moments(
+                codes, spread, labels, self.n_clusters, _MIN_PRIOR_VARIANCE
+            )
             # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
             dtype = net.prior_mean.dtype
-            net.init_mixture(broadcast_from_first(centers.to(dtype)),
-                             broadcast_from_first(variances.to(dtype)))
+            net.init_mixture(
+                broadcast_from_first(centers.to(dtype)), broadcast_from_first(variances.to(dtype))
+            )
             return broadcast_from_first(labels)
 
         trainer.cached("pretrain_clusters", mixture)
@@ -363,8 +420,12 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         log_k = math.log(self.n_clusters)
         beta = self.resolved_params_["gaussian_kl_weight"]
         self._pretrain(net, X, trainer, beta)
-        self._kmeans_warm_start(X, trainer, lambda idx: net.encode(X[idx])[0],
-                                [*net.encoder.parameters(), *net.cluster_logits.parameters()])
+        self._kmeans_warm_start(
+            X,
+            trainer,
+            lambda idx: net.encode(X[idx])[0],
+            [*net.encoder.parameters(), *net.cluster_logits.parameters()],
+        )
         optimizer = adam(net.parameters(), lr=self.learning_rate)
         state = {}
 
@@ -376,14 +437,23 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
             terms = {}
             if self.reconstruction_weight:
                 y = gumbel_softmax(logits, state["tau"], self.straight_through, generator)
-                eps = torch.randn(mean.shape[0], 1, mean.shape[2], device=x.device,
-                                  dtype=mean.dtype, generator=generator)
+                eps = torch.randn(
+                    mean.shape[0],
+                    1,
+                    mean.shape[2],
+                    device=x.device,
+                    dtype=mean.dtype,
+                    generator=generator,
+                )
                 z = mixture_reparametrize(y, mean, log_var, eps)
-                terms["reconstruction"] = -self.reconstruction_weight * log_likelihood(
-                    net.decoder(z), x, self.resolved_params_["likelihood"]).mean()
+                terms["reconstruction"] = (
+                    -self.reconstruction_weight
+                    * log_likelihood(net.decoder(z), x, self.resolved_params_["likelihood"]).mean()
+                )
             if beta:
-                terms["gaussian_kl"] = beta * (
-                    q * net.kl_gaussians(mean, log_var)).sum(dim=1).mean()
+                terms["gaussian_kl"] = (
+                    beta * (q * net.kl_gaussians(mean, log_var)).sum(dim=1).mean()
+                )
             if self.categorical_kl_weight:
                 if self.categorical_kl == "marginal":  # KL(mean_x q(y|x) || U)
                     q_mean = gather_rows(q).mean(dim=0)
@@ -399,13 +469,18 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         def epoch_end(epoch, record):
             record["temperature"] = state["tau"]
 
-        trainer({"elbo": Step(optimizer, loss)}, phase="train", batch_size=self.batch_size,
-                max_epochs=self.resolved_params_["max_epochs"], epoch_start=epoch_start,
-                epoch_end=epoch_end)
+        trainer(
+            {"elbo": Step(optimizer, loss)},
+            phase="train",
+            batch_size=self.batch_size,
+            max_epochs=self.resolved_params_["max_epochs"],
+            epoch_start=epoch_start,
+            epoch_end=epoch_end,
+        )
 
     @property
     def means_(self):
-        """Means of the learned prior ``p(z|y)``, shape (n_clusters, latent_dim), rows ordered like the labels."""
+        """Means of the learned prior ``p(z|y)``, (n_clusters, latent_dim), rows in label order."""
         check_is_fitted(self)
         return self.module_.prior_mean.detach().double().numpy()[np.argsort(self.label_map_)]
 
@@ -487,14 +562,15 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         counts = rng.multinomial(n_samples, np.full(self.n_clusters, 1.0 / self.n_clusters))
         components = np.repeat(np.arange(self.n_clusters), counts)
         module, device, dtype = self._inference_module()
-        eps = torch.as_tensor(rng.standard_normal((n_samples, self.latent_dim)), dtype=dtype,
-                              device=device)
+        eps = torch.as_tensor(
+            rng.standard_normal((n_samples, self.latent_dim)), dtype=dtype, device=device
+        )
         index = torch.as_tensor(components, device=device)
         chunks = []
         with torch.no_grad():
             z = module.prior_mean[index] + (0.5 * module.prior_log_var[index]).exp() * eps
             for start in range(0, n_samples, 1024):
-                decoded = module.decoder(z[start:start + 1024])
+                decoded = module.decoder(z[start : start + 1024])
                 if self.resolved_params_["likelihood"] == "bernoulli":
                     decoded = torch.sigmoid(decoded)
                 chunks.append(decoded.double().cpu().numpy())

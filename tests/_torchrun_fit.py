@@ -26,15 +26,19 @@ import skdeepcluster
 def main(name, params):
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
-    est = getattr(skdeepcluster, name)(n_clusters=10, random_state=rank, device="cpu",
-                                       **json.loads(params))
+    est = getattr(skdeepcluster, name)(
+        n_clusters=10, random_state=rank, device="cpu", **json.loads(params)
+    )
     labels = torch.as_tensor(est.fit(load_digits().images[:300]).labels_)
     parts = [torch.empty_like(labels) for _ in range(world)]
     dist.all_gather(parts, labels)
     group = weakref.ref(dist.group.WORLD)
     dist.destroy_process_group()
-    result = {"rank": rank, "agree": all(torch.equal(p, labels) for p in parts),
-              "group_released": group() is None}
+    result = {
+        "rank": rank,
+        "agree": all(torch.equal(p, labels) for p in parts),
+        "group_released": group() is None,
+    }
     sys.stdout.write(f"RESULT {json.dumps(result)}\n")  # one write: the ranks share the pipe
     sys.stdout.flush()
 

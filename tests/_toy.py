@@ -18,10 +18,24 @@ from skdeepcluster.nn.losses import entropy, kl_categorical, marginal_entropy
 
 
 class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
-    def __init__(self, n_clusters=3, *, image_shape=None, max_epochs=15, batch_size=64,
-                 learning_rate=1e-2, device="auto", random_state=None, n_init=1,
-                 combine="consensus", verbose=0, max_device_bytes=None, warm_start=False,
-                 checkpoint_path=None, checkpoint_every=1):
+    def __init__(
+        self,
+        n_clusters=3,
+        *,
+        image_shape=None,
+        max_epochs=15,
+        batch_size=64,
+        learning_rate=1e-2,
+        device="auto",
+        random_state=None,
+        n_init=1,
+        combine="consensus",
+        verbose=0,
+        max_device_bytes=None,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+    ):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
         self.max_epochs = max_epochs
@@ -39,8 +53,11 @@ class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
 
     def _build_module(self, X):
         shape = tuple(X.shape[1:])
-        return nn.Sequential(build_encoder(shape, 16, conv_layers=((8, 3, 2),), hidden=(32,)),
-                             nn.ReLU(), nn.Linear(16, self.n_clusters)).to(X.device)
+        return nn.Sequential(
+            build_encoder(shape, 16, conv_layers=((8, 3, 2),), hidden=(32,)),
+            nn.ReLU(),
+            nn.Linear(16, self.n_clusters),
+        ).to(X.device)
 
     def _train_module(self, module, X, trainer):
         augment = TabularAugmenter(0.1, 0.0) if X.dim() == 2 else ImageAugmenter(noise=0.05)
@@ -56,8 +73,7 @@ class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
                 "invariance": kl_categorical(logits, module(augment(x, trainer.generator))),
             }
 
-        trainer({"main": Step(opt, loss)}, batch_size=self.batch_size,
-                max_epochs=self.max_epochs)
+        trainer({"main": Step(opt, loss)}, batch_size=self.batch_size, max_epochs=self.max_epochs)
 
     def _inference(self, module, x):
         logits = module(x)

@@ -20,8 +20,14 @@ QUICK = {
     DCCSClustering: dict(max_epochs=6, batch_size=64),
     VariationalClustering: dict(max_epochs=6, batch_size=64),
     GATCluster: dict(max_epochs=6, batch_size=32, target_batch=100, num_repeat=1),
-    DualAESpectralClustering: dict(pretrain_epochs=2, siamese_epochs=2, spectral_epochs=2,
-                                   max_epochs=2, batch_size=64, spectral_batch_size=100),
+    DualAESpectralClustering: dict(
+        pretrain_epochs=2,
+        siamese_epochs=2,
+        spectral_epochs=2,
+        max_epochs=2,
+        batch_size=64,
+        spectral_batch_size=100,
+    ),
 }
 ESTIMATORS = list(QUICK)
 IDS = [cls.__name__ for cls in ESTIMATORS]

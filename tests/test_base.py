@@ -13,6 +13,7 @@ from skdeepcluster._input import resolve_device
 
 from ._toy import ToyClusterer
 
+
 def test_check_estimator_passes_on_the_base():
     check_estimator(ToyClusterer(max_epochs=3))
 
@@ -43,7 +44,7 @@ def test_labels_are_consecutive_from_zero():
 
 
 def test_a_fit_with_empty_clusters_warns_how_many_were_used():
-    """Identical samples fill one cluster: ConvergenceWarning as KMeans gives; none when all are used."""
+    """Identical samples fill one cluster: ConvergenceWarning as KMeans's; none when all used."""
     X = np.ones((40, 4))
     with pytest.warns(ConvergenceWarning, match="used 1 of n_clusters=3 clusters: 2 are empty"):
         est = ToyClusterer(max_epochs=1, random_state=0).fit(X)
@@ -95,7 +96,11 @@ def test_image_input_layouts(make, image_shape):
     assert est.n_features_in_ == channels * 64
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     # Rows of C*H*W values are accepted too, read channels-first.
-    chw = X.reshape(len(X), channels, 8, 8) if X.ndim < 4 or X.shape[1] == channels else np.moveaxis(X, -1, 1)
+    chw = (
+        X.reshape(len(X), channels, 8, 8)
+        if X.ndim < 4 or X.shape[1] == channels
+        else np.moveaxis(X, -1, 1)
+    )
     np.testing.assert_array_equal(est.predict(chw.reshape(len(X), -1)), est.labels_)
 
 
@@ -139,12 +144,22 @@ def test_bad_input_gets_a_clear_error(X, error, match):
 
 
 def test_more_clusters_than_samples_is_refused():
-    with pytest.raises(ValueError, match=r"n_clusters=5 is larger than the number of samples n_samples=4"):
+    with pytest.raises(
+        ValueError, match=r"n_clusters=5 is larger than the number of samples n_samples=4"
+    ):
         ToyClusterer(n_clusters=5).fit(np.random.rand(4, 3))
 
 
-@pytest.mark.parametrize("param, value", [("max_epochs", 0), ("batch_size", -1), ("learning_rate", 0.0),
-                                          ("n_clusters", 0), ("device", 3)])
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("max_epochs", 0),
+        ("batch_size", -1),
+        ("learning_rate", 0.0),
+        ("n_clusters", 0),
+        ("device", 3),
+    ],
+)
 def test_invalid_parameters_are_refused(param, value):
     with pytest.raises((ValueError, TypeError), match=param):
         ToyClusterer(**{param: value}).fit(np.random.rand(10, 3))

@@ -9,16 +9,35 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-pytestmark = pytest.mark.skipif(not (BENCH / "run.py").exists(),
-                                reason="needs the repository's benchmarks/ folder")
+pytestmark = pytest.mark.skipif(
+    not (BENCH / "run.py").exists(), reason="needs the repository's benchmarks/ folder"
+)
 
 
 @pytest.mark.slow
 def test_runner_records_every_fit_and_report_renders_it(tmp_path):
     stem = tmp_path / "smoke"
-    cmd = [sys.executable, str(BENCH / "run.py"), "--methods", "kmeans", "dccs", "clustpy-dec",
-           "--datasets", "digits", "coil20", "--subsample", "120", "--epochs", "1",
-           "--device", "cpu", "--data-home", str(tmp_path / "no-data"), "--out", str(stem)]
+    cmd = [
+        sys.executable,
+        str(BENCH / "run.py"),
+        "--methods",
+        "kmeans",
+        "dccs",
+        "clustpy-dec",
+        "--datasets",
+        "digits",
+        "coil20",
+        "--subsample",
+        "120",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--data-home",
+        str(tmp_path / "no-data"),
+        "--out",
+        str(stem),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600)
     results = json.loads(stem.with_suffix(".json").read_text())
     assert "run.py" in results["meta"]["command"]
@@ -35,8 +54,10 @@ def test_runner_records_every_fit_and_report_renders_it(tmp_path):
     else:
         assert peer == "ok"
     # A missing data file is reported for every method, not dropped.
-    assert all(runs[m, "coil20"]["status"].startswith("failed: OSError") for m in
-               ("kmeans", "dccs", "clustpy-dec"))
+    assert all(
+        runs[m, "coil20"]["status"].startswith("failed: OSError")
+        for m in ("kmeans", "dccs", "clustpy-dec")
+    )
 
     markdown = stem.with_suffix(".md").read_text()
     assert "| dccs | 120 | 1 |" in markdown
@@ -46,8 +67,19 @@ def test_runner_records_every_fit_and_report_renders_it(tmp_path):
     row = next(line for line in markdown.splitlines() if line.startswith("| dccs | 120 |"))
     assert row.split(" | ")[column] == str(runs["dccs", "digits"]["n_clusters_found"])
     rst = tmp_path / "bench.rst"
-    subprocess.run([sys.executable, str(BENCH / "report.py"), str(stem.with_suffix(".json")),
-                    "--rst", str(rst)], check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "report.py"),
+            str(stem.with_suffix(".json")),
+            "--rst",
+            str(rst),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     page = rst.read_text()
     assert ".. list-table::" in page and "python" in page and "digits" in page
 
@@ -71,14 +103,32 @@ def _page():
 
 def _tiny_results():
     def run(method, seed, acc, fit_s, dataset="digits", n=100):
-        return {"method": method, "dataset": dataset, "seed": seed, "status": "ok", "n": n,
-                "acc": acc, "nmi": acc, "ari": acc, "n_clusters_found": 10, "fit_s": fit_s,
-                "predict_samples_per_s": 1000.0, "peak_rss_mb": 900.0, "gpu_peak_mb": None,
-                "device": "cpu"}
-    runs = [run("kmeans", 0, 0.70, 0.1), run("kmeans", 1, 0.74, 0.3), run("kmeans", 2, 0.72, 0.2),
-            run("dccs", 0, 0.90, 20.0), run("dccs", 1, 0.80, 30.0),
-            {"method": "dccs", "dataset": "digits", "seed": 2, "status": "timeout after 9 s"},
-            run("kmeans", 0, 0.50, 1.0, n=200)]
+        return {
+            "method": method,
+            "dataset": dataset,
+            "seed": seed,
+            "status": "ok",
+            "n": n,
+            "acc": acc,
+            "nmi": acc,
+            "ari": acc,
+            "n_clusters_found": 10,
+            "fit_s": fit_s,
+            "predict_samples_per_s": 1000.0,
+            "peak_rss_mb": 900.0,
+            "gpu_peak_mb": None,
+            "device": "cpu",
+        }
+
+    runs = [
+        run("kmeans", 0, 0.70, 0.1),
+        run("kmeans", 1, 0.74, 0.3),
+        run("kmeans", 2, 0.72, 0.2),
+        run("dccs", 0, 0.90, 20.0),
+        run("dccs", 1, 0.80, 30.0),
+        {"method": "dccs", "dataset": "digits", "seed": 2, "status": "timeout after 9 s"},
+        run("kmeans", 0, 0.50, 1.0, n=200),
+    ]
     return {"meta": {"kind": "accuracy"}, "runs": runs}
 
 
@@ -112,20 +162,51 @@ def _suite_file(path):
     versions = {"python": "3.11", "torch": "2.14.1", "clustpy": None}
     lines = []
     for dataset, n in (("digits", 100), ("coil20-few", 200)):
-        for method, seed, acc in (("kmeans", 0, 0.70), ("kmeans", 1, 0.74), ("kmeans", 2, 0.72),
-                                  ("dccs", 0, 0.20), ("dccs", 0, 0.90), ("dccs", 1, 0.80)):
-            lines.append({"method": method, "dataset": dataset, "seed": seed, "status": "ok",
-                          "n": n, "acc": acc, "nmi": acc, "ari": acc,
-                          # one fit on the second set leaves two clusters empty
-                          "n_clusters_found": 8 if (n, method, seed) == (200, "dccs", 1) else 10,
-                          "fit_s": 20.0 if method == "dccs" else 0.1,
-                          "predict_samples_per_s": 1000.0, "peak_rss_mb": 900.0,
-                          "gpu_peak_mb": None, "device": "cpu", "wall_s": 600.0,
-                          "date": "2026-12-01T23:00:00+00:00", "commit": "abc1234",
-                          "machine": machine, "versions": versions})
-        lines.append({"method": "dccs", "dataset": dataset, "seed": 2,
-                      "status": "timeout after 9 s", "wall_s": 9.0, "date": "2026-12-02T01:00:00",
-                      "commit": "def5678", "machine": machine, "versions": versions})
+        for method, seed, acc in (
+            ("kmeans", 0, 0.70),
+            ("kmeans", 1, 0.74),
+            ("kmeans", 2, 0.72),
+            ("dccs", 0, 0.20),
+            ("dccs", 0, 0.90),
+            ("dccs", 1, 0.80),
+        ):
+            lines.append(
+                {
+                    "method": method,
+                    "dataset": dataset,
+                    "seed": seed,
+                    "status": "ok",
+                    "n": n,
+                    "acc": acc,
+                    "nmi": acc,
+                    "ari": acc,
+                    # one fit on the second set leaves two clusters empty
+                    "n_clusters_found": 8 if (n, method, seed) == (200, "dccs", 1) else 10,
+                    "fit_s": 20.0 if method == "dccs" else 0.1,
+                    "predict_samples_per_s": 1000.0,
+                    "peak_rss_mb": 900.0,
+                    "gpu_peak_mb": None,
+                    "device": "cpu",
+                    "wall_s": 600.0,
+                    "date": "2026-12-01T23:00:00+00:00",
+                    "commit": "abc1234",
+                    "machine": machine,
+                    "versions": versions,
+                }
+            )
+        lines.append(
+            {
+                "method": "dccs",
+                "dataset": dataset,
+                "seed": 2,
+                "status": "timeout after 9 s",
+                "wall_s": 9.0,
+                "date": "2026-12-02T01:00:00",
+                "commit": "def5678",
+                "machine": machine,
+                "versions": versions,
+            }
+        )
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
@@ -137,20 +218,30 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
     assert len(runs) == 12  # one record per cell: the later dccs seed-0 line replaces the earlier
     page = tmp_path / "doc" / "benchmarks.rst"
     page.parent.mkdir()
-    grid = [(m, d, seed) for d in ("digits", "coil20-few", "mnist-test") for seed in (0, 1, 2)
-            for m in ("kmeans", "dccs")]
+    grid = [
+        (m, d, seed)
+        for d in ("digits", "coil20-few", "mnist-test")
+        for seed in (0, 1, 2)
+        for m in ("kmeans", "dccs")
+    ]
     page_module.write_page(str(suite), [], str(page), None, grid)
     text = page.read_text()
-    assert ("**Partial:** 12 of the suite's 18 fits have a result; still to run: mnist-test "
-            "(6 fits).") in text
+    assert (
+        "**Partial:** 12 of the suite's 18 fits have a result; still to run: mnist-test (6 fits)."
+    ) in text
     digits, coil = "sklearn digits (n=100)", "COIL-20, 10 per object (n=200)"
     for title in (digits, coil):
         assert f"{title}\n{'-' * len(title)}\n" in text
     # Every set says which fits, dates, commits and machine it comes from, and their cost;
     # columns with one value for every fit are folded into that line.
-    assert text.count("Measured: 6 fits, 2026-12-01 to 2026-12-02, commit abc1234, def5678, on "
-                      "Test CPU, 2 cores, 24 GiB; their processes took 50 min in all; device "
-                      "cpu; no GPU.") == 2
+    assert (
+        text.count(
+            "Measured: 6 fits, 2026-12-01 to 2026-12-02, commit abc1234, def5678, on "
+            "Test CPU, 2 cores, 24 GiB; their processes took 50 min in all; device "
+            "cpu; no GPU."
+        )
+        == 2
+    )
     assert "took 1 h 40 min in all" in text  # the whole suite: 10 x 600 s + 2 x 9 s
     tables = text.split(f"{digits}\n{'-' * len(digits)}\n")[1]
     assert "Peak GPU" not in tables and "Device" not in tables
@@ -168,8 +259,13 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
     assert ".. image::" not in text  # no figures asked for
     # The page from the command line, against the whole suite's grid, fitting nothing.
     cli = tmp_path / "cli.rst"
-    subprocess.run([sys.executable, str(BENCH / "report.py"), str(suite), "--rst", str(cli)],
-                   check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), str(suite), "--rst", str(cli)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     total = len(page_module.suite_grid())
     assert f"**Partial:** 12 of the suite's {total} fits have a result" in cli.read_text()
 
@@ -193,10 +289,22 @@ def test_suite_resumes_and_reruns_one_cell(tmp_path):
     suite = tmp_path / "suite.jsonl"
 
     def run(*extra):
-        cmd = [sys.executable, str(BENCH / "run.py"), "--suite", "--methods", "kmeans",
-               "--datasets", "digits", "--out", str(suite), "--page", "none", *extra]
-        return subprocess.run(cmd, check=True, capture_output=True, text=True,
-                              timeout=300).stdout
+        cmd = [
+            sys.executable,
+            str(BENCH / "run.py"),
+            "--suite",
+            "--methods",
+            "kmeans",
+            "--datasets",
+            "digits",
+            "--out",
+            str(suite),
+            "--page",
+            "none",
+            *extra,
+        ]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
+
     assert "2 fits to run, 0 cells already" in run("--seeds", "0", "1")
     first = [json.loads(line) for line in suite.read_text().splitlines()]
     assert [r["seed"] for r in first] == [0, 1] and all(r["status"] == "ok" for r in first)
@@ -211,15 +319,31 @@ def test_suite_resumes_and_reruns_one_cell(tmp_path):
 @pytest.mark.parametrize("probe", sorted(p.name for p in (BENCH / "probes").glob("*.py")))
 def test_every_probe_starts(probe):
     """A probe that patches or imports names the package no longer has fails here, not by hand."""
-    out = subprocess.run([sys.executable, str(BENCH / "probes" / probe), "--help"],
-                         capture_output=True, text=True, cwd=BENCH.parent)
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "probes" / probe), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=BENCH.parent,
+    )
     assert out.returncode == 0, out.stderr
 
 
 def test_checkpoint_cost_probe_times_the_writes():
-    out = subprocess.run([sys.executable, str(BENCH / "probes" / "checkpoint_cost.py"), "--dataset",
-                          "digits", "--epochs", "1", "--methods", "variational"],
-                         capture_output=True, text=True, cwd=BENCH.parent)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "probes" / "checkpoint_cost.py"),
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--methods",
+            "variational",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=BENCH.parent,
+    )
     assert out.returncode == 0, out.stderr
     row = out.stdout.splitlines()[-1].split()
     assert row[0] == "variational" and float(row[2]) > 0 and "(2 writes)" in out.stdout
@@ -228,19 +352,36 @@ def test_checkpoint_cost_probe_times_the_writes():
 def test_scaling_section_is_dated_and_a_row_per_method(tmp_path):
     suite, scaling = tmp_path / "suite.jsonl", tmp_path / "scaling.json"
     _suite_file(suite)
-    runs = [{"method": m, "subsample": n, "status": "ok", "n": n, "fit_s": t, "peak_rss_mb": 1000.0}
-            for m, n, t in (("dccs", 1000, 1.5), ("dccs", 5000, 6.0), ("kmeans", 1000, 0.2))]
+    runs = [
+        {"method": m, "subsample": n, "status": "ok", "n": n, "fit_s": t, "peak_rss_mb": 1000.0}
+        for m, n, t in (("dccs", 1000, 1.5), ("dccs", 5000, 6.0), ("kmeans", 1000, 0.2))
+    ]
     runs.append({"method": "kmeans", "subsample": 5000, "status": "timeout after 9.0 s"})
-    scaling.write_text(json.dumps({"meta": {
-        "command": "python benchmarks/run.py --scaling", "date": "2026-11-23T10:00:00",
-        "commit": "fed4321", "kind": "scaling", "versions": {"torch": "2.14.1"},
-        "machine": {"cpu": "Test CPU", "cpu_count": 2, "gpu": None}}, "runs": runs}))
+    scaling.write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "command": "python benchmarks/run.py --scaling",
+                    "date": "2026-11-23T10:00:00",
+                    "commit": "fed4321",
+                    "kind": "scaling",
+                    "versions": {"torch": "2.14.1"},
+                    "machine": {"cpu": "Test CPU", "cpu_count": 2, "gpu": None},
+                },
+                "runs": runs,
+            }
+        )
+    )
     page = tmp_path / "benchmarks.rst"
     _page().write_page(str(suite), [str(scaling)], str(page), None)
     section = page.read_text().split("Scaling (2026-11-23)\n")[1]
-    assert section.startswith("--------------------\n\n**Measured 2026-11-23, commit fed4321, and "
-                              "not re-run since**; DualAESpectralClustering, GATCluster and "
-                              "VariationalClustering are not in it.")
+    assert section.startswith(
+        "--------------------\n\n**Measured 2026-11-23, commit fed4321, and "
+        "not re-run since**; DualAESpectralClustering, GATCluster and "
+        "VariationalClustering are not in it."
+    )
     assert "The accuracy tables above are newer." in section  # the suite is of 2026-12-01/02
-    assert ("   * - ``DCCSClustering``\n     - 1.5 s, 1,000 MB\n     - 6.0 s, 1,000 MB\n"
-            "   * - *peer:* KMeans\n     - 0.2 s, 1,000 MB\n     - timeout after 9.0 s\n") in section
+    assert (
+        "   * - ``DCCSClustering``\n     - 1.5 s, 1,000 MB\n     - 6.0 s, 1,000 MB\n"
+        "   * - *peer:* KMeans\n     - 0.2 s, 1,000 MB\n     - timeout after 9.0 s\n"
+    ) in section

@@ -1,4 +1,4 @@
-"""Checks every estimator must pass: scikit-learn's own, determinism, pickling, pipelines, errors."""
+"""Checks every estimator passes: scikit-learn's own, determinism, pickling, pipelines, errors."""
 
 import pickle
 
@@ -34,8 +34,9 @@ def test_same_seed_same_fit_and_pickle(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
 def test_pipeline_composition(cls):
     X = load_digits().data[:150]
-    pipe = make_pipeline(FunctionTransformer(lambda v: v / 16.0),
-                         quick(cls, image_shape=(1, 8, 8), random_state=0))
+    pipe = make_pipeline(
+        FunctionTransformer(lambda v: v / 16.0), quick(cls, image_shape=(1, 8, 8), random_state=0)
+    )
     assert pipe.fit_predict(X).shape == (150,)
 
 
@@ -67,8 +68,11 @@ def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls,
 
     The hook runs once per fit; a warm start on more data keeps the first fit's values.
     """
-    can_be_auto = {name for name, value in cls().get_params().items()
-                   if isinstance(value, str) and value == "auto" and name != "device"}
+    can_be_auto = {
+        name
+        for name, value in cls().get_params().items()
+        if isinstance(value, str) and value == "auto" and name != "device"
+    }
     calls = []
     resolve = cls._resolve_params
     monkeypatch.setattr(cls, "_resolve_params", lambda self, X: calls.append(1) or resolve(self, X))

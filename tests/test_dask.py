@@ -11,20 +11,29 @@ from sklearn.model_selection import GridSearchCV, KFold
 from skdeepcluster import VariationalClustering, cluster_accuracy_scorer
 
 distributed = pytest.importorskip(
-    "distributed", reason='dask.distributed is not installed (pip install ".[distributed]")')
+    "distributed", reason='dask.distributed is not installed (pip install ".[distributed]")'
+)
 
 
 def test_grid_search_on_a_local_dask_cluster():
     digits = load_digits()
     X, y = digits.images[:200], digits.target[:200]
-    grid = GridSearchCV(VariationalClustering(n_clusters=10, max_epochs=2, random_state=0),
-                        {"latent_dim": [4, 8]}, scoring=cluster_accuracy_scorer,
-                        cv=KFold(2, shuffle=True, random_state=0), n_jobs=-1)
+    grid = GridSearchCV(
+        VariationalClustering(n_clusters=10, max_epochs=2, random_state=0),
+        {"latent_dim": [4, 8]},
+        scoring=cluster_accuracy_scorer,
+        cv=KFold(2, shuffle=True, random_state=0),
+        n_jobs=-1,
+    )
     environment = dict(os.environ)  # the cluster sets OMP_NUM_THREADS=1 (and more) in it
     try:
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, \
-                distributed.Client(cluster) as client, joblib.parallel_backend("dask"):
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+            joblib.parallel_backend("dask"),
+        ):
             grid.fit(X, y)
             workers = client.run(lambda: "ok")
     finally:

@@ -112,10 +112,15 @@ def test_npz_layout_is_read_and_verified(tmp_path, fake_mnist):
 
 
 def test_missing_files_give_one_clear_error(tmp_path):
-    with pytest.raises(OSError, match=r"train-images-idx3-ubyte.gz.*download=True.*Place the files in"):
+    with pytest.raises(
+        OSError, match=r"train-images-idx3-ubyte.gz.*download=True.*Place the files in"
+    ):
         load_mnist(tmp_path)
-    for load, name in ((load_coil20, "coil20.npz"), (load_orl_faces, "orl_faces.npz"),
-                       (load_mixed40, "mixed40.npz")):
+    for load, name in (
+        (load_coil20, "coil20.npz"),
+        (load_orl_faces, "orl_faces.npz"),
+        (load_mixed40, "mixed40.npz"),
+    ):
         with pytest.raises(OSError, match=name):
             load(tmp_path)
     with pytest.raises(ValueError, match="subset"):
@@ -180,7 +185,9 @@ def test_download_offline_names_files_and_folder(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=r"Downloading them failed.*Place the files in") as info:
         load_mnist(tmp_path / "home", download=True)
     assert "train-labels-idx1-ubyte.gz" in str(info.value)
-    assert not (tmp_path / "home" / "mnist").exists() or not any((tmp_path / "home" / "mnist").iterdir())
+    assert not (tmp_path / "home" / "mnist").exists() or not any(
+        (tmp_path / "home" / "mnist").iterdir()
+    )
 
 
 def _usps_text(rng, n):
@@ -243,8 +250,9 @@ def test_a_local_archive_with_other_content_is_refused(tmp_path):
         load_orl_faces(tmp_path)
 
 
-@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(),
-                    reason="Debian's dataset-fashion-mnist package is not installed")
+@pytest.mark.skipif(
+    not DEBIAN_FASHION.is_dir(), reason="Debian's dataset-fashion-mnist package is not installed"
+)
 def test_debian_recompressed_fashion_mnist():
     bunch = load_fashion_mnist("/usr/share/datasets")
     assert bunch.images.shape == (70000, 28, 28)

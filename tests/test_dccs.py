@@ -33,8 +33,9 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     embedding = est.transform(X)
     assert embedding.shape == (600, 60)
     # transform is [z_s, softmax(z_c)]: its category part is predict_proba up to the label order.
-    np.testing.assert_allclose(np.sort(embedding[:, 50:], axis=1), np.sort(proba, axis=1),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(embedding[:, 50:], axis=1), np.sort(proba, axis=1), atol=1e-12
+    )
     np.testing.assert_array_equal(est.predict(X), est.labels_)
 
 
@@ -62,8 +63,9 @@ def test_colour_images_grayscale_by_default_and_rgb_on_request():
     rng = np.random.default_rng(0)
     X = rng.random((40, 3, 12, 12)).astype(np.float32)
     grey = DCCSClustering(n_clusters=3, max_epochs=1, random_state=0).fit(X)
-    rgb = DCCSClustering(n_clusters=3, max_epochs=1, color_mode="rgb", hflip=True,
-                         random_state=0).fit(X)
+    rgb = DCCSClustering(
+        n_clusters=3, max_epochs=1, color_mode="rgb", hflip=True, random_state=0
+    ).fit(X)
     assert grey.module_.encoder.conv_front[0][0].in_channels == 1
     assert rgb.module_.encoder.conv_front[0][0].in_channels == 3
     assert grey.predict(X).shape == rgb.predict(X).shape == (40,)
@@ -71,8 +73,9 @@ def test_colour_images_grayscale_by_default_and_rgb_on_request():
 
 def test_large_images_get_the_resnet_encoder_on_request():
     X = np.random.default_rng(0).random((24, 32, 32, 3)).astype(np.float32)
-    est = DCCSClustering(n_clusters=2, encoder="resnet", max_epochs=1, batch_size=8,
-                         random_state=0).fit(X)
+    est = DCCSClustering(
+        n_clusters=2, encoder="resnet", max_epochs=1, batch_size=8, random_state=0
+    ).fit(X)
     encoder = est.module_.encoder
     assert isinstance(encoder, ResNetEncoder)
     assert encoder.feature_shape == (512, 4, 4)  # the official CIFAR feature map
@@ -82,8 +85,9 @@ def test_large_images_get_the_resnet_encoder_on_request():
 @pytest.mark.parametrize("size, feature_shape", [(32, (128, 6, 6)), (64, (256, 6, 6))])
 def test_auto_encoder_on_the_cpu_is_the_conv_encoder_grown_to_the_image(size, feature_shape):
     X = np.random.default_rng(0).random((16, size, size)).astype(np.float32)
-    est = DCCSClustering(n_clusters=2, max_epochs=1, batch_size=8, device="cpu",
-                         random_state=0).fit(X)
+    est = DCCSClustering(
+        n_clusters=2, max_epochs=1, batch_size=8, device="cpu", random_state=0
+    ).fit(X)
     assert not isinstance(est.module_.encoder, ResNetEncoder)
     assert est.module_.encoder.feature_shape == feature_shape
     assert est.module_.mi.first.in_features == 36 * feature_shape[0] + 50 + 2
@@ -93,8 +97,9 @@ def test_a_torch_module_as_encoder_is_copied_and_trained():
     backbone = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, stride=2), torch.nn.ReLU())
     before = [p.detach().clone() for p in backbone.parameters()]
     X = load_digits().images[:120]
-    est = DCCSClustering(n_clusters=3, encoder=backbone, max_epochs=1, batch_size=20,
-                         random_state=0).fit(X)  # 6 batches: 4 critic, 1 encoder, 1 critic
+    est = DCCSClustering(
+        n_clusters=3, encoder=backbone, max_epochs=1, batch_size=20, random_state=0
+    ).fit(X)  # 6 batches: 4 critic, 1 encoder, 1 critic
     # The user's module is untouched; the fitted copy started from its weights and moved.
     for p, b in zip(backbone.parameters(), before):
         assert torch.equal(p, b)
@@ -140,14 +145,17 @@ def test_auto_crop_scale_is_official_on_large_sets_of_28_pixels_and_more():
     assert crop(100, (1, 8, 8), crop_scale=(0.5, 0.9)) == (0.5, 0.9)
 
 
-@pytest.mark.parametrize("shape, hflip, flipped", [
-    ((1, 8, 8), "auto", False),  # digits change meaning mirrored
-    ((1, 28, 28), "auto", False),
-    ((1, 32, 32), "auto", True),  # COIL-20
-    ((3, 28, 28), "auto", True),  # colour photographs
-    ((1, 32, 32), False, False),
-    ((1, 8, 8), True, True),
-])
+@pytest.mark.parametrize(
+    "shape, hflip, flipped",
+    [
+        ((1, 8, 8), "auto", False),  # digits change meaning mirrored
+        ((1, 28, 28), "auto", False),
+        ((1, 32, 32), "auto", True),  # COIL-20
+        ((3, 28, 28), "auto", True),  # colour photographs
+        ((1, 32, 32), False, False),
+        ((1, 8, 8), True, True),
+    ],
+)
 def test_auto_hflip_mirrors_photographs_not_small_grey_images(shape, hflip, flipped):
     est = DCCSClustering(n_clusters=2, hflip=hflip)
     est.resolved_params_ = resolve(est, 4, shape)
@@ -176,7 +184,9 @@ def test_auto_epochs_give_55_encoder_updates_per_cluster_at_most_one_per_image()
 
 def test_auto_balance_weight_is_4_on_small_sets_and_1_on_large_ones():
     def balance(n, n_clusters=10, **params):
-        return resolve(DCCSClustering(n_clusters=n_clusters, **params), n, (1, 8, 8))["beta_balance"]
+        return resolve(DCCSClustering(n_clusters=n_clusters, **params), n, (1, 8, 8))[
+            "beta_balance"
+        ]
 
     # digits (180 images per cluster), 500 per cluster, MNIST-test and MNIST (1,000 and 7,000)
     assert [balance(n) for n in (1797, 5000, 10000, 70000)] == [4.0, 2.0, 1.0, 1.0]

@@ -23,7 +23,9 @@ def test_uint8_rows_are_stored_as_uint8_and_scaled_per_batch():
     idx = torch.tensor([4, 0, 49])
     expected = torch.as_tensor(_scale(values[[4, 0, 49]].astype(np.float64)), dtype=torch.float32)
     assert torch.equal(data[idx], expected)  # bit for bit what scaling the whole set gave
-    assert torch.equal(data[:2], torch.as_tensor(_scale(values[:2].astype(float)), dtype=torch.float32))
+    assert torch.equal(
+        data[:2], torch.as_tensor(_scale(values[:2].astype(float)), dtype=torch.float32)
+    )
     assert data.shape == values.shape and data.dim() == 4 and len(data) == 50
 
 

@@ -26,12 +26,20 @@ SETTINGS = {
     "DCCSClustering": dict(max_epochs=60, batch_size=100),
     "VariationalClustering": dict(pretrain_epochs=3, max_epochs=20, batch_size=100),
     "GATCluster": dict(max_epochs=3, batch_size=50, target_batch=200, num_repeat=1),
-    "DualAESpectralClustering": dict(pretrain_epochs=8, siamese_epochs=4, spectral_epochs=4,
-                                     max_epochs=4, batch_size=100, spectral_batch_size=200),
+    "DualAESpectralClustering": dict(
+        pretrain_epochs=8,
+        siamese_epochs=4,
+        spectral_epochs=4,
+        max_epochs=4,
+        batch_size=100,
+        spectral_batch_size=200,
+    ),
     "ToyClusterer": dict(max_epochs=20, batch_size=100),
 }
-pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
-                                reason="torch.distributed with gloo is not available")
+pytestmark = pytest.mark.skipif(
+    not dist.is_available() or not dist.is_gloo_available(),
+    reason="torch.distributed with gloo is not available",
+)
 
 
 def _free_port():
@@ -52,18 +60,28 @@ def _data():
 
 def _rank(rank, world, port, folder, name, params):
     # As torchrun starts a rank: the environment only; fit joins the group itself.
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+    )
     torch.set_num_threads(1)
     try:
         X, _ = _data()
         # Each rank its own random_state: rank 0's seed is the one used.
         est = _estimator(name, random_state=rank, **params)
         est.fit(X)
-        torch.save({"labels": torch.as_tensor(est.labels_), "weights": est.module_.state_dict(),
-                    "losses": [r for r in est.history_],
-                    "restart_scores": torch.as_tensor(est.restart_scores_)},
-                   os.path.join(folder, f"{rank}.pt"))
+        torch.save(
+            {
+                "labels": torch.as_tensor(est.labels_),
+                "weights": est.module_.state_dict(),
+                "losses": [r for r in est.history_],
+                "restart_scores": torch.as_tensor(est.restart_scores_),
+            },
+            os.path.join(folder, f"{rank}.pt"),
+        )
         if rank == 0:
             with open(os.path.join(folder, "model.pkl"), "wb") as handle:
                 pickle.dump(est, handle)
@@ -79,10 +97,12 @@ def _two_process_fit(name, tmp_path, **params):
     assert torch.equal(first["labels"], second["labels"])
     assert torch.equal(first["restart_scores"], second["restart_scores"])
     assert all(torch.equal(first["weights"][k], second["weights"][k]) for k in first["weights"])
-    strip = [{k: v for k, v in r.items() if k not in ("time", "samples_per_s")}
-             for r in first["losses"]]
-    assert strip == [{k: v for k, v in r.items() if k not in ("time", "samples_per_s")}
-                     for r in second["losses"]]
+    strip = [
+        {k: v for k, v in r.items() if k not in ("time", "samples_per_s")} for r in first["losses"]
+    ]
+    assert strip == [
+        {k: v for k, v in r.items() if k not in ("time", "samples_per_s")} for r in second["losses"]
+    ]
     assert len(np.unique(first["labels"].numpy())) > 1
     # Rank 0's pickle is an ordinary estimator in a process without a group.
     with open(tmp_path / "model.pkl", "rb") as handle:
@@ -99,8 +119,9 @@ def test_two_processes_train_one_model(name, tmp_path):
     together = cluster_accuracy(y, first["labels"].numpy())
     # Against single-process fits of both ranks' seeds: the data-parallel fit is one more draw,
     # and one seed is no yardstick (DCCS's seeds 0-3 here span 0.735-0.825 on one machine).
-    single = [cluster_accuracy(y, _estimator(name, random_state=seed).fit(X).labels_)
-              for seed in (0, 1)]
+    single = [
+        cluster_accuracy(y, _estimator(name, random_state=seed).fit(X).labels_) for seed in (0, 1)
+    ]
     assert together >= min(single) - 0.1, (together, single)
 
 
@@ -122,7 +143,7 @@ def _rank_with_own_data(rank, world, port, folder):
         X, _ = _data()
         est = skdeepcluster.VariationalClustering(n_clusters=10, max_epochs=1)
         try:
-            est.fit(X[rank:rank + 300])  # a different slice on each rank
+            est.fit(X[rank : rank + 300])  # a different slice on each rank
         except ValueError as exc:
             open(os.path.join(folder, f"{rank}.txt"), "w").write(str(exc))
     finally:
@@ -139,8 +160,17 @@ def _torchrun(name, runs):
     """Exit status, output and results of ``runs`` launches of the user script under torchrun."""
     params = json.dumps(QUICK[getattr(skdeepcluster, name)])
     script = os.path.join(os.path.dirname(__file__), "_torchrun_fit.py")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-               "2", script, name, params]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        script,
+        name,
+        params,
+    ]
     for _ in range(runs):
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         results = [json.loads(found) for found in re.findall(r"RESULT (\{.*?\})", done.stdout)]
@@ -149,8 +179,15 @@ def _torchrun(name, runs):
 
 # VariationalClustering aborted in 6 of 10 such runs before the fix; the others less often.
 @pytest.mark.slow
-@pytest.mark.parametrize("name, runs", [("DCCSClustering", 2), ("VariationalClustering", 10),
-                                        ("GATCluster", 2), ("DualAESpectralClustering", 2)])
+@pytest.mark.parametrize(
+    "name, runs",
+    [
+        ("DCCSClustering", 2),
+        ("VariationalClustering", 10),
+        ("GATCluster", 2),
+        ("DualAESpectralClustering", 2),
+    ],
+)
 def test_a_launched_fit_exits_zero_on_every_rank(name, runs):
     """A torchrun job that fitted, gathered and destroyed its group ends with exit status 0.
 
@@ -177,9 +214,10 @@ dist.destroy_process_group()
 
 
 def test_a_group_torch_holds_for_good_is_reported():
-    """Imported after init_process_group, torch keeps the group alive: the fit warns and says why."""
-    done = subprocess.run([sys.executable, "-c", _PINNED], capture_output=True, text=True,
-                          timeout=120)
+    """Imported after init_process_group, torch keeps the group alive: the fit warns, says why."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PINNED], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Import skdeepcluster before calling init_process_group()" in done.stdout
 
@@ -187,8 +225,11 @@ def test_a_group_torch_holds_for_good_is_reported():
 def test_synced_batch_norm_swaps_in_and_back_sharing_the_tensors():
     from skdeepcluster.nn.distributed import synced_batch_norm
 
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
-                              torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(8)))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3),
+        torch.nn.BatchNorm2d(2),
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(8)),
+    )
     before = list(net.modules())
     weight, running = net[1].weight, net[1].running_mean
     with synced_batch_norm(net):

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_blobs
@@ -13,9 +12,15 @@ from .conftest import quick, resolve
 def test_fit_on_digit_images_trains_every_term_and_beats_chance():
     digits = load_digits()
     X, y = digits.images[:600], digits.target[:600]
-    est = DualAESpectralClustering(n_clusters=10, pretrain_epochs=15, siamese_epochs=10,
-                                   spectral_epochs=15, max_epochs=5, spectral_batch_size=300,
-                                   random_state=0).fit(X)
+    est = DualAESpectralClustering(
+        n_clusters=10,
+        pretrain_epochs=15,
+        siamese_epochs=10,
+        spectral_epochs=15,
+        max_epochs=5,
+        spectral_batch_size=300,
+        random_state=0,
+    ).fit(X)
     phases = [r["phase"] for r in est.history_]
     assert phases == ["autoencoder"] * 15 + ["siamese"] * 10 + ["spectral"] * 15 + ["joint"] * 5
     assert est.n_iter_ == 45
@@ -38,8 +43,10 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance():
 @pytest.mark.parametrize(
     "weights, absent",
     [
-        (dict(mi_global_weight=0, mi_local_weight=0, dual_weight=0, spectral_weight=0),
-         {"mi_global", "mi_local", "dual", "spectral"}),
+        (
+            dict(mi_global_weight=0, mi_local_weight=0, dual_weight=0, spectral_weight=0),
+            {"mi_global", "mi_local", "dual", "spectral"},
+        ),
         (dict(dual_weight=0), {"dual"}),
         (dict(kl_weight=0, spectral_weight=0), {"kl", "spectral"}),
     ],
@@ -70,14 +77,20 @@ def test_paper_affinity_has_no_siamese_phase():
     assert est.module_.spectral[0].in_features == 16  # the spectral net reads z
 
 
-@pytest.mark.parametrize("shape, expected", [((8, 8), 10), ((28, 28), 120), ((16, 16), 39),
-                                             ((3, 32, 32), 120)])
+@pytest.mark.parametrize(
+    "shape, expected", [((8, 8), 10), ((28, 28), 120), ((16, 16), 39), ((3, 32, 32), 120)]
+)
 def test_auto_latent_dim_keeps_the_papers_ratio(shape, expected):
     X = np.random.default_rng(0).random((40, *shape))
-    est = DualAESpectralClustering(n_clusters=2, pretrain_epochs=1, siamese_epochs=1,
-                                   spectral_epochs=1, max_epochs=1,
-                                   image_shape=shape if len(shape) == 3 else None,
-                                   random_state=0).fit(X)
+    est = DualAESpectralClustering(
+        n_clusters=2,
+        pretrain_epochs=1,
+        siamese_epochs=1,
+        spectral_epochs=1,
+        max_epochs=1,
+        image_shape=shape if len(shape) == 3 else None,
+        random_state=0,
+    ).fit(X)
     assert est.module_.latent_dim == expected
 
 
@@ -86,8 +99,9 @@ def test_auto_epochs_count_updates_not_passes():
     # 300 samples are one autoencoder batch of 256 (the rest dropped) and one
     # joint batch: "auto" gives the capped 100 and 50 epochs.
     X = load_digits().images[:300]
-    est = DualAESpectralClustering(latent_dim=8, siamese_epochs=1, spectral_epochs=1,
-                                   batch_size=256, random_state=0).fit(X)
+    est = DualAESpectralClustering(
+        latent_dim=8, siamese_epochs=1, spectral_epochs=1, batch_size=256, random_state=0
+    ).fit(X)
     phases = [r["phase"] for r in est.history_]
     assert phases.count("autoencoder") == 100 and phases.count("joint") == 50
 
@@ -96,8 +110,9 @@ def test_small_sets_train_in_batches_of_64_on_a_10_neighbour_graph():
     # Fewer than 1,024 samples: batch_size="auto" is 64, so 600 samples give 9
     # updates an epoch and ~400 updates take 45 epochs (256: 2 an epoch, 100).
     X = load_digits().images[:600]
-    est = DualAESpectralClustering(latent_dim=8, siamese_epochs=1, spectral_epochs=1,
-                                   max_epochs=1, random_state=0).fit(X)
+    est = DualAESpectralClustering(
+        latent_dim=8, siamese_epochs=1, spectral_epochs=1, max_epochs=1, random_state=0
+    ).fit(X)
     assert [r["phase"] for r in est.history_].count("autoencoder") == 45
     assert est.resolved_params_["batch_size"] == 64
     assert est.resolved_params_["pretrain_epochs"] == 45

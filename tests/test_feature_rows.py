@@ -48,8 +48,7 @@ def test_variational_clustering_starts_its_mixture_from_kmeans_of_rows():
 def test_a_neighbour_view_is_one_of_the_rows_nearest_by_cosine():
     rows = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.8, 0.3], [0.0, 1.0], [0.1, 0.9], [0.2, 0.7]])
     neighbours = cosine_neighbors(rows, 2)
-    assert [set(n) for n in neighbours.tolist()] == [{1, 2}, {0, 2}, {0, 1}, {4, 5}, {3, 5},
-                                                     {3, 4}]
+    assert [set(n) for n in neighbours.tolist()] == [{1, 2}, {0, 2}, {0, 1}, {4, 5}, {3, 5}, {3, 4}]
     views = NeighborViews(rows, 2)
     generator = torch.Generator().manual_seed(0)
     idx = torch.arange(6).repeat(20)
@@ -67,7 +66,7 @@ def test_rows_are_centred_and_divided_by_one_scale():
     assert np.ndim(est.input_scale_) == 0
     scaled = est._scale(X.astype(np.float64))
     assert scaled[:, 0].std() > 10 * scaled[:, 1].std()
-    np.testing.assert_allclose((scaled ** 2).mean(axis=0).mean(), 1.0)
+    np.testing.assert_allclose((scaled**2).mean(axis=0).mean(), 1.0)
 
 
 @pytest.mark.slow
@@ -90,6 +89,7 @@ def test_dual_ae_pairs_the_siamese_net_by_the_rows_own_neighbours(monkeypatch):
     X, y = _blobs()
     calls = []
     import skdeepcluster.dual_ae_spectral as module
+
     original = module.cosine_neighbors
     monkeypatch.setattr(module, "cosine_neighbors", lambda *a: calls.append(1) or original(*a))
     est = quick(DualAESpectralClustering, n_clusters=4, random_state=0).fit(X)

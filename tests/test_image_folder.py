@@ -9,7 +9,9 @@ from skdeepcluster.datasets import load_image_folder
 
 def _write(path, array, mode=None, **save):
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array, mode).save(path, **save) if mode else Image.fromarray(array).save(path, **save)
+    Image.fromarray(array, mode).save(path, **save) if mode else Image.fromarray(array).save(
+        path, **save
+    )
     return path
 
 
@@ -85,7 +87,9 @@ def test_unreadable_files_are_named_or_skipped_with_a_warning(tmp_path):
     _write(tmp_path / "good.png", _grey(9))
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
-    with pytest.raises(ValueError, match=r"2 of the 3 files.*broken\.png.*notes\.txt.*on_error='warn'"):
+    with pytest.raises(
+        ValueError, match=r"2 of the 3 files.*broken\.png.*notes\.txt.*on_error='warn'"
+    ):
         load_image_folder(tmp_path)
     with pytest.warns(UserWarning, match=r"skipped: broken\.png.*notes\.txt"):
         bunch = load_image_folder(tmp_path, on_error="warn")
@@ -103,14 +107,20 @@ def test_empty_missing_and_bad_arguments(tmp_path):
         load_image_folder(tmp_path / "f.txt")
     with pytest.warns(UserWarning), pytest.raises(ValueError, match="no readable image"):
         load_image_folder(tmp_path, on_error="warn")
-    for bad in (dict(size=0), dict(size=(3,)), dict(size=True), dict(color="cmyk"),
-                dict(on_error="ignore")):
+    for bad in (
+        dict(size=0),
+        dict(size=(3,)),
+        dict(size=True),
+        dict(color="cmyk"),
+        dict(on_error="ignore"),
+    ):
         with pytest.raises(ValueError, match=next(iter(bad))):
             load_image_folder(tmp_path, **bad)
 
 
 def test_a_loaded_folder_fits(tmp_path):
     from skdeepcluster import DCCSClustering
+
     for k in range(6):
         _write(tmp_path / f"{k}.png", np.full((9, 11, 4), 40 * k, dtype=np.uint8))  # RGBA
     X = load_image_folder(tmp_path, size=8).images

@@ -14,8 +14,14 @@ from skdeepcluster import __main__ as cli
 
 
 def test_prints_the_estimator_and_kmeans_side_by_side(monkeypatch, capsys):
-    quick = functools.partial(DualAESpectralClustering, pretrain_epochs=2, siamese_epochs=1,
-                              spectral_epochs=1, max_epochs=1, latent_dim=8)
+    quick = functools.partial(
+        DualAESpectralClustering,
+        pretrain_epochs=2,
+        siamese_epochs=1,
+        spectral_epochs=1,
+        max_epochs=1,
+        latent_dim=8,
+    )
     monkeypatch.setitem(cli.METHODS, "dual-ae-spectral", quick)
     cli.main(["--seed", "1"])
     out = capsys.readouterr().out.splitlines()
@@ -28,6 +34,7 @@ def test_prints_the_estimator_and_kmeans_side_by_side(monkeypatch, capsys):
 
 def _folder(root, labelled=True):
     from PIL import Image
+
     rng = np.random.RandomState(0)
     for k, colour in enumerate([(230, 30, 30), (30, 30, 230)]):
         for i in range(8):
@@ -40,11 +47,23 @@ def _folder(root, labelled=True):
 
 def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys, tmp_path):
     from PIL import Image
+
     quick = functools.partial(DCCSClustering, max_epochs=2)
     monkeypatch.setitem(cli.METHODS, "dccs", quick)
     out = tmp_path / "out"
-    cli.main([str(_folder(tmp_path / "photos")), "--method", "dccs", "--out", str(out),
-              "--size", "8", "--features", "pixels"])
+    cli.main(
+        [
+            str(_folder(tmp_path / "photos")),
+            "--method",
+            "dccs",
+            "--out",
+            str(out),
+            "--size",
+            "8",
+            "--features",
+            "pixels",
+        ]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'photos'}: 16 images, 2 clusters, device cpu")
     assert lines[1].startswith(f"wrote {out / 'clusters.csv'} (file, cluster, confidence)")
@@ -52,8 +71,9 @@ def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys
     assert lines[4].startswith("KMeans (pixels)")
     with open(out / "clusters.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["file"] for r in rows] == sorted(f"class_{k}/{k}_{i}.png" for k in (0, 1)
-                                                for i in range(8))
+    assert [r["file"] for r in rows] == sorted(
+        f"class_{k}/{k}_{i}.png" for k in (0, 1) for i in range(8)
+    )
     used = sorted({int(r["cluster"]) for r in rows})
     assert all(0 <= float(r["confidence"]) <= 1 for r in rows)
     sheets = sorted(p.name for p in out.glob("cluster_*.png"))
@@ -65,10 +85,15 @@ def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys
         assert overview.size == (110 + 8 * 66 + 2, 30 + 2 * 66)
 
 
-def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch, capsys,
-                                                                    tmp_path):
-    quick = functools.partial(DualAESpectralClustering, pretrain_epochs=1, siamese_epochs=1,
-                              spectral_epochs=1, max_epochs=1, latent_dim=4)
+def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch, capsys, tmp_path):
+    quick = functools.partial(
+        DualAESpectralClustering,
+        pretrain_epochs=1,
+        siamese_epochs=1,
+        spectral_epochs=1,
+        max_epochs=1,
+        latent_dim=4,
+    )
     monkeypatch.setitem(cli.METHODS, "dual-ae-spectral", quick)
     folder = str(_folder(tmp_path / "flat", labelled=False))
     with pytest.raises(SystemExit):
@@ -78,17 +103,23 @@ def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch,
     cli.main([folder, "--n-clusters", "3", "--size", "8", "--features", "pixels"])
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "flat_clusters/clusters.csv" in lines[1]
-    confidences = [float(row.split(",")[2])
-                   for row in (tmp_path / "flat_clusters" / "clusters.csv").read_text().split()[1:]]
+    confidences = [
+        float(row.split(",")[2])
+        for row in (tmp_path / "flat_clusters" / "clusters.csv").read_text().split()[1:]
+    ]
     assert len(confidences) == 16 and all(0 <= c <= 1 for c in confidences)
 
 
 def test_a_bad_folder_is_one_line_not_a_trace(capsys, tmp_path):
     (tmp_path / "notes.txt").write_text("no image")
-    for argv, message in (([str(tmp_path / "absent")], "No folder"),
-                          ([str(tmp_path)], "not readable images"),
-                          ([str(_folder(tmp_path / "ok")), "--n-clusters", "17"],
-                           "--n-clusters must be from 1 to the folder's 16 images")):
+    for argv, message in (
+        ([str(tmp_path / "absent")], "No folder"),
+        ([str(tmp_path)], "not readable images"),
+        (
+            [str(_folder(tmp_path / "ok")), "--n-clusters", "17"],
+            "--n-clusters must be from 1 to the folder's 16 images",
+        ),
+    ):
         with pytest.raises(SystemExit) as exit_:
             cli.main(argv)
         assert exit_.value.code == 2
@@ -97,17 +128,21 @@ def test_a_bad_folder_is_one_line_not_a_trace(capsys, tmp_path):
 
 def _small_features(monkeypatch, sizes):
     """The command's pretrained features: a small module instead of ImageNet weights."""
+
     def features(device, verbose):
         torch.manual_seed(0)
         net = nn.Sequential(nn.Conv2d(3, 6, 3, stride=2), nn.ReLU())
         return PretrainedFeatures(net, input_size=16, device=device).fit(
-            np.zeros((1, 8, 8, 3), np.uint8)), None
+            np.zeros((1, 8, 8, 3), np.uint8)
+        ), None
+
     monkeypatch.setattr(cli, "_pretrained_features", features)
     read = cli.datasets.load_image_folder
 
     def load_image_folder(folder, size, **kwargs):
         sizes.append(size)
         return read(folder, size=size, **kwargs)
+
     monkeypatch.setattr(cli.datasets, "load_image_folder", load_image_folder)
 
 
@@ -116,8 +151,9 @@ def test_colour_photos_go_through_pretrained_features(monkeypatch, capsys, tmp_p
     monkeypatch.setitem(cli.METHODS, "dccs", quick)
     sizes = []
     _small_features(monkeypatch, sizes)
-    cli.main([str(_folder(tmp_path / "photos")), "--out", str(tmp_path / "out"),
-              "--verbose", "0"])  # DCCS: the default on features
+    cli.main(
+        [str(_folder(tmp_path / "photos")), "--out", str(tmp_path / "out"), "--verbose", "0"]
+    )  # DCCS: the default on features
     lines = capsys.readouterr().out.splitlines()
     assert sizes == [cli._FEATURE_SIZE]  # read at the networks' size
     assert lines[0].startswith("features: Sequential (a torch.nn.Module), 6 values per image")
@@ -128,6 +164,7 @@ def test_colour_photos_go_through_pretrained_features(monkeypatch, capsys, tmp_p
 
 def test_grey_images_stay_on_their_pixels_unless_asked(monkeypatch, capsys, tmp_path):
     from PIL import Image
+
     quick = functools.partial(DCCSClustering, max_epochs=2)
     monkeypatch.setitem(cli.METHODS, "dccs", quick)
     sizes = []
@@ -136,7 +173,8 @@ def test_grey_images_stay_on_their_pixels_unless_asked(monkeypatch, capsys, tmp_
         (tmp_path / "grey" / f"c{k}").mkdir(parents=True)
         for i in range(6):
             Image.fromarray(np.full((12, 12), 40 + 150 * k + i, np.uint8)).save(
-                tmp_path / "grey" / f"c{k}" / f"{i}.png")
+                tmp_path / "grey" / f"c{k}" / f"{i}.png"
+            )
     argv = [str(tmp_path / "grey"), "--method", "dccs", "--out", str(tmp_path / "out")]
     cli.main(argv)
     out = capsys.readouterr().out
@@ -146,8 +184,9 @@ def test_grey_images_stay_on_their_pixels_unless_asked(monkeypatch, capsys, tmp_
     assert "DCCSClustering (features)" in capsys.readouterr().out
 
 
-def test_without_weights_auto_says_how_to_get_them_and_pretrained_stops(monkeypatch, capsys,
-                                                                        tmp_path):
+def test_without_weights_auto_says_how_to_get_them_and_pretrained_stops(
+    monkeypatch, capsys, tmp_path
+):
     quick = functools.partial(DCCSClustering, max_epochs=2)
     monkeypatch.setitem(cli.METHODS, "dccs", quick)
     monkeypatch.setattr(cli, "_pretrained_features", lambda device, verbose: (None, "no weights"))

@@ -19,7 +19,9 @@ def _images(n=8, c=1, h=12, w=12):
         lambda x, g: augment.random_affine(x, generator=g),
         lambda x, g: augment.color_jitter(x, generator=g),
         lambda x, g: augment.gaussian_noise(x, generator=g),
-        lambda x, g: augment.ImageAugmenter(hflip=0.5, brightness=0.4, contrast=0.4, noise=0.02)(x, g),
+        lambda x, g: augment.ImageAugmenter(hflip=0.5, brightness=0.4, contrast=0.4, noise=0.02)(
+            x, g
+        ),
     ],
     ids=["crop", "affine", "jitter", "noise", "chain"],
 )
@@ -60,8 +62,15 @@ def test_colour_operations_on_rgb():
     shuffled = augment.channel_shuffle(x, _gen())
     assert torch.equal(shuffled.sort(dim=1).values, x.sort(dim=1).values)
     assert augment.random_grayscale(x, 1.0, _gen()).shape == x.shape
-    out = augment.ImageAugmenter(channel_shuffle=True, hflip=0.5, brightness=0.4, contrast=0.4,
-                                 saturation=0.4, hue=0.1, grayscale=0.2)(x, _gen())
+    out = augment.ImageAugmenter(
+        channel_shuffle=True,
+        hflip=0.5,
+        brightness=0.4,
+        contrast=0.4,
+        saturation=0.4,
+        hue=0.1,
+        grayscale=0.2,
+    )(x, _gen())
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
 
 

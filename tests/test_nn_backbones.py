@@ -9,11 +9,17 @@ from skdeepcluster.nn import backbones
 from .conftest import torch_generator as _gen
 
 
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 16, 16), (1, 8, 8), (1, 9, 13), (3, 7, 5)])
-@pytest.mark.parametrize("spec", [((16, 3, 2), (16, 3, 1), (32, 3, 2), (32, 3, 1)), ((64, 4, 2, 0), (128, 4, 2, 0))])
+@pytest.mark.parametrize(
+    "shape", [(1, 28, 28), (3, 32, 32), (1, 16, 16), (1, 8, 8), (1, 9, 13), (3, 7, 5)]
+)
+@pytest.mark.parametrize(
+    "spec", [((16, 3, 2), (16, 3, 1), (32, 3, 2), (32, 3, 1)), ((64, 4, 2, 0), (128, 4, 2, 0))]
+)
 def test_encoder_decoder_shapes(shape, spec):
     enc = backbones.build_encoder(shape, 7, conv_layers=spec, hidden=(32,))
-    dec = backbones.build_decoder(shape, 7, conv_layers=spec, hidden=(32,), output_activation="sigmoid")
+    dec = backbones.build_decoder(
+        shape, 7, conv_layers=spec, hidden=(32,), output_activation="sigmoid"
+    )
     x = torch.rand(3, *shape)
     z, features = enc(x, return_features=True)
     assert z.shape == (3, 7)
@@ -23,7 +29,9 @@ def test_encoder_decoder_shapes(shape, spec):
 
 
 def test_dccs_spec_gives_official_5x5_map_on_28x28():
-    enc = backbones.build_encoder((1, 28, 28), 60, conv_layers=((64, 4, 2, 0), (128, 4, 2, 0)), hidden=(1024,))
+    enc = backbones.build_encoder(
+        (1, 28, 28), 60, conv_layers=((64, 4, 2, 0), (128, 4, 2, 0)), hidden=(1024,)
+    )
     assert enc.feature_shape == (128, 5, 5)
 
 
@@ -60,7 +68,7 @@ def test_resnet_encoder_halves_to_at_most_seven_pixels(size, n_down, widths):
     enc = backbones.ResNetEncoder((1, size, size), 12)
     z, features = enc(torch.randn(2, 1, size, size), return_features=True)
     assert z.shape == (2, 12)
-    assert features.shape[1:] == enc.feature_shape == (widths, size // 2 ** n_down, size // 2 ** n_down)
+    assert features.shape[1:] == enc.feature_shape == (widths, size // 2**n_down, size // 2**n_down)
     assert len(enc.down) == n_down
 
 

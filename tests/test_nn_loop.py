@@ -1,4 +1,4 @@
-"""nn/loop.py: batches, epochs for a number of updates, learning-rate schedules and the training loop."""
+"""nn/loop.py: batches, epochs for a number of updates, learning-rate schedules, the loop."""
 
 import numpy as np
 import pytest
@@ -25,9 +25,9 @@ def test_batch_slices():
 
 
 def test_epochs_for_updates():
-    assert epochs_for_updates(1797, 256, 400) == 58      # 7 batches an epoch
-    assert epochs_for_updates(10000, 256, 400) == 11     # 39 batches
-    assert epochs_for_updates(100, 256, 400) == 400      # one (short) batch
+    assert epochs_for_updates(1797, 256, 400) == 58  # 7 batches an epoch
+    assert epochs_for_updates(10000, 256, 400) == 11  # 39 batches
+    assert epochs_for_updates(100, 256, 400) == 400  # one (short) batch
     assert epochs_for_updates(70000, 256, 400, min_epochs=3) == 3
     assert epochs_for_updates(100, 256, 400, max_epochs=50) == 50
     assert epochs_for_updates(1797, Batches(256), 400) == 58  # a batch source counts its steps
@@ -50,8 +50,16 @@ def test_train_minimises_and_records_history(capsys):
     x = torch.randn(64, 3, generator=g)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
     model, steps, calls = _regression_steps(x, y)
-    history = train(steps, ["fit"], 64, batches=16, max_epochs=30, device=torch.device("cpu"),
-                    generator=_gen(1), verbose=10)
+    history = train(
+        steps,
+        ["fit"],
+        64,
+        batches=16,
+        max_epochs=30,
+        device=torch.device("cpu"),
+        generator=_gen(1),
+        verbose=10,
+    )
     assert len(history) == 30 and history[-1]["mse"] < 1e-3 < history[0]["mse"]
     assert set(history[0]) == {"epoch", "mse", "time", "samples_per_s", "phase"}
     assert history[0]["phase"] == "train"
@@ -79,14 +87,30 @@ def test_train_sets_each_steps_learning_rate_from_the_schedule():
     loss = steps["fit"].loss
     steps["fit"].loss = lambda idx: (seen.append(optimizer.param_groups[0]["lr"]), loss(idx))[1]
     progress = []
-    train(steps, ["fit"], 40, batches=8, max_epochs=3, device=torch.device("cpu"),
-          generator=_gen(5), lr_schedule=lambda p: (progress.append(p), 1 - p)[1])
+    train(
+        steps,
+        ["fit"],
+        40,
+        batches=8,
+        max_epochs=3,
+        device=torch.device("cpu"),
+        generator=_gen(5),
+        lr_schedule=lambda p: (progress.append(p), 1 - p)[1],
+    )
     # 5 batches x 3 epochs; the schedule sees the fraction of steps taken before each step.
     np.testing.assert_allclose(progress, np.arange(15) / 15)
     np.testing.assert_allclose(seen, base * (1 - np.arange(15) / 15))
     before = model.weight.detach().clone()
-    train(steps, ["fit"], 40, batches=8, max_epochs=1, device=torch.device("cpu"),
-          generator=_gen(5), lr_schedule=lambda p: 0.0)
+    train(
+        steps,
+        ["fit"],
+        40,
+        batches=8,
+        max_epochs=1,
+        device=torch.device("cpu"),
+        generator=_gen(5),
+        lr_schedule=lambda p: 0.0,
+    )
     assert torch.equal(model.weight, before)  # a zero factor freezes the model
     assert optimizer.param_groups[0]["lr"] == base  # and train restores the learning rate
 
@@ -98,7 +122,15 @@ def test_train_is_repeatable_with_the_same_generator():
     for _ in range(2):
         torch.manual_seed(0)
         model, steps, _ = _regression_steps(x, y)
-        train(steps, ["fit"], 40, batches=8, max_epochs=3, device=torch.device("cpu"), generator=_gen(5))
+        train(
+            steps,
+            ["fit"],
+            40,
+            batches=8,
+            max_epochs=3,
+            device=torch.device("cpu"),
+            generator=_gen(5),
+        )
         results.append(model.weight.detach().clone())
     assert torch.equal(results[0], results[1])
 
@@ -116,9 +148,16 @@ def test_schedule_alternates_steps_and_epoch_end_can_stop():
         return Step(torch.optim.SGD([p], lr=0.1), loss)
 
     steps = {"critic": make("critic"), "encoder": make("encoder")}
-    history = train(steps, ["critic"] * 4 + ["encoder"], 40, batches=4, max_epochs=5,
-                    device=torch.device("cpu"), generator=_gen(),
-                    epoch_end=lambda epoch, record: epoch == 1)
+    history = train(
+        steps,
+        ["critic"] * 4 + ["encoder"],
+        40,
+        batches=4,
+        max_epochs=5,
+        device=torch.device("cpu"),
+        generator=_gen(),
+        epoch_end=lambda epoch, record: epoch == 1,
+    )
     assert seen[:10] == (["critic"] * 4 + ["encoder"]) * 2
     assert len(history) == 2 and {"critic_loss", "encoder_loss"} <= set(history[0])
 
@@ -131,5 +170,12 @@ def test_nan_guard_names_term_and_epoch():
         return {"fine": (p - 1).pow(2).sum(), "broken": torch.log(p.detach() - 2).sum()}
 
     with pytest.raises(FloatingPointError, match=r"'broken'.*epoch 1"):
-        train({"s": Step(torch.optim.SGD([p], lr=0.0), loss)}, ["s"], 8, batches=4, max_epochs=3,
-              device=torch.device("cpu"), generator=_gen())
+        train(
+            {"s": Step(torch.optim.SGD([p], lr=0.0), loss)},
+            ["s"],
+            8,
+            batches=4,
+            max_epochs=3,
+            device=torch.device("cpu"),
+            generator=_gen(),
+        )

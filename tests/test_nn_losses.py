@@ -1,4 +1,4 @@
-"""nn/losses.py: the mutual-information critics, neighbours, contrastive, spectral, entropy and KL terms."""
+"""nn/losses.py: mutual-information critics, neighbours, contrastive, spectral, entropy, KL."""
 
 import numpy as np
 import pytest
@@ -57,7 +57,9 @@ def test_mi_critics_score_the_concatenated_pairs(local):
     # The shared first layer is a rewrite, not a change: the scores equal the
     # critic run on [feature, z] and on [feature, shuffled z].
     torch.manual_seed(0)
-    est = losses.LocalMIEstimator(4, 3, hidden=8) if local else losses.GlobalMIEstimator(4, 3, (8, 8))
+    est = (
+        losses.LocalMIEstimator(4, 3, hidden=8) if local else losses.GlobalMIEstimator(4, 3, (8, 8))
+    )
     f = torch.randn(5, 4, 2, 2) if local else torch.randn(5, 4)
     z = torch.randn(5, 3)
     loss = est(f, z, _gen(1))
@@ -66,9 +68,11 @@ def test_mi_critics_score_the_concatenated_pairs(local):
     whole[0].weight.data.copy_(est.first.weight)
     whole[0].bias.data.copy_(est.first.bias)
     rows = f.flatten(2).transpose(1, 2) if local else f
+
     def score(codes):
         codes = codes[:, None].expand(-1, rows.shape[1], -1) if local else codes
         return whole(torch.cat([rows, codes], -1))
+
     torch.testing.assert_close(loss, losses.jsd_mi_loss(score(z), score(z_neg)))
 
 
@@ -86,12 +90,12 @@ def test_nearest_neighbors_is_exact_and_excludes_the_row_itself():
 
 def test_contrastive_loss_margins():
     anchor = torch.zeros(4, 2)
-    near = torch.full((4, 3, 2), 0.01)          # within the positive margin
-    far = torch.full((4, 3, 2), 1.0)            # beyond the negative margin
+    near = torch.full((4, 3, 2), 0.01)  # within the positive margin
+    far = torch.full((4, 3, 2), 1.0)  # beyond the negative margin
     assert float(losses.contrastive_loss(anchor, near, far)) == 0.0
     # Swapped roles: positives too far, negatives too close.
     loss = losses.contrastive_loss(anchor, far, near)
-    d_far, d_near = 2 ** 0.5, 0.01 * 2 ** 0.5
+    d_far, d_near = 2**0.5, 0.01 * 2**0.5
     assert abs(float(loss) - ((d_far - 0.05) ** 2 + (1 - d_near) ** 2)) < 1e-5
     # One partner per anchor works too.
     assert losses.contrastive_loss(anchor, near[:, 0], far[:, 0]).dim() == 0
@@ -125,7 +129,9 @@ def test_kl_terms():
     p = torch.randn(6, 4)
     assert float(losses.kl_categorical(p, p)) == pytest.approx(0.0, abs=1e-6)
     q = torch.randn(6, 4)
-    ref = nn.functional.kl_div(q.log_softmax(1), p.log_softmax(1), log_target=True, reduction="batchmean")
+    ref = nn.functional.kl_div(
+        q.log_softmax(1), p.log_softmax(1), log_target=True, reduction="batchmean"
+    )
     assert float(losses.kl_categorical(p, q)) == pytest.approx(float(ref), rel=1e-5)
 
 
@@ -136,7 +142,9 @@ def test_gradient_penalty_is_zero_for_unit_gradient_and_differentiable():
         return x @ w
 
     real, fake = torch.randn(8, 2), torch.randn(8, 2)
-    assert float(losses.gradient_penalty(critic, real, fake, _gen()).detach()) == pytest.approx(0.0, abs=1e-10)
+    assert float(losses.gradient_penalty(critic, real, fake, _gen()).detach()) == pytest.approx(
+        0.0, abs=1e-10
+    )
     w2 = torch.tensor([[2.0], [0.0]], requires_grad=True)
     gp = losses.gradient_penalty(lambda x: x @ w2, real, fake, _gen())
     assert float(gp.detach()) == pytest.approx(1.0)

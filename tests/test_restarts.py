@@ -125,13 +125,20 @@ def test_finished_checkpoint_reads_out_with_the_random_state_it_ended_with(tmp_p
 @pytest.mark.slow
 def test_sigkill_in_a_later_restart_resumes_inside_it(tmp_path):
     path = tmp_path / "fit.ckpt"
-    params = dict(n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path),
-                  max_epochs=6, n_init=2)
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [REPO, *filter(None, [os.environ.get("PYTHONPATH")])]))
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, "ToyClusterer", repr(params),
-                              str(torch.get_num_threads())],
-                             stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=environment)
+    params = dict(
+        n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path), max_epochs=6, n_init=2
+    )
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([REPO, *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, "ToyClusterer", repr(params), str(torch.get_num_threads())],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+    )
     epochs_seen = 0
     for line in child.stdout:
         epochs_seen += line.startswith("epoch ")
@@ -150,8 +157,7 @@ def test_sigkill_in_a_later_restart_resumes_inside_it(tmp_path):
     assert _same_weights(resumed, fresh)
 
 
-def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(monkeypatch,
-                                                                          python_sigint):  # noqa: F811
+def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(monkeypatch, python_sigint):  # noqa: F811
     # 4 epochs of 4 batches per restart: backward call 20 is in the second epoch of restart 2.
     _interrupt_at_backward(monkeypatch, 20, "signal")
     est = _toy(n_init=3, combine="best")
@@ -177,8 +183,9 @@ def test_grid_search_without_labels_or_scoring_selects_by_score():
     scores = search.cv_results_["mean_test_score"]
     assert np.isfinite(scores).all() and scores[0] != scores[1]
     assert search.best_index_ == int(np.argmax(scores))
-    named = GridSearchCV(_toy(), {"learning_rate": [1e-3, 1e-2]}, cv=2,
-                         scoring=get_scorer("label_free"))
+    named = GridSearchCV(
+        _toy(), {"learning_rate": [1e-3, 1e-2]}, cv=2, scoring=get_scorer("label_free")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         named.fit(X)
@@ -254,8 +261,9 @@ def test_soft_consensus_is_the_aligned_mean_of_the_soft_assignments():
     labels, shares = vote(parts, perms, 2, [proba_a, proba_b], reference)
     np.testing.assert_array_equal(labels, combined)
     aligned_b = proba_b[:, ::-1] if reference == 0 else proba_b
-    np.testing.assert_allclose(shares, (proba_a + aligned_b) / 2 if reference == 0 else
-                               (proba_a[:, ::-1] + proba_b) / 2)
+    np.testing.assert_allclose(
+        shares, (proba_a + aligned_b) / 2 if reference == 0 else (proba_a[:, ::-1] + proba_b) / 2
+    )
 
 
 def _split_cluster_partitions():
@@ -268,7 +276,7 @@ def _split_cluster_partitions():
     parts = []
     for i in range(3):
         part = base.copy()
-        part[i * 30:i * 30 + 10] = 3  # a third of cluster i goes to cluster 3 in restart i
+        part[i * 30 : i * 30 + 10] = 3  # a third of cluster i goes to cluster 3 in restart i
         parts.append(part)
     return parts
 
@@ -307,8 +315,11 @@ def test_restarts_combine_into_a_consensus_that_predict_repeats():
         assert _same_weights(members[restart], alone)
     # The labels are the vote of the members' soft assignments, and predict gives them again.
     outputs = [m._infer(est._validate_X(X, reset=False)) for m in members]
-    combined = consensus([m._raw_labels(out) for m, out in zip(members, outputs)], 10,
-                         [out["proba"] for out in outputs])[0]
+    combined = consensus(
+        [m._raw_labels(out) for m, out in zip(members, outputs)],
+        10,
+        [out["proba"] for out in outputs],
+    )[0]
     assert adjusted_rand_score(est.labels_, combined) == 1.0
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     proba = est.predict_proba(X)

@@ -1,4 +1,4 @@
-"""The fit session: Ctrl-C keeps the work, warm starts continue, checkpoints resume (all four estimators)."""
+"""The fit session: Ctrl-C keeps the work, warm starts continue, checkpoints resume (all four)."""
 
 import os
 import signal
@@ -56,7 +56,7 @@ def test_warm_start_twice_equals_one_longer_fit(cls):
     assert _losses(one.history_) == _losses(two.history_)
     # The second fit appended to the first one's records (their timings too), not re-ran them.
     assert len(first_history) < len(two.history_)
-    assert two.history_[:len(first_history)] == first_history
+    assert two.history_[: len(first_history)] == first_history
 
 
 @pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
@@ -142,8 +142,9 @@ def test_ctrl_c_keeps_the_work(cls, monkeypatch, python_sigint):
 
 def test_keyboard_interrupt_without_the_handler_keeps_the_work(monkeypatch):
     """A KeyboardInterrupt raised inside a step (no SIGINT handler of ours) also keeps the model."""
-    est = _interrupted_fit(VariationalClustering, monkeypatch, 5, "raise",
-                           "in epoch 2, after 1 of its steps")
+    est = _interrupted_fit(
+        VariationalClustering, monkeypatch, 5, "raise", "in epoch 2, after 1 of its steps"
+    )
     assert est.n_iter_ == 1
 
 
@@ -186,13 +187,24 @@ _CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
 def test_sigkill_then_resume_gives_the_uninterrupted_fit(cls, tmp_path):
     path = tmp_path / "fit.ckpt"
-    params = dict(n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path),
-                  **(TOY_QUICK if cls is ToyClusterer else QUICK[cls]))
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [REPO, *filter(None, [os.environ.get("PYTHONPATH")])]))
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, cls.__name__, repr(params),
-                              str(torch.get_num_threads())],
-                             stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=environment)
+    params = dict(
+        n_clusters=10,
+        random_state=0,
+        verbose=1,
+        checkpoint_path=str(path),
+        **(TOY_QUICK if cls is ToyClusterer else QUICK[cls]),
+    )
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([REPO, *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, cls.__name__, repr(params), str(torch.get_num_threads())],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+    )
     epochs_seen = 0
     for line in child.stdout:
         epochs_seen += line.startswith("epoch ")
@@ -228,13 +240,15 @@ def test_checkpoint_of_another_fit_is_refused(tmp_path):
     path = tmp_path / "vc.ckpt"
     _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
     with pytest.raises(ValueError, match=r"learning_rate \(0.001 there, 0.01 here\)"):
-        _make(VariationalClustering, max_epochs=1, learning_rate=0.01,
-              checkpoint_path=path).fit(_data())
+        _make(VariationalClustering, max_epochs=1, learning_rate=0.01, checkpoint_path=path).fit(
+            _data()
+        )
     with pytest.raises(ValueError, match="the training data"):
         _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data(150))
     # verbose and checkpoint_every change nothing: the checkpoint is resumed.
-    _make(VariationalClustering, max_epochs=1, checkpoint_path=path, verbose=0,
-          checkpoint_every=3).fit(_data())
+    _make(
+        VariationalClustering, max_epochs=1, checkpoint_path=path, verbose=0, checkpoint_every=3
+    ).fit(_data())
 
 
 def test_warm_start_overwrites_its_own_checkpoint(tmp_path):
@@ -250,7 +264,7 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path, damage):
     _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
     data = path.read_bytes()
     if damage == "truncate":
-        path.write_bytes(data[:len(data) // 2])
+        path.write_bytes(data[: len(data) // 2])
     elif damage == "garbage":
         path.write_bytes(os.urandom(len(data)))
     elif damage == "other":
@@ -284,8 +298,9 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
 def test_checkpoint_folder_must_exist(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
-        _make(VariationalClustering, max_epochs=1,
-              checkpoint_path=tmp_path / "missing" / "fit.ckpt").fit(_data())
+        _make(
+            VariationalClustering, max_epochs=1, checkpoint_path=tmp_path / "missing" / "fit.ckpt"
+        ).fit(_data())
 
 
 def test_pickle_leaves_the_optimisers_behind_and_still_warm_starts():

@@ -20,16 +20,21 @@ def test_nn_imports_nothing_from_the_estimator_layer(path):
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             inside = node.level == 1 or (node.module or "").startswith("skdeepcluster.nn")
-            above = node.level > 1 or (node.level == 0 and (node.module or "").startswith(
-                "skdeepcluster") and not inside)
+            above = node.level > 1 or (
+                node.level == 0 and (node.module or "").startswith("skdeepcluster") and not inside
+            )
             assert not above, f"{path.name} imports {node.module!r} from above nn/"
             assert node.module not in ("sklearn",) and not (node.module or "").startswith(
-                "sklearn"), f"{path.name} imports scikit-learn"
+                "sklearn"
+            ), f"{path.name} imports scikit-learn"
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-            assert not any(n == "skdeepcluster" or (n.startswith("skdeepcluster.")
-                           and not n.startswith("skdeepcluster.nn")) or n.startswith("sklearn")
-                           for n in names), f"{path.name} imports {names}"
+            assert not any(
+                n == "skdeepcluster"
+                or (n.startswith("skdeepcluster.") and not n.startswith("skdeepcluster.nn"))
+                or n.startswith("sklearn")
+                for n in names
+            ), f"{path.name} imports {names}"
 
 
 def _documented_parameters(cls):
@@ -56,6 +61,12 @@ def test_shared_parameters_read_the_same_everywhere(cls):
         return re.search(rf"^    {name} :.*?(?=^    \w)", doc, flags=re.M | re.S).group(0)
 
     reference = ESTIMATORS[0].__doc__
-    for name in ("image_shape", "device", "verbose", "max_device_bytes", "checkpoint_path",
-                 "checkpoint_every"):
+    for name in (
+        "image_shape",
+        "device",
+        "verbose",
+        "max_device_bytes",
+        "checkpoint_path",
+        "checkpoint_every",
+    ):
         assert entry(cls.__doc__, name) == entry(reference, name), name

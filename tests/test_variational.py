@@ -41,8 +41,9 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
 
 def test_the_prior_is_learned_with_the_networks(digits_fit):
     _, _, est, untrained = digits_fit
-    moved = np.abs(est.module_.prior_mean.detach().numpy()
-                   - untrained.module_.prior_mean.detach().numpy()).max()
+    moved = np.abs(
+        est.module_.prior_mean.detach().numpy() - untrained.module_.prior_mean.detach().numpy()
+    ).max()
     assert moved > 0.05
     assert not np.allclose(est.covariances_, 1.0)
 
@@ -165,7 +166,9 @@ def test_mixture_initialisation_copies_the_posterior_and_discriminates_the_compo
     assert torch.equal(net.cluster_logits(h).argmax(dim=1), nearest)
 
 
-@pytest.mark.parametrize("shape, pretrained", [((1, 8, 8), False), ((1, 28, 28), True), ((5,), False)])
+@pytest.mark.parametrize(
+    "shape, pretrained", [((1, 8, 8), False), ((1, 28, 28), True), ((5,), False)]
+)
 def test_auto_pretraining_is_for_samples_of_more_than_196_values(shape, pretrained):
     def epochs(n, **params):
         resolved = resolve(VariationalClustering(**params), n, shape)
@@ -192,8 +195,9 @@ def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
 
 def test_grid_search_without_labels_selects_by_held_out_elbo():
     X, _ = make_blobs(300, centers=3, n_features=4, random_state=0)
-    search = GridSearchCV(VariationalClustering(n_clusters=3, random_state=0),
-                          {"max_epochs": [1, 40]}, cv=3).fit(X)
+    search = GridSearchCV(
+        VariationalClustering(n_clusters=3, random_state=0), {"max_epochs": [1, 40]}, cv=3
+    ).fit(X)
     assert search.best_params_ == {"max_epochs": 40}
     assert np.isfinite(search.best_score_)
 

@@ -2,7 +2,8 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/probes/checkpoint_cost.py --dataset mnist-test --data-home ../shared/datasets \\
+    python benchmarks/probes/checkpoint_cost.py --dataset mnist-test \\
+        --data-home ../shared/datasets \\
         [--methods dccs variational gatcluster dual-ae-spectral] [--epochs 2]
 
 Fits each estimator with every epoch parameter set to ``--epochs`` and
@@ -40,6 +41,7 @@ def _timed(record, function):
             return function(*args, **kwargs)
         finally:
             record.append(time.perf_counter() - start)
+
     return wrapper
 
 
@@ -56,12 +58,17 @@ def main():
     # open_session's save looks save_checkpoint up in _session when it writes, and fit
     # hashes X through _base's hashlib: both timed in place.
     session.save_checkpoint = _timed(writes, session.save_checkpoint)
-    base.hashlib = type("TimedHashlib", (), {"sha256": staticmethod(
-        _timed(fingerprints, hashlib.sha256))})
-    print(f"{args.dataset}: {len(X)} samples; {args.epochs} epoch(s) per phase; torch "
-          f"{torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
-    print(f"{'method':>18} {'epoch s':>8} {'write s':>8} {'size MB':>8} {'share':>6} "
-          f"{'fingerprint s':>13}")
+    base.hashlib = type(
+        "TimedHashlib", (), {"sha256": staticmethod(_timed(fingerprints, hashlib.sha256))}
+    )
+    print(
+        f"{args.dataset}: {len(X)} samples; {args.epochs} epoch(s) per phase; torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
+    )
+    print(
+        f"{'method':>18} {'epoch s':>8} {'write s':>8} {'size MB':>8} {'share':>6} "
+        f"{'fingerprint s':>13}"
+    )
     for name in args.methods:
         cls = METHODS[name]
         params = {p: args.epochs for p in cls().get_params() if p.endswith("epochs")}
@@ -69,13 +76,22 @@ def main():
         fingerprints.clear()
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "fit.ckpt")
-            est = cls(n_clusters=len(set(y.tolist())), random_state=0, device=args.device,
-                      checkpoint_path=path, checkpoint_every=1, **params).fit(X)
+            est = cls(
+                n_clusters=len(set(y.tolist())),
+                random_state=0,
+                device=args.device,
+                checkpoint_path=path,
+                checkpoint_every=1,
+                **params,
+            ).fit(X)
             size = os.path.getsize(path) / 1e6
         epoch = statistics.mean(record["time"] for record in est.history_)
         write = statistics.mean(writes)
-        print(f"{name:>18} {epoch:8.2f} {write:8.3f} {size:8.1f} {write / (epoch + write):6.1%} "
-              f"{fingerprints[0]:13.3f}   ({len(writes)} writes)", flush=True)
+        print(
+            f"{name:>18} {epoch:8.2f} {write:8.3f} {size:8.1f} {write / (epoch + write):6.1%} "
+            f"{fingerprints[0]:13.3f}   ({len(writes)} writes)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -32,16 +32,30 @@ def main():
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
-        record = worker({"method": args.method, "dataset": args.dataset, "subsample": None,
-                         "seed": seed, "device": args.device, "epochs": None,
-                         "data_home": args.data_home})
+        record = worker(
+            {
+                "method": args.method,
+                "dataset": args.dataset,
+                "subsample": None,
+                "seed": seed,
+                "device": args.device,
+                "epochs": None,
+                "data_home": args.data_home,
+            }
+        )
         rows.append((record["acc"], record["nmi"], record["ari"], record["fit_s"]))
-        print(f"seed {seed}: ACC {rows[-1][0]:.4f} NMI {rows[-1][1]:.4f} ARI {rows[-1][2]:.4f} "
-              f"fit {rows[-1][3]:.1f} s", flush=True)
+        print(
+            f"seed {seed}: ACC {rows[-1][0]:.4f} NMI {rows[-1][1]:.4f} ARI {rows[-1][2]:.4f} "
+            f"fit {rows[-1][3]:.1f} s",
+            flush=True,
+        )
     med = [statistics.median(col) for col in zip(*rows)]
-    print(f"median of {len(rows)}: ACC {med[0]:.4f} NMI {med[1]:.4f} ARI {med[2]:.4f} fit {med[3]:.1f} s "
-          f"({args.method} on {args.dataset}, torch threads {torch.get_num_threads()}, "
-          f"device {args.device})")
+    print(
+        f"median of {len(rows)}: ACC {med[0]:.4f} NMI {med[1]:.4f} ARI {med[2]:.4f} "
+        f"fit {med[3]:.1f} s "
+        f"({args.method} on {args.dataset}, torch threads {torch.get_num_threads()}, "
+        f"device {args.device})"
+    )
 
 
 if __name__ == "__main__":

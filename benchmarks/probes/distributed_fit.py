@@ -2,7 +2,8 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/probes/distributed_fit.py [--methods dccs variational gatcluster dual-ae-spectral]
+    python benchmarks/probes/distributed_fit.py \\
+        [--methods dccs variational gatcluster dual-ae-spectral]
         [--dataset digits] [--data-home DIR] [--epochs 10] [--world 2]
 
 The ranks are started with ``torch.multiprocessing.spawn`` as ``torchrun``
@@ -41,11 +42,18 @@ def _rank(rank, world, port, folder, args):
     X, _ = _load(args.dataset, args.data_home, None)
     cls = METHODS[args.method]
     start = time.perf_counter()
-    est = cls(n_clusters=args.n_clusters, random_state=0, device="cpu",
-              **_params(cls, args.epochs)).fit(X)
+    est = cls(
+        n_clusters=args.n_clusters, random_state=0, device="cpu", **_params(cls, args.epochs)
+    ).fit(X)
     seconds = time.perf_counter() - start
-    torch.save({"labels": torch.as_tensor(est.labels_), "seconds": seconds,
-                "weights": est.module_.state_dict()}, os.path.join(folder, f"{rank}.pt"))
+    torch.save(
+        {
+            "labels": torch.as_tensor(est.labels_),
+            "seconds": seconds,
+            "weights": est.module_.state_dict(),
+        },
+        os.path.join(folder, f"{rank}.pt"),
+    )
     dist.destroy_process_group()
 
 
@@ -59,8 +67,10 @@ def main():
     args = parser.parse_args()
     X, y = _load(args.dataset, args.data_home, None)
     args.n_clusters = len(set(y.tolist()))
-    print(f"{args.dataset}: {len(X)} samples; every epoch parameter {args.epochs}; "
-          f"{os.cpu_count()} cores, torch {torch.__version__}")
+    print(
+        f"{args.dataset}: {len(X)} samples; every epoch parameter {args.epochs}; "
+        f"{os.cpu_count()} cores, torch {torch.__version__}"
+    )
     for method in args.methods:
         args.method = method
         with socket.socket() as s:
@@ -70,20 +80,29 @@ def main():
             start = time.perf_counter()
             mp.spawn(_rank, args=(args.world, port, folder, args), nprocs=args.world)
             wall = time.perf_counter() - start
-            ranks = [torch.load(os.path.join(folder, f"{r}.pt"), weights_only=True)
-                     for r in range(args.world)]
-        agree = all(torch.equal(ranks[0]["labels"], r["labels"]) and all(
-            torch.equal(ranks[0]["weights"][k], r["weights"][k]) for k in r["weights"])
-            for r in ranks[1:])
+            ranks = [
+                torch.load(os.path.join(folder, f"{r}.pt"), weights_only=True)
+                for r in range(args.world)
+            ]
+        agree = all(
+            torch.equal(ranks[0]["labels"], r["labels"])
+            and all(torch.equal(ranks[0]["weights"][k], r["weights"][k]) for k in r["weights"])
+            for r in ranks[1:]
+        )
         cls = METHODS[method]
         start = time.perf_counter()
-        alone = cls(n_clusters=args.n_clusters, random_state=0, device="cpu",
-                    **_params(cls, args.epochs)).fit(X)
+        alone = cls(
+            n_clusters=args.n_clusters, random_state=0, device="cpu", **_params(cls, args.epochs)
+        ).fit(X)
         single = time.perf_counter() - start
-        print(f"{method:>18}: {args.world} processes fit {ranks[0]['seconds']:6.1f} s "
-              f"(wall with start-up {wall:5.1f} s), ACC {cluster_accuracy(y, ranks[0]['labels'].numpy()):.3f}, "
-              f"ranks agree {agree};  1 process fit {single:6.1f} s, ACC "
-              f"{cluster_accuracy(y, alone.labels_):.3f}", flush=True)
+        print(
+            f"{method:>18}: {args.world} processes fit {ranks[0]['seconds']:6.1f} s "
+            f"(wall with start-up {wall:5.1f} s), "
+            f"ACC {cluster_accuracy(y, ranks[0]['labels'].numpy()):.3f}, "
+            f"ranks agree {agree};  1 process fit {single:6.1f} s, ACC "
+            f"{cluster_accuracy(y, alone.labels_):.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ if {max_device_bytes!r} is not None:
     params["max_device_bytes"] = {max_device_bytes!r}
 start = time.perf_counter()
 cls(n_clusters=len(set(y.tolist())), random_state=0, device="cpu", **params).fit(X)
-print(json.dumps(dict(loaded_mb=loaded / 1024, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      fit_s=time.perf_counter() - start, shape=list(X.shape), dtype=str(X.dtype))))
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(dict(loaded_mb=loaded / 1024, peak_mb=peak_mb, fit_s=time.perf_counter() - start,
+                      shape=list(X.shape), dtype=str(X.dtype))))
 """
 
 
@@ -44,15 +45,27 @@ def main():
     parser.add_argument("--max-device-bytes", type=int, default=None)
     args = parser.parse_args()
     import os
+
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # run.py's folder
     for method in args.methods:
-        code = CHILD.format(here=here, dataset=args.dataset, data_home=args.data_home, method=method,
-                            epochs=args.epochs, max_device_bytes=args.max_device_bytes)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        code = CHILD.format(
+            here=here,
+            dataset=args.dataset,
+            data_home=args.data_home,
+            method=method,
+            epochs=args.epochs,
+            max_device_bytes=args.max_device_bytes,
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         record = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{method:>18}: data {record['shape']} {record['dtype']}; RSS after loading "
-              f"{record['loaded_mb']:7.0f} MB, peak during fit {record['peak_mb']:7.0f} MB; "
-              f"fit {record['fit_s']:.0f} s", flush=True)
+        print(
+            f"{method:>18}: data {record['shape']} {record['dtype']}; RSS after loading "
+            f"{record['loaded_mb']:7.0f} MB, peak during fit {record['peak_mb']:7.0f} MB; "
+            f"fit {record['fit_s']:.0f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

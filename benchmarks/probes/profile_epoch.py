@@ -52,17 +52,27 @@ def main():
     total = time.perf_counter() - start
     if prof is not None:
         prof.stop()
-    print(f"{type(est).__name__} on {args.dataset} ({len(X)} samples), {args.epochs} epoch(s) per "
-          f"phase, torch {torch.__version__}, {torch.get_num_threads()} threads: fit {total:.1f} s"
-          + ("" if prof is None else " (under the profiler)"))
+    print(
+        f"{type(est).__name__} on {args.dataset} ({len(X)} samples), {args.epochs} epoch(s) per "
+        f"phase, torch {torch.__version__}, {torch.get_num_threads()} threads: fit {total:.1f} s"
+        + ("" if prof is None else " (under the profiler)")
+    )
     last = {record.get("phase", "train"): record for record in est.history_}
     for phase, record in last.items():
-        print(f"  {phase:>12}: {record['time']:7.2f} s/epoch  {record['samples_per_s']:9.0f} samples/s")
+        print(
+            f"  {phase:>12}: {record['time']:7.2f} s/epoch  "
+            f"{record['samples_per_s']:9.0f} samples/s"
+        )
     if prof is None:
         return
-    print(prof.key_averages(group_by_input_shape=True).table(
-        sort_by="self_cpu_time_total", row_limit=args.rows, max_name_column_width=32,
-        max_shapes_column_width=70))
+    print(
+        prof.key_averages(group_by_input_shape=True).table(
+            sort_by="self_cpu_time_total",
+            row_limit=args.rows,
+            max_name_column_width=32,
+            max_shapes_column_width=70,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def hbgf(partitions, n_clusters):
 
     n, m = len(partitions[0]), len(partitions)
     columns = np.concatenate([p + i * n_clusters for i, p in enumerate(partitions)])
-    incidence = csr_matrix((np.ones(n * m), (np.tile(np.arange(n), m), columns)),
-                           shape=(n, m * n_clusters))
+    incidence = csr_matrix(
+        (np.ones(n * m), (np.tile(np.arange(n), m), columns)), shape=(n, m * n_clusters)
+    )
     sizes = np.asarray(incidence.sum(axis=0)).ravel()
     normalised = incidence @ diags(1 / np.sqrt(np.maximum(sizes, 1))) / np.sqrt(m)
     # Dense: n rows of m * n_clusters columns is small, and ARPACK's svds fails on 20 clusters
@@ -67,8 +68,10 @@ def combinations(partitions, probas, n_clusters):
     """Every combination's labels of one subset of fits, by name."""
     from skdeepcluster._consensus import consensus, most_agreeing
 
-    out = {"agree-most": partitions[most_agreeing(partitions)],
-           "vote": consensus(partitions, n_clusters)[0]}
+    out = {
+        "agree-most": partitions[most_agreeing(partitions)],
+        "vote": consensus(partitions, n_clusters)[0],
+    }
     if probas is not None:
         out["soft mean"] = consensus(partitions, n_clusters, probas)[0]
     out["HBGF"] = hbgf(partitions, n_clusters)
@@ -82,19 +85,27 @@ def one_representation(fits, y, n_clusters):
     from skdeepcluster._consensus import consensus
     from skdeepcluster.metrics import cluster_accuracy
 
-    print(f"\n{'one representation':18s} {'labels':>6s} {'km best':>7s} {'km vote':>7s} "
-          f"{'lab+4km':>7s} {'agree':>6s}  (ACC; agree: mean ACC of k-means against the labels)")
+    print(
+        f"\n{'one representation':18s} {'labels':>6s} {'km best':>7s} {'km vote':>7s} "
+        f"{'lab+4km':>7s} {'agree':>6s}  (ACC; agree: mean ACC of k-means against the labels)"
+    )
     rows = []
     for fit in fits:
         labels = np.asarray(fit["labels"], dtype=np.intp)
-        runs = [KMeans(n_clusters, n_init=1, random_state=r).fit(fit["embedding"])
-                for r in range(10)]
+        runs = [
+            KMeans(n_clusters, n_init=1, random_state=r).fit(fit["embedding"]) for r in range(10)
+        ]
         starts = [run.labels_ for run in runs]
         best = min(runs, key=lambda run: run.inertia_).labels_
-        rows.append([cluster_accuracy(y, labels), cluster_accuracy(y, best),
-                     cluster_accuracy(y, consensus(starts, n_clusters)[0]),
-                     cluster_accuracy(y, consensus([labels] + starts[:4], n_clusters)[0]),
-                     np.mean([cluster_accuracy(labels, p) for p in starts])])
+        rows.append(
+            [
+                cluster_accuracy(y, labels),
+                cluster_accuracy(y, best),
+                cluster_accuracy(y, consensus(starts, n_clusters)[0]),
+                cluster_accuracy(y, consensus([labels] + starts[:4], n_clusters)[0]),
+                np.mean([cluster_accuracy(labels, p) for p in starts]),
+            ]
+        )
     rows = np.array(rows)
     for name, values in (("median", np.median(rows, axis=0)), ("worst", rows.min(axis=0))):
         print(f"{name:18s} " + " ".join(f"{v:7.3f}" for v in values))
@@ -114,26 +125,35 @@ def main(argv=None):
     probas = [fit["proba"] for fit in fits] if all("proba" in fit for fit in fits) else None
     single = [cluster_accuracy(y, p) for p in partitions]
     fit_s = [float(fit["fit_s"]) for fit in fits]
-    print(f"\none fit: ACC median {np.median(single):.3f} (range {min(single):.3f}-"
-          f"{max(single):.3f}), mean {np.mean(single):.3f}, fit {np.median(fit_s):.0f} s "
-          f"(median), every fit {min(len(np.unique(p)) for p in partitions)}+ clusters")
-    print(f"{'restarts':>8s}  {'combination':11s} {'mean':>6s} {'median':>6s} {'worst':>6s} "
-          f"{'best':>6s} {'clusters':>8s}  subsets")
+    print(
+        f"\none fit: ACC median {np.median(single):.3f} (range {min(single):.3f}-"
+        f"{max(single):.3f}), mean {np.mean(single):.3f}, fit {np.median(fit_s):.0f} s "
+        f"(median), every fit {min(len(np.unique(p)) for p in partitions)}+ clusters"
+    )
+    print(
+        f"{'restarts':>8s}  {'combination':11s} {'mean':>6s} {'median':>6s} {'worst':>6s} "
+        f"{'best':>6s} {'clusters':>8s}  subsets"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         if size > len(fits):
             continue
         scores = {}
         for subset in itertools.combinations(range(len(fits)), size):
             sub_probas = None if probas is None else [probas[i] for i in subset]
-            for name, labels in combinations([partitions[i] for i in subset], sub_probas,
-                                             n_clusters).items():
+            for name, labels in combinations(
+                [partitions[i] for i in subset], sub_probas, n_clusters
+            ).items():
                 scores.setdefault(name, []).append(
-                    (cluster_accuracy(y, labels), len(np.unique(labels))))
+                    (cluster_accuracy(y, labels), len(np.unique(labels)))
+                )
         for name, values in scores.items():
             acc = np.array([v[0] for v in values])
-            print(f"{size:8d}  {name:11s} {acc.mean():6.3f} {np.median(acc):6.3f} "
-                  f"{acc.min():6.3f} {acc.max():6.3f} {min(v[1] for v in values):8d}  "
-                  f"{len(values)}", flush=True)
+            print(
+                f"{size:8d}  {name:11s} {acc.mean():6.3f} {np.median(acc):6.3f} "
+                f"{acc.min():6.3f} {acc.max():6.3f} {min(v[1] for v in values):8d}  "
+                f"{len(values)}",
+                flush=True,
+            )
     one_representation(fits, y, n_clusters)
 
 

@@ -57,13 +57,19 @@ def _seeds(text):
 
 
 def fit_and_save(method, X, y, seed, path, params=None):
-    est = METHODS[method](n_clusters=len(np.unique(y)), random_state=seed, device="cpu",
-                          **(params or {}))
+    est = METHODS[method](
+        n_clusters=len(np.unique(y)), random_state=seed, device="cpu", **(params or {})
+    )
     start = time.perf_counter()
     est.fit(X)
     fit_s = time.perf_counter() - start
-    out = {"labels": est.labels_, "fit_s": fit_s, "embedding": est.transform(X),
-           "history": json.dumps(est.history_), "params": json.dumps(params or {})}
+    out = {
+        "labels": est.labels_,
+        "fit_s": fit_s,
+        "embedding": est.transform(X),
+        "history": json.dumps(est.history_),
+        "params": json.dumps(params or {}),
+    }
     if hasattr(est, "predict_proba"):
         out["proba"] = est.predict_proba(X)
     if hasattr(est, "score_samples"):
@@ -92,16 +98,21 @@ def criteria(X, fits):
     for fit in fits:
         labels, several = fit["labels"], len(np.unique(fit["labels"])) > 1
         values = {f"nbr_kappa_pix{k}": neighbour_kappa(near[:, :k], labels) for k in (5, 10, 30)}
-        own = NearestNeighbors(n_neighbors=11).fit(fit["embedding"]).kneighbors(
-            fit["embedding"], return_distance=False)[:, 1:]
+        own = (
+            NearestNeighbors(n_neighbors=11)
+            .fit(fit["embedding"])
+            .kneighbors(fit["embedding"], return_distance=False)[:, 1:]
+        )
         values["nbr_kappa_own"] = neighbour_kappa(own, labels)
         values["sil_pix"] = silhouette_score(Z, labels) if several else -1.0
         values["ch_pix"] = calinski_harabasz_score(Z, labels) if several else 0.0
-        values["consensus"] = np.mean([adjusted_rand_score(labels, other["labels"])
-                                       for other in fits if other is not fit])
+        values["consensus"] = np.mean(
+            [adjusted_rand_score(labels, other["labels"]) for other in fits if other is not fit]
+        )
         last = json.loads(str(fit["history"]))[-1]
-        values["-final_loss"] = -sum(v for k, v in last.items()
-                                     if k not in _SKIP and isinstance(v, (int, float)))
+        values["-final_loss"] = -sum(
+            v for k, v in last.items() if k not in _SKIP and isinstance(v, (int, float))
+        )
         if "proba" in fit:
             values["confidence"] = fit["proba"].max(axis=1).mean()
         if "score_samples" in fit:
@@ -119,9 +130,14 @@ def saved_fits_parser(description):
     parser.add_argument("--seeds", default="0-7", help="'0-7' or '0,3,5'")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--out", default="benchmarks/results/restarts")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a parameter other than the default (a Python literal), repeatable; "
-                             "give such fits their own --out")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter other than the default (a Python literal), repeatable; "
+        "give such fits their own --out",
+    )
     return parser
 
 
@@ -153,10 +169,13 @@ def saved_fits(args):
         saved = json.loads(str(fit.get("params", "{}")))
         if saved != params:
             raise ValueError(f"{path} was fitted with {saved}, not {params}: give another --out.")
-        print(f"{args.method} {args.dataset} seed {seed}: "
-              f"ACC {cluster_accuracy(y, fit['labels']):.3f}, "
-              f"{len(np.unique(fit['labels']))} of {len(np.unique(y))} clusters used, "
-              f"fit {float(fit['fit_s']):.0f} s", flush=True)
+        print(
+            f"{args.method} {args.dataset} seed {seed}: "
+            f"ACC {cluster_accuracy(y, fit['labels']):.3f}, "
+            f"{len(np.unique(fit['labels']))} of {len(np.unique(y))} clusters used, "
+            f"fit {float(fit['fit_s']):.0f} s",
+            flush=True,
+        )
     return X, y, seeds, fits
 
 
@@ -170,16 +189,22 @@ def main(argv=None):
     X, y, seeds, fits = saved_fits(args)
     acc = np.array([cluster_accuracy(y, fit["labels"]) for fit in fits])
     triples = [list(t) for t in itertools.combinations(range(len(fits)), 3)]
-    print(f"\n{'criterion':16s} {'Spearman':>8s} {'kept ACC':>8s} {'n_init=3':>8s}  per seed {seeds}")
+    print(
+        f"\n{'criterion':16s} {'Spearman':>8s} {'kept ACC':>8s} {'n_init=3':>8s}  per seed {seeds}"
+    )
     for key, values in criteria(X, fits).items():
         rho = spearmanr(values, acc).correlation if len(fits) > 2 else float("nan")
         kept = acc[int(np.argmax(values))]
         # n_init=3 simulated: the mean ACC of the fit kept in every triple of the seeds.
         three = np.mean([acc[t[int(np.argmax(np.asarray(values)[t]))]] for t in triples])
-        print(f"{key:16s} {rho:+8.2f} {kept:8.3f} {three:8.3f}  "
-              + " ".join(f"{v:.4g}" for v in values))
-    print(f"{'ACC':16s} {'':8s} {max(acc):8.3f} {acc.mean():8.3f}  "
-          + " ".join(f"{a:.3f}" for a in acc))
+        print(
+            f"{key:16s} {rho:+8.2f} {kept:8.3f} {three:8.3f}  "
+            + " ".join(f"{v:.4g}" for v in values)
+        )
+    print(
+        f"{'ACC':16s} {'':8s} {max(acc):8.3f} {acc.mean():8.3f}  "
+        + " ".join(f"{a:.3f}" for a in acc)
+    )
 
 
 if __name__ == "__main__":

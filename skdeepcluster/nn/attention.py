@@ -1,4 +1,4 @@
-"""GATCluster's network: a backbone whose feature map feeds a pooled and a Gaussian-attention branch.
+"""GATCluster's network: a backbone's feature map feeds a pooled and a Gaussian-attention branch.
 
 Niu et al., ECCV 2020: the *original* branch pools the map and classifies;
 the *attention* branch predicts a Gaussian ``(mu_x, mu_y, sigma)`` over the
@@ -36,9 +36,13 @@ def gaussian_attention_map(theta, height, width, lam):
     ``theta`` (n, 3) holds ``(mu_x, mu_y, sigma)`` in [0, 1]; grid coordinates
     run over [0, 1] (0.5 on a 1-pixel axis; a 1x1 map is 1).
     """
+
     def axis(n):
-        return (torch.arange(n, device=theta.device, dtype=theta.dtype) / (n - 1) if n > 1
-                else torch.full((1,), 0.5, device=theta.device, dtype=theta.dtype))
+        return (
+            torch.arange(n, device=theta.device, dtype=theta.dtype) / (n - 1)
+            if n > 1
+            else torch.full((1,), 0.5, device=theta.device, dtype=theta.dtype)
+        )
 
     if height == width == 1:  # no spatial extent (tabular rows): nothing to attend to
         return torch.ones(theta.shape[0], 1, 1, device=theta.device, dtype=theta.dtype)
@@ -68,24 +72,36 @@ class GaussianAttentionNet(nn.Module):
         else:  # tabular rows: an MLP gives a 1x1 "map"
             self.backbone = nn.Sequential(
                 MLPEncoder(input_shape[0], feature_dim, _TABULAR_HIDDEN),
-                nn.BatchNorm1d(feature_dim), nn.ReLU(), nn.Unflatten(1, (feature_dim, 1, 1)))
-        h, w = (self.backbone.feature_shape[1:] if len(input_shape) == 3 else (1, 1))
+                nn.BatchNorm1d(feature_dim),
+                nn.ReLU(),
+                nn.Unflatten(1, (feature_dim, 1, 1)),
+            )
+        h, w = self.backbone.feature_shape[1:] if len(input_shape) == 3 else (1, 1)
         self.map_shape, self.lam = (h, w), lam
-        self.feature_conv = nn.Sequential(nn.Conv2d(feature_dim, feature_dim, 1),
-                                          nn.BatchNorm2d(feature_dim))
+        self.feature_conv = nn.Sequential(
+            nn.Conv2d(feature_dim, feature_dim, 1), nn.BatchNorm2d(feature_dim)
+        )
         self.classifier_ori = MLP([feature_dim, n_clusters, n_clusters])
-        self.att_conv = nn.Sequential(nn.Conv2d(feature_dim, n_clusters, 1),
-                                      nn.BatchNorm2d(n_clusters), nn.ReLU())
+        self.att_conv = nn.Sequential(
+            nn.Conv2d(feature_dim, n_clusters, 1), nn.BatchNorm2d(n_clusters), nn.ReLU()
+        )
         self.theta = nn.Sequential(nn.Linear(n_clusters * h * w, 3), nn.Sigmoid())
         self.classifier_att = MLP([feature_dim, n_clusters, n_clusters])
         # gatcluster_mi: JSD discriminators on (f_ori, f_att), (f_ori, q_att), (f_att, q_ori).
-        self.mi = nn.ModuleList(
-            [MLP([2 * feature_dim, feature_dim, feature_dim, 1]),
-             MLP([feature_dim + n_clusters, feature_dim, n_clusters, 1]),
-             MLP([feature_dim + n_clusters, feature_dim, n_clusters, 1])]
-        ) if mi else None
+        self.mi = (
+            nn.ModuleList(
+                [
+                    MLP([2 * feature_dim, feature_dim, feature_dim, 1]),
+                    MLP([feature_dim + n_clusters, feature_dim, n_clusters, 1]),
+                    MLP([feature_dim + n_clusters, feature_dim, n_clusters, 1]),
+                ]
+            )
+            if mi
+            else None
+        )
         self.extra_heads = nn.ModuleList(
-            [MLP([feature_dim, n_clusters, n_clusters]) for _ in range(n_heads - 1)])
+            [MLP([feature_dim, n_clusters, n_clusters]) for _ in range(n_heads - 1)]
+        )
 
     def original(self, x):
         """Pooled features and logits of the original branch, and the maps the attention needs."""

@@ -96,10 +96,13 @@ def random_affine(x, degrees=10.0, translate=0.1, scale=(0.8, 1.2), shear=10.0, 
     tx = 2 * _uniform(n, -translate, translate, x, generator)
     ty = 2 * _uniform(n, -translate, translate, x, generator)
     cos, sin = angle.cos(), angle.sin()
-    forward = torch.stack([
-        torch.stack([s * cos, s * (cos * sh - sin)], dim=1),
-        torch.stack([s * sin, s * (sin * sh + cos)], dim=1),
-    ], dim=1)
+    forward = torch.stack(
+        [
+            torch.stack([s * cos, s * (cos * sh - sin)], dim=1),
+            torch.stack([s * sin, s * (sin * sh + cos)], dim=1),
+        ],
+        dim=1,
+    )
     inverse = torch.linalg.inv(forward)
     shift = torch.stack([tx, ty], dim=1)[:, :, None]
     theta = torch.cat([inverse, -inverse @ shift], dim=2)
@@ -121,7 +124,7 @@ def to_grayscale(x):
 
 
 def apply_color_mode(x, color_mode):
-    """``"grayscale"``: the luma of RGB images (see :func:`to_grayscale`); ``"rgb"``: ``x`` as is."""
+    """``"grayscale"``: the luma of RGB images (:func:`to_grayscale`); ``"rgb"``: ``x`` as is."""
     return to_grayscale(x) if color_mode == "grayscale" else x
 
 
@@ -137,8 +140,11 @@ def random_grayscale(x, p=0.2, generator=None):
 def _hue_rotation(angle):
     """Rotation matrices about the grey axis (1, 1, 1) of RGB space, one per angle."""
     k = torch.full((3,), 1 / math.sqrt(3), device=angle.device, dtype=angle.dtype)
-    cross = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]],
-                         device=angle.device, dtype=angle.dtype) / math.sqrt(3)
+    cross = torch.tensor(
+        [[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]],
+        device=angle.device,
+        dtype=angle.dtype,
+    ) / math.sqrt(3)
     eye = torch.eye(3, device=angle.device, dtype=angle.dtype)
     cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
     return cos * eye + sin * cross + (1 - cos) * torch.outer(k, k)
@@ -211,9 +217,20 @@ class ImageAugmenter:
         Standard deviation of :func:`gaussian_noise`.
     """
 
-    def __init__(self, crop_scale=(0.4, 1.0), crop_ratio=(3 / 4, 4 / 3), affine=None, hflip=0.0,
-                 brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0, grayscale=0.0,
-                 channel_shuffle=False, noise=0.0):
+    def __init__(
+        self,
+        crop_scale=(0.4, 1.0),
+        crop_ratio=(3 / 4, 4 / 3),
+        affine=None,
+        hflip=0.0,
+        brightness=0.0,
+        contrast=0.0,
+        saturation=0.0,
+        hue=0.0,
+        grayscale=0.0,
+        channel_shuffle=False,
+        noise=0.0,
+    ):
         self.crop_scale = crop_scale
         self.crop_ratio = crop_ratio
         self.affine = affine
@@ -236,7 +253,9 @@ class ImageAugmenter:
         if self.hflip:
             x = random_hflip(x, self.hflip, generator)
         if self.brightness or self.contrast or self.saturation or self.hue:
-            x = color_jitter(x, self.brightness, self.contrast, self.saturation, self.hue, generator)
+            x = color_jitter(
+                x, self.brightness, self.contrast, self.saturation, self.hue, generator
+            )
         if self.grayscale:
             x = random_grayscale(x, self.grayscale, generator)
         if self.noise:
@@ -308,8 +327,9 @@ class NeighborViews:
         self.data = data
 
     def __call__(self, idx, x, generator=None):
-        pick = torch.randint(self.neighbors.shape[1], (len(idx),), device=self.neighbors.device,
-                             generator=generator)
+        pick = torch.randint(
+            self.neighbors.shape[1], (len(idx),), device=self.neighbors.device, generator=generator
+        )
         return self.data[self.neighbors[idx, pick]]
 
 
@@ -318,8 +338,14 @@ def check_crop_scale(scale, alternative):
 
     ``alternative`` names the parameter's other accepted value in the message.
     """
-    if (not isinstance(scale, (tuple, list)) or len(scale) != 2
-            or not all(isinstance(v, Real) for v in scale) or not 0 < scale[0] <= scale[1] <= 1):
-        raise ValueError(f"crop_scale must be {alternative} or a pair (low, high) with "
-                         f"0 < low <= high <= 1; got {scale!r}.")
+    if (
+        not isinstance(scale, (tuple, list))
+        or len(scale) != 2
+        or not all(isinstance(v, Real) for v in scale)
+        or not 0 < scale[0] <= scale[1] <= 1
+    ):
+        raise ValueError(
+            f"crop_scale must be {alternative} or a pair (low, high) with "
+            f"0 < low <= high <= 1; got {scale!r}."
+        )
     return tuple(float(v) for v in scale)

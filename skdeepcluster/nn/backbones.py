@@ -84,10 +84,19 @@ def _plan(spatial, conv_layers):
     plan, sizes = [], []
     for channels, kernel, stride, *pad in conv_layers:
         padding = pad[0] if pad else (kernel - 1) // 2
-        if min(conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)) < 2:
+        if (
+            min(
+                conv_output_size(h, kernel, stride, padding),
+                conv_output_size(w, kernel, stride, padding),
+            )
+            < 2
+        ):
             stride, padding = 1, (kernel - 1) // 2
         plan.append((channels, kernel, stride, padding))
-        h, w = conv_output_size(h, kernel, stride, padding), conv_output_size(w, kernel, stride, padding)
+        h, w = (
+            conv_output_size(h, kernel, stride, padding),
+            conv_output_size(w, kernel, stride, padding),
+        )
         sizes.append((h, w))
     return plan, sizes
 
@@ -120,8 +129,16 @@ class ConvEncoder(nn.Module):
         mutual-information estimators use).
     """
 
-    def __init__(self, input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(),
-                 activation="leaky_relu", batchnorm=True, feature_layer=-1):
+    def __init__(
+        self,
+        input_shape,
+        latent_dim,
+        conv_layers=((32, 3, 2), (64, 3, 2)),
+        hidden=(),
+        activation="leaky_relu",
+        batchnorm=True,
+        feature_layer=-1,
+    ):
         super().__init__()
         channels = input_shape[0]
         plan, sizes = _plan(input_shape[1:], conv_layers)
@@ -135,7 +152,7 @@ class ConvEncoder(nn.Module):
             channels = out_channels
         self.feature_layer = feature_layer % len(blocks)
         self.conv_front = nn.Sequential(*blocks[: self.feature_layer + 1])
-        self.conv_back = nn.Sequential(*blocks[self.feature_layer + 1:])
+        self.conv_back = nn.Sequential(*blocks[self.feature_layer + 1 :])
         self.feature_shape = (plan[self.feature_layer][0], *sizes[self.feature_layer])
         h, w = sizes[-1]
         flat = channels * h * w
@@ -169,16 +186,28 @@ class ConvDecoder(nn.Module):
         Applied to the output (``"sigmoid"`` for data scaled to [0, 1]).
     """
 
-    def __init__(self, output_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(),
-                 activation="leaky_relu", batchnorm=True, output_activation=None):
+    def __init__(
+        self,
+        output_shape,
+        latent_dim,
+        conv_layers=((32, 3, 2), (64, 3, 2)),
+        hidden=(),
+        activation="leaky_relu",
+        batchnorm=True,
+        output_activation=None,
+    ):
         super().__init__()
         self.output_shape = tuple(output_shape)
         plan, sizes = _plan(output_shape[1:], conv_layers)
         h, w = sizes[-1]
         last_channels = plan[-1][0]
         self.start_shape = (last_channels, h, w)
-        self.head = MLP([latent_dim, *reversed(hidden), last_channels * h * w],
-                        activation=activation, batchnorm=batchnorm, final_activation=True)
+        self.head = MLP(
+            [latent_dim, *reversed(hidden), last_channels * h * w],
+            activation=activation,
+            batchnorm=batchnorm,
+            final_activation=True,
+        )
         layers = []
         channels = last_channels
         for i in reversed(range(len(plan))):
@@ -187,8 +216,11 @@ class ConvDecoder(nn.Module):
             is_last = i == 0
             # A transposed convolution undoes each encoder layer's size change (also
             # the shrink of an even kernel at stride 1); the surplus is cropped.
-            layers.append(nn.ConvTranspose2d(channels, out_channels, kernel, stride, padding,
-                                             output_padding=stride - 1))
+            layers.append(
+                nn.ConvTranspose2d(
+                    channels, out_channels, kernel, stride, padding, output_padding=stride - 1
+                )
+            )
             if not is_last:
                 if batchnorm:
                     layers.append(nn.BatchNorm2d(out_channels))
@@ -224,12 +256,16 @@ class MLPEncoder(nn.Module):
         (the last hidden layer, or the input when there is none).
     """
 
-    def __init__(self, n_features, latent_dim, hidden=(256,), activation="leaky_relu",
-                 batchnorm=True):
+    def __init__(
+        self, n_features, latent_dim, hidden=(256,), activation="leaky_relu", batchnorm=True
+    ):
         super().__init__()
         sizes = [n_features, *hidden]
-        self.body = (MLP(sizes, activation=activation, batchnorm=batchnorm, final_activation=True)
-                     if hidden else nn.Identity())
+        self.body = (
+            MLP(sizes, activation=activation, batchnorm=batchnorm, final_activation=True)
+            if hidden
+            else nn.Identity()
+        )
         self.head = nn.Linear(sizes[-1], latent_dim)
         self.feature_shape = (sizes[-1],)
 
@@ -252,7 +288,8 @@ class _PreActBlock(nn.Module):
         self.residual = nn.Sequential(
             *pre,
             nn.Conv2d(in_channels, out_channels, 3, 1, 1),
-            nn.BatchNorm2d(out_channels), nn.ReLU(),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, 3, 1, 1),
             *([nn.AvgPool2d(2)] if down else []),
         )
@@ -304,11 +341,15 @@ class ResNetEncoder(nn.Module):
             blocks.append(_PreActBlock(channels, width, down=True, first=i == 0))
             channels = width
         self.down = nn.Sequential(*blocks)
-        self.top = nn.Sequential(_PreActBlock(channels, channels, down=False),
-                                 nn.BatchNorm2d(channels), nn.ReLU(),
-                                 nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.top = nn.Sequential(
+            _PreActBlock(channels, channels, down=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(channels, latent_dim)
-        h, w = input_shape[1] // 2 ** n_down, input_shape[2] // 2 ** n_down
+        h, w = input_shape[1] // 2**n_down, input_shape[2] // 2**n_down
         self.feature_shape = (channels, h, w)
 
     def forward(self, x, return_features=False):
@@ -367,8 +408,12 @@ class VGGEncoder(nn.Module):
 # GATCluster's released layouts: STL-10 (96 px) and ImageNet-10 (resized to 128 px).
 VGG_LAYOUTS = {
     "96": (((64, 64, 64), True), ((128, 128, 128), True), ((256, 256, 256), True)),
-    "128": (((64, 64, 64), True), ((128, 128, 128), True), ((256, 256, 256), True),
-            ((256, 256), False)),
+    "128": (
+        ((64, 64, 64), True),
+        ((128, 128, 128), True),
+        ((256, 256, 256), True),
+        ((256, 256), False),
+    ),
 }
 
 
@@ -393,34 +438,55 @@ def vgg_layout(size, widths=(64, 128, 256), convs_per_stage=2, min_size=4):
         size = size // 2 if pool else size
         layout.append(((width,) * n_convs, pool))
     if not layout:
-        raise ValueError(f"images of {size} pixels are too small for a VGG encoder "
-                         f"(at least {min_size + 2} needed)")
+        raise ValueError(
+            f"images of {size} pixels are too small for a VGG encoder "
+            f"(at least {min_size + 2} needed)"
+        )
     return tuple(layout)
 
 
-def build_encoder(input_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
-                  activation="leaky_relu", batchnorm=True, feature_layer=-1):
+def build_encoder(
+    input_shape,
+    latent_dim,
+    conv_layers=((32, 3, 2), (64, 3, 2)),
+    hidden=(256,),
+    activation="leaky_relu",
+    batchnorm=True,
+    feature_layer=-1,
+):
     """A :class:`ConvEncoder` for image shapes, an :class:`MLPEncoder` for ``(n_features,)``.
 
     For tabular input the MLP's hidden widths are ``hidden``.
     """
     if len(input_shape) == 1:
         return MLPEncoder(input_shape[0], latent_dim, hidden, activation, batchnorm)
-    return ConvEncoder(input_shape, latent_dim, conv_layers, hidden, activation, batchnorm,
-                       feature_layer)
+    return ConvEncoder(
+        input_shape, latent_dim, conv_layers, hidden, activation, batchnorm, feature_layer
+    )
 
 
-def build_decoder(output_shape, latent_dim, conv_layers=((32, 3, 2), (64, 3, 2)), hidden=(256,),
-                  activation="leaky_relu", batchnorm=True, output_activation=None):
+def build_decoder(
+    output_shape,
+    latent_dim,
+    conv_layers=((32, 3, 2), (64, 3, 2)),
+    hidden=(256,),
+    activation="leaky_relu",
+    batchnorm=True,
+    output_activation=None,
+):
     """The decoder matching :func:`build_encoder` with the same arguments."""
     if len(output_shape) == 1:
-        mlp = MLP([latent_dim, *reversed(hidden), output_shape[0]], activation=activation,
-                  batchnorm=batchnorm)
+        mlp = MLP(
+            [latent_dim, *reversed(hidden), output_shape[0]],
+            activation=activation,
+            batchnorm=batchnorm,
+        )
         if output_activation == "sigmoid":
             return nn.Sequential(mlp, nn.Sigmoid())
         return mlp
-    return ConvDecoder(output_shape, latent_dim, conv_layers, hidden, activation, batchnorm,
-                       output_activation)
+    return ConvDecoder(
+        output_shape, latent_dim, conv_layers, hidden, activation, batchnorm, output_activation
+    )
 
 
 def flat_size(shape):

@@ -38,8 +38,9 @@ class DeviceData:
         self._table = None
         if elementwise and values.dtype == np.uint8:
             rows = torch.from_numpy(np.ascontiguousarray(values))
-            self._table = torch.as_tensor(scale(np.arange(256, dtype=np.float64)),
-                                          dtype=torch.float32, device=device)
+            self._table = torch.as_tensor(
+                scale(np.arange(256, dtype=np.float64)), dtype=torch.float32, device=device
+            )
         else:
             rows = torch.as_tensor(scale(values), dtype=torch.float32)
         self.shape = rows.shape
@@ -85,6 +86,6 @@ def eval_chunks(net, fn, X, size=1024):
     net.eval()
     try:
         with torch.no_grad():
-            return [fn(X[i:i + size]) for i in range(0, X.shape[0], size)]
+            return [fn(X[i : i + size]) for i in range(0, X.shape[0], size)]
     finally:
         net.train(was_training)

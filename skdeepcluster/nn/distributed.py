@@ -24,8 +24,15 @@ if torch.distributed.is_available():
     # ``torch._dynamo``), which in a launched script is inside the fit.
     import torch.distributed.nn.functional  # noqa: F401
 
-__all__ = ["join_launched_group", "process_group", "gather_rows", "broadcast_from_first",
-           "same_on_every_rank", "synced_batch_norm", "data_parallel"]
+__all__ = [
+    "join_launched_group",
+    "process_group",
+    "gather_rows",
+    "broadcast_from_first",
+    "same_on_every_rank",
+    "synced_batch_norm",
+    "data_parallel",
+]
 
 
 def join_launched_group(device):
@@ -53,12 +60,17 @@ def join_launched_group(device):
             "the default process group: destroy_process_group() will not end the group's "
             "threads, and the process can abort as it exits ('terminate called without an "
             "active exception'). Import skdeepcluster before calling init_process_group().",
-            RuntimeWarning, stacklevel=3)
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return device
 
 
 def _default_group_pinned():
-    """Whether torch.distributed.nn.functional holds the default group in its defaults (see the import)."""
+    """Whether torch.distributed.nn.functional holds the default group in its defaults.
+
+    See the import.
+    """
     functional = sys.modules.get("torch.distributed.nn.functional")
     world = torch.distributed.group.WORLD
     defaults = getattr(getattr(functional, "all_gather", None), "__defaults__", None) or ()
@@ -66,7 +78,7 @@ def _default_group_pinned():
 
 
 def process_group():
-    """``(rank, world_size)`` of the initialised ``torch.distributed`` group, ``(0, 1)`` without one."""
+    """``(rank, world_size)`` of the initialised ``torch.distributed`` group, else ``(0, 1)``."""
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -90,7 +102,9 @@ def gather_rows(tensor, own=False):
     sizes = [torch.zeros_like(size) for _ in range(world)]
     dist.all_gather(sizes, size)
     sizes = [int(s) for s in sizes]
-    padded = torch.nn.functional.pad(tensor, (0, 0) * (tensor.dim() - 1) + (0, max(sizes) - sizes[rank]))
+    padded = torch.nn.functional.pad(
+        tensor, (0, 0) * (tensor.dim() - 1) + (0, max(sizes) - sizes[rank])
+    )
     parts = _AllGather.apply(padded) if tensor.requires_grad else _all_gather(padded)
     full = torch.cat([part[:n] for part, n in zip(parts, sizes)])
     if not own:
@@ -152,7 +166,7 @@ def same_on_every_rank(value):
 
 @contextlib.contextmanager
 def synced_batch_norm(module, enabled=True):
-    """Within the block, ``module``'s BatchNorm layers are SyncBatchNorm (statistics of the whole batch).
+    """Within the block, ``module``'s BatchNorm layers are SyncBatchNorm (whole-batch statistics).
 
     The SyncBatchNorm layers share the BatchNorm layers' parameters and
     running statistics, and the BatchNorm layers are put back afterwards,
@@ -164,7 +178,8 @@ def synced_batch_norm(module, enabled=True):
         for parent in list(module.modules()):
             for name, child in list(parent.named_children()):
                 if isinstance(child, torch.nn.modules.batchnorm._BatchNorm) and not isinstance(
-                        child, torch.nn.SyncBatchNorm):
+                    child, torch.nn.SyncBatchNorm
+                ):
                     setattr(parent, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(child))
                     swapped.append((parent, name, child))
     try:
@@ -206,7 +221,9 @@ def data_parallel(losses, module, device):
     from torch.nn.parallel import DistributedDataParallel
 
     with synced_batch_norm(module, enabled=device.type == "cuda"):
-        yield {name: DistributedDataParallel(_StepModule(module, loss), find_unused_parameters=True)
-               for name, loss in losses.items()}
+        yield {
+            name: DistributedDataParallel(_StepModule(module, loss), find_unused_parameters=True)
+            for name, loss in losses.items()
+        }
         for buffer in module.buffers():
             torch.distributed.broadcast(buffer, src=0)

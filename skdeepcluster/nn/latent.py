@@ -20,8 +20,14 @@ from torch import nn
 from .backbones import build_decoder, build_encoder
 from .losses import kl_diagonal_gaussians
 
-__all__ = ["gaussian_sample", "gumbel_softmax", "mixture_reparametrize", "log_likelihood",
-           "mixture_moments", "GaussianMixtureVAE"]
+__all__ = [
+    "gaussian_sample",
+    "gumbel_softmax",
+    "mixture_reparametrize",
+    "log_likelihood",
+    "mixture_moments",
+    "GaussianMixtureVAE",
+]
 
 # Encoder and decoder: two stride-2 3x3 convolutions (32 and 64 channels) and
 # a 256-wide fully connected layer for images, two 256-wide layers for rows.
@@ -33,7 +39,7 @@ _LOG_VAR_RANGE = (-10.0, 10.0)
 
 
 def gaussian_sample(mean, log_var, generator=None):
-    """A draw ``mean + exp(log_var / 2) * eps`` from ``N(mean, diag(exp(log_var)))``, with gradients.
+    """A draw ``mean + exp(log_var / 2) * eps`` of ``N(mean, diag(exp(log_var)))``, with gradients.
 
     ``eps`` is standard-normal noise of ``mean``'s shape from ``generator``.
     """
@@ -94,8 +100,9 @@ def mixture_moments(codes, spread, labels, n_clusters, min_variance):
     counts = torch.bincount(labels, minlength=n_clusters).clamp_min(1).to(codes.dtype)
     onehot = F.one_hot(labels, n_clusters).to(codes.dtype)
     centers = onehot.T @ codes / counts[:, None]
-    variances = (onehot.T @ (codes.pow(2) + spread) / counts[:, None]
-                 - centers.pow(2)).clamp_min(min_variance)
+    variances = (onehot.T @ (codes.pow(2) + spread) / counts[:, None] - centers.pow(2)).clamp_min(
+        min_variance
+    )
     return centers, variances
 
 
@@ -121,7 +128,7 @@ class GaussianMixtureVAE(nn.Module):
         # random directions at distance sqrt(D), each q(z|x, y=k) centred on its own, so
         # no cluster starts out cheaper than another (none is starved of data at first).
         means = torch.randn(n_clusters, latent_dim)
-        means *= latent_dim ** 0.5 / means.norm(dim=1, keepdim=True)
+        means *= latent_dim**0.5 / means.norm(dim=1, keepdim=True)
         self.prior_mean = nn.Parameter(means)
         self.prior_log_var = nn.Parameter(torch.zeros(n_clusters, latent_dim))
         with torch.no_grad():

@@ -38,8 +38,18 @@ from tqdm.auto import tqdm
 from .distributed import data_parallel, process_group
 from .progress import progress_bar
 
-__all__ = ["Step", "Session", "Batches", "train", "batch_slices", "adam", "epochs_for_updates",
-           "warmup_cosine", "generator_seed", "TrainingInterrupted"]
+__all__ = [
+    "Step",
+    "Session",
+    "Batches",
+    "train",
+    "batch_slices",
+    "adam",
+    "epochs_for_updates",
+    "warmup_cosine",
+    "generator_seed",
+    "TrainingInterrupted",
+]
 
 # Steps between the NaN/inf checks inside an epoch (each check costs one sync).
 _CHECK_EVERY = 100
@@ -138,7 +148,7 @@ def generator_seed(generator):
     For the draws that run outside torch (scikit-learn's k-means, say), so
     they too follow the fit's seed and its checkpointed random state.
     """
-    return int(torch.randint(2 ** 31 - 1, (1,), generator=generator, device=generator.device))
+    return int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
 
 
 def batch_slices(n_samples, batch_size, drop_last=True):
@@ -148,7 +158,9 @@ def batch_slices(n_samples, batch_size, drop_last=True):
     unless it would be the only one (``n_samples < batch_size``).
     """
     batch_size = min(batch_size, n_samples)
-    slices = [(start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)]
+    slices = [
+        (start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)
+    ]
     if drop_last and len(slices) > 1 and slices[-1][1] - slices[-1][0] < batch_size:
         slices.pop()
     return slices
@@ -175,17 +187,34 @@ def warmup_cosine(warmup=0.05, final=0.0):
     over the first ``warmup`` of the run, then follows a half cosine down to
     ``final`` at the end (Loshchilov & Hutter's SGDR without restarts).
     """
+
     def factor(progress):
         if progress < warmup:
             return (progress + 1e-3) / (warmup + 1e-3)
         rest = (progress - warmup) / max(1.0 - warmup, 1e-12)
         return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0)))
+
     return factor
 
 
-def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator, amp=False,
-          verbose=0, history=None, epoch_start=None, epoch_end=None, lr_schedule=None,
-          session=None, phase="train"):
+def train(
+    steps,
+    schedule,
+    n_samples,
+    *,
+    batches,
+    max_epochs,
+    device,
+    generator,
+    amp=False,
+    verbose=0,
+    history=None,
+    epoch_start=None,
+    epoch_end=None,
+    lr_schedule=None,
+    session=None,
+    phase="train",
+):
     """Run the optimisation; return the history with one record per epoch appended.
 
     Parameters
@@ -242,15 +271,18 @@ def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator,
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
     losses = {name: step.loss for name, step in steps.items()}
     (rank, world), started = process_group(), time.perf_counter()
-    with _learning_rate_plan(steps, lr_schedule, total_steps) as set_learning_rate, \
-            data_parallel(losses, session.module, device) as losses, \
-            _Progress(verbose and rank == 0, phase, progress) as bar:
+    with (
+        _learning_rate_plan(steps, lr_schedule, total_steps) as set_learning_rate,
+        data_parallel(losses, session.module, device) as losses,
+        _Progress(verbose and rank == 0, phase, progress) as bar,
+    ):
         for epoch in range(first_epoch, first_epoch + epochs):
             if epoch_start is not None:
                 epoch_start(epoch)
             totals = _EpochTotals()
-            for idx in batches(torch.randperm(n_samples, device=device, generator=generator),
-                               generator):
+            for idx in batches(
+                torch.randperm(n_samples, device=device, generator=generator), generator
+            ):
                 name = schedule[step_count % len(schedule)]
                 set_learning_rate(steps[name].optimizer, step_count)
                 try:
@@ -271,7 +303,9 @@ def train(steps, schedule, n_samples, *, batches, max_epochs, device, generator,
             session.end_epoch(progress, step_count, stopped=stop_now)
             bar.epoch(record)
             if verbose > 1 and rank == 0:
-                _report(record, epoch - first_epoch + 1, epochs, first_epoch, started, verbose, stop_now)
+                _report(
+                    record, epoch - first_epoch + 1, epochs, first_epoch, started, verbose, stop_now
+                )
             if stop_now:
                 break
     return history
@@ -296,8 +330,10 @@ def _learning_rate_plan(steps, lr_schedule, total_steps):
     if lr_schedule is None:
         yield lambda optimizer, step_count: None
         return
-    base = {id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
-            for step in steps.values()}
+    base = {
+        id(step.optimizer): [group["lr"] for group in step.optimizer.param_groups]
+        for step in steps.values()
+    }
 
     def scale(optimizer, factor):
         for group, lr in zip(optimizer.param_groups, base[id(optimizer)]):
@@ -305,7 +341,8 @@ def _learning_rate_plan(steps, lr_schedule, total_steps):
 
     try:
         yield lambda optimizer, step_count: scale(
-            optimizer, lr_schedule(min(step_count / total_steps, 1.0)))
+            optimizer, lr_schedule(min(step_count / total_steps, 1.0))
+        )
     finally:
         for step in steps.values():
             scale(step.optimizer, 1.0)
@@ -347,8 +384,11 @@ _NOT_LOSSES = ("epoch", "time", "samples_per_s", "phase")
 
 
 def _losses(record):
-    return {k: v if isinstance(v, str) else f"{v:.4g}"
-            for k, v in record.items() if k not in _NOT_LOSSES}
+    return {
+        k: v if isinstance(v, str) else f"{v:.4g}"
+        for k, v in record.items()
+        if k not in _NOT_LOSSES
+    }
 
 
 class _Progress:
@@ -366,8 +406,9 @@ class _Progress:
 
     def __exit__(self, kind, exc, tb):
         if not self._bar.disable and kind is not None and issubclass(kind, TrainingInterrupted):
-            self._bar.set_description(f"{self._bar.desc} interrupted: the model so far is kept",
-                                      refresh=False)
+            self._bar.set_description(
+                f"{self._bar.desc} interrupted: the model so far is kept", refresh=False
+            )
         self._bar.close()
         return False
 
@@ -378,8 +419,10 @@ def _report(record, done, epochs, first_epoch, started, every, last):
         return
     eta = (time.perf_counter() - started) / done * (epochs - done)
     losses = "  ".join(f"{k}={v}" for k, v in _losses(record).items())
-    tqdm.write(f"epoch {record['epoch'] + 1}/{first_epoch + epochs}  {losses}  "
-               f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s")
+    tqdm.write(
+        f"epoch {record['epoch'] + 1}/{first_epoch + epochs}  {losses}  "
+        f"{record['samples_per_s']:.0f} samples/s  ETA {eta:.0f}s"
+    )
 
 
 def _check_finite(sums, epoch):

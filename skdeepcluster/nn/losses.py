@@ -106,8 +106,7 @@ class _PairCritic(nn.Module):
     def __init__(self, feature_dim, code_dim, hidden, activation):
         super().__init__()
         self.first = PairLinear(feature_dim, code_dim, hidden[0])
-        self.rest = nn.Sequential(_activation(activation),
-                                  MLP([*hidden, 1], activation=activation))
+        self.rest = nn.Sequential(_activation(activation), MLP([*hidden, 1], activation=activation))
 
     def scores(self, f, z, generator=None):
         w_f, w_z = self.first.split_weight()
@@ -175,7 +174,6 @@ class LocalMIEstimator(_PairCritic):
         return jsd_mi_loss(*self.scores(positions, z, generator))
 
 
-
 def dissimilar_partner(groups, generator=None):
     """For each row, a random row of another group: negatives that differ in kind.
 
@@ -187,6 +185,7 @@ def dissimilar_partner(groups, generator=None):
     partner = scores.argmax(dim=1)
     fallback = (torch.arange(n, device=groups.device) + 1) % n
     return torch.where(different.any(dim=1), partner, fallback)
+
 
 def entropy(probs, eps=1e-8):
     """Mean per-sample entropy ``-mean_i sum_k p_ik log p_ik``."""
@@ -239,7 +238,7 @@ def nearest_neighbors(z, n_neighbors, chunk_size=2048):
     distances, indices = [], []
     with torch.no_grad():
         for start in range(0, n, chunk_size):
-            d = torch.cdist(z[start:start + chunk_size], z)
+            d = torch.cdist(z[start : start + chunk_size], z)
             rows = torch.arange(d.shape[0], device=z.device)
             d[rows, rows + start] = float("inf")
             dist, idx = d.topk(n_neighbors, dim=1, largest=False)
@@ -257,9 +256,10 @@ def cosine_neighbors(data, n_neighbors, chunk_size=4096):
     """
     n = len(data)
     with torch.no_grad():
-        rows = torch.cat([data[start:start + chunk_size] for start in range(0, n, chunk_size)])
-        _, indices = nearest_neighbors(F.normalize(rows.float().flatten(1), dim=1),
-                                       min(n_neighbors, n - 1))
+        rows = torch.cat([data[start : start + chunk_size] for start in range(0, n, chunk_size)])
+        _, indices = nearest_neighbors(
+            F.normalize(rows.float().flatten(1), dim=1), min(n_neighbors, n - 1)
+        )
     return indices
 
 
@@ -273,6 +273,7 @@ def contrastive_loss(anchor, positive, negative, margin_positive=0.05, margin_ne
     partners per anchor, shaped ``(n, k, dim)`` against ``anchor``'s
     ``(n, dim)``.
     """
+
     def distance(a, b):
         a = a.unsqueeze(1) if b.dim() == 3 else a
         return (a - b).pow(2).sum(-1).clamp_min(1e-12).sqrt()
@@ -302,7 +303,7 @@ def knn_affinity(z, n_neighbors, scale=None):
         knn_d2 = knn_d.pow(2)
         if scale is None:
             scale = knn_d2[:, -1].clamp_min(1e-12).sqrt().median().clamp_min(1e-6)
-        w.scatter_(1, knn_idx, torch.exp(-knn_d2 / (2 * scale ** 2)))
+        w.scatter_(1, knn_idx, torch.exp(-knn_d2 / (2 * scale**2)))
         return torch.maximum(w, w.T)
 
 
@@ -348,11 +349,15 @@ def gradient_penalty(critic, real, fake, generator=None):
     ``x_hat`` interpolates between ``real`` and ``fake`` with one uniform
     weight per row.  The graph is kept so the penalty can be backpropagated.
     """
-    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device,
-                       generator=generator, dtype=real.dtype)
+    alpha = torch.rand(
+        (real.shape[0],) + (1,) * (real.dim() - 1),
+        device=real.device,
+        generator=generator,
+        dtype=real.dtype,
+    )
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat)
-    grads, = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    (grads,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return (grads.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
@@ -386,7 +391,7 @@ class CholeskyOrthonorm(nn.Module):
         gram = y64.T @ y64
         jitter = self.eps * gram.diagonal().mean().clamp_min(1e-12)  # relative to the scale
         chol = torch.linalg.cholesky(gram + jitter * eye)
-        return (m ** 0.5) * torch.linalg.solve_triangular(chol, eye, upper=False).T
+        return (m**0.5) * torch.linalg.solve_triangular(chol, eye, upper=False).T
 
     @torch.no_grad()
     def set_weight(self, y):

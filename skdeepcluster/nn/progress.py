@@ -25,6 +25,15 @@ def progress_bar(total, desc, unit, show, initial=0):
     characters, so what follows it (losses, say) is cut at the edge, not the bar.
     """
     size = _zero_size_terminal()
-    return tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not show, leave=True,
-                ncols=size and size[0], nrows=size and size[1], dynamic_ncols=size is None,
-                bar_format="{l_bar}{bar:16}{r_bar}")
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit=unit,
+        disable=not show,
+        leave=True,
+        ncols=size and size[0],
+        nrows=size and size[1],
+        dynamic_ncols=size is None,
+        bar_format="{l_bar}{bar:16}{r_bar}",
+    )
