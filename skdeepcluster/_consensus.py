@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .metrics import adjusted_rand_score
 
-__all__ = ["alignment", "most_agreeing", "vote", "fill_empty", "consensus"]
+__all__ = ["alignment", "most_agreeing", "vote", "fill_empty", "consensus", "shifted"]
 
 # Rounds of re-aligning the restarts to the vote (it settles in two or three).
 _MAX_ROUNDS = 20
@@ -96,8 +96,12 @@ def _shares(partitions, perms, n_clusters, probas, reference):
     return shares, shares + tie_break
 
 
-def fill_empty(partitions, perms, n_clusters, probas=None, reference=0):
+def fill_empty(ranked, sizes):
     """Per-cluster offsets to the shares that leave no cluster of the vote empty.
+
+    ``ranked`` is what the vote takes the argmax of (:func:`vote`'s shares,
+    ties broken), ``sizes`` each aligned cluster's median size over the
+    partitions.
 
     A cluster every restart fills can still lose every sample in the vote
     (its samples split between neighbours).  Such a cluster takes the
@@ -106,14 +110,7 @@ def fill_empty(partitions, perms, n_clusters, probas=None, reference=0):
     alignment, the offsets label new samples the same way, so ``labels_``
     stays ``predict(X_train)``.  Zero where no cluster is empty.
     """
-    _, ranked = _shares(partitions, perms, n_clusters, probas, reference)
-    sizes = np.median(
-        [
-            np.bincount(perm[labels], minlength=n_clusters)
-            for labels, perm in zip(partitions, perms)
-        ],
-        axis=0,
-    )
+    n_clusters = ranked.shape[1]
     offsets = np.zeros(n_clusters)
     for _ in range(n_clusters):  # each round fills one empty cluster
         scores = ranked + offsets
@@ -153,6 +150,17 @@ def consensus(partitions, n_clusters, probas=None):
         if np.array_equal(labels, current):
             break
         current = labels
-    offsets = fill_empty(partitions, perms, n_clusters, probas, reference)
-    labels, _ = vote(partitions, perms, n_clusters, probas, reference, offsets)
-    return labels, perms, reference, offsets
+    _, ranked = _shares(partitions, perms, n_clusters, probas, reference)
+    sizes = np.median(
+        [np.bincount(perm[p], minlength=n_clusters) for p, perm in zip(partitions, perms)], axis=0
+    )
+    offsets = fill_empty(ranked, sizes)
+    return (ranked + offsets).argmax(axis=1), perms, reference, offsets
+
+
+def shifted(shares, offsets):
+    """Soft shares moved by :func:`fill_empty`'s ``offsets``: rows still sum to 1 (numpy or torch).
+
+    Their argmax is the vote's label; zero offsets leave the shares as they are.
+    """
+    return (shares + offsets) / (1.0 + offsets.sum())

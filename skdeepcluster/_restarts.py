@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._consensus import consensus, vote
+from ._consensus import consensus, shifted, vote
 from .nn.distributed import broadcast_from_first
 
 __all__ = ["restart_seeds", "restart_checkpoint", "KeptRestart", "fitted_state", "Consensus"]
@@ -148,8 +148,7 @@ class Consensus:
         )
         if probas is None:
             return {"labels": labels}
-        # The offsets (zero unless a cluster would be empty) shift the mean, still a distribution.
-        return {"proba": (shares + self.offsets) / (1.0 + self.offsets.sum())}
+        return {"proba": shifted(shares, self.offsets)}
 
     def _votes(self, outputs):
         partitions = [member._raw_labels(out) for member, out in zip(self.members, outputs)]

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from ._consensus import consensus
+from ._consensus import consensus, shifted
 from ._docs import shared_parameters
 from ._feature_rows import FeatureRowsMixin
 from .nn.attention import GaussianAttentionNet
@@ -587,10 +587,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         for head, perm in zip(module.heads(pooled, logits), alignment["perms"]):
             shares[:, torch.as_tensor(perm, device=shares.device)] += head.softmax(dim=1)
         offsets = torch.as_tensor(alignment["offsets"], dtype=shares.dtype, device=shares.device)
-        return {
-            "embedding": pooled,
-            "proba": (shares / self.n_heads + offsets) / (1.0 + offsets.sum()),
-        }
+        return {"embedding": pooled, "proba": shifted(shares / self.n_heads, offsets)}
 
     def _attention(self, module, x):
         _, _, maps, conv = module.original(self._prepare(x))
