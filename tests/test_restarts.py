@@ -157,7 +157,10 @@ def test_sigkill_in_a_later_restart_resumes_inside_it(tmp_path):
     assert _same_weights(resumed, fresh)
 
 
-def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(monkeypatch, python_sigint):  # noqa: F811
+def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(
+    monkeypatch,
+    python_sigint,  # noqa: F811 (the fixture, imported)
+):
     # 4 epochs of 4 batches per restart: backward call 20 is in the second epoch of restart 2.
     _interrupt_at_backward(monkeypatch, 20, "signal")
     est = _toy(n_init=3, combine="best")
@@ -365,7 +368,10 @@ def test_warm_start_trains_every_restart_of_a_consensus_on():
     np.testing.assert_array_equal(est.restart_scores_, longer.restart_scores_)
 
 
-def test_ctrl_c_combines_the_finished_restarts(monkeypatch, python_sigint):  # noqa: F811
+def test_ctrl_c_combines_the_finished_restarts(
+    monkeypatch,
+    python_sigint,  # noqa: F811 (the fixture, imported)
+):
     _interrupt_at_backward(monkeypatch, 36, "signal")  # restart 3, second epoch
     est = _toy(n_init=3)
     with pytest.warns(UserWarning, match=r"in restart 3 of n_init=3, .*consensus of the 2 fini"):
