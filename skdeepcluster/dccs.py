@@ -8,9 +8,9 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from ._docs import shared_parameters
-from ._feature_rows import FeatureRowsMixin
+from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
+from ._framework.docs import shared_parameters
+from ._framework.feature_rows import FeatureRowsMixin
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
 from .nn.distributed import gather_rows

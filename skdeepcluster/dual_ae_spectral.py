@@ -8,8 +8,8 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import BaseDeepClusterer
-from ._docs import shared_parameters
+from ._framework.base import BaseDeepClusterer
+from ._framework.docs import shared_parameters
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
 from .nn.data import eval_chunks
 from .nn.distributed import gather_rows

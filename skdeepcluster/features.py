@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._input import ImageInput, resolve_device
+from ._framework.input import ImageInput, resolve_device
 from .nn.pretrained import (
     IMAGENET_MEAN,
     IMAGENET_STD,

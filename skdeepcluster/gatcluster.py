@@ -13,10 +13,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from ._consensus import consensus, shifted
-from ._docs import shared_parameters
-from ._feature_rows import FeatureRowsMixin
+from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
+from ._framework.consensus import consensus, shifted
+from ._framework.docs import shared_parameters
+from ._framework.feature_rows import FeatureRowsMixin
 from .nn.attention import GaussianAttentionNet
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import batch_statistics, recompute_batch_norm
@@ -561,8 +561,9 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     def _align_heads(self, X):
         """The heads' consensus on the training data: each head's alignment and the offsets.
 
-        As ``combine="consensus"`` aligns restarts (:func:`~skdeepcluster._consensus.consensus`),
-        computed by the inference network (``module_``, read out) on the training images.
+        As ``combine="consensus"`` aligns restarts
+        (:func:`~skdeepcluster._framework.consensus.consensus`), computed by the inference
+        network (``module_``, read out) on the training images.
         """
         module, device, dtype = self._inference_module()
         heads = []

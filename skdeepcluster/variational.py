@@ -13,9 +13,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseDeepClusterer, SoftAssignmentMixin
-from ._docs import shared_parameters
-from ._feature_rows import FeatureRowsMixin
+from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
+from ._framework.docs import shared_parameters
+from ._framework.feature_rows import FeatureRowsMixin
 from .nn.data import eval_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.latent import (

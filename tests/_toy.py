@@ -9,7 +9,7 @@ base's warm starts, checkpoints and data-parallel fits run through it too.
 import torch
 from torch import nn
 
-from skdeepcluster._base import BaseDeepClusterer, SoftAssignmentMixin
+from skdeepcluster._framework.base import BaseDeepClusterer, SoftAssignmentMixin
 from skdeepcluster.nn.augment import ImageAugmenter, TabularAugmenter
 from skdeepcluster.nn.backbones import build_encoder
 from skdeepcluster.nn.distributed import gather_rows

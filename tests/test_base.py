@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_estimator
 
-from skdeepcluster._input import resolve_device
+from skdeepcluster._framework.input import resolve_device
 
 from ._toy import ToyClusterer
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from skdeepcluster import DCCSClustering, DualAESpectralClustering, PretrainedFeatures
-from skdeepcluster import __main__ as cli
+from skdeepcluster._cli import main as cli
 
 
 def test_prints_the_estimator_and_kmeans_side_by_side(monkeypatch, capsys):

@@ -16,9 +16,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skdeepcluster import DualAESpectralClustering, VariationalClustering
-from skdeepcluster._base import BaseDeepClusterer
-from skdeepcluster._consensus import consensus, vote
-from skdeepcluster._session import load_checkpoint
+from skdeepcluster._framework.base import BaseDeepClusterer
+from skdeepcluster._framework.consensus import consensus, vote
+from skdeepcluster._framework.session import load_checkpoint
 from skdeepcluster.metrics import (
     adjusted_rand_score,
     get_scorer,

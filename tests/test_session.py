@@ -12,7 +12,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from skdeepcluster import DCCSClustering, VariationalClustering
-from skdeepcluster._session import load_checkpoint, save_checkpoint
+from skdeepcluster._framework.session import load_checkpoint, save_checkpoint
 
 from ._toy import ToyClusterer
 from .conftest import ESTIMATORS, IDS, QUICK, quick
@@ -169,7 +169,7 @@ _CHILD = textwrap.dedent("""
     import torch
     from sklearn.datasets import load_digits
     import skdeepcluster
-    from skdeepcluster._session import FitSession
+    from skdeepcluster._framework.session import FitSession
     from tests._toy import ToyClusterer
     end_epoch = FitSession.end_epoch
     def announced(self, *args, **kwargs):

@@ -25,13 +25,13 @@ import time
 
 import torch
 
-import skdeepcluster._base as base
-import skdeepcluster._session as session
+import skdeepcluster._framework.base as base
+import skdeepcluster._framework.session as session
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import _load
 
-from skdeepcluster.__main__ import DATASETS, METHODS
+from skdeepcluster._cli.main import DATASETS, METHODS
 
 
 def _timed(record, function):

@@ -66,7 +66,7 @@ def hbgf(partitions, n_clusters):
 
 def combinations(partitions, probas, n_clusters):
     """Every combination's labels of one subset of fits, by name."""
-    from skdeepcluster._consensus import consensus, most_agreeing
+    from skdeepcluster._framework.consensus import consensus, most_agreeing
 
     out = {
         "agree-most": partitions[most_agreeing(partitions)],
@@ -82,7 +82,7 @@ def one_representation(fits, y, n_clusters):
     """Per fit: ACC of its labels, of k-means on its embedding (best, vote), of labels + k-means."""
     from sklearn.cluster import KMeans
 
-    from skdeepcluster._consensus import consensus
+    from skdeepcluster._framework.consensus import consensus
     from skdeepcluster.metrics import cluster_accuracy
 
     print(

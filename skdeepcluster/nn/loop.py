@@ -23,7 +23,7 @@ after every step (then raising :class:`TrainingInterrupted`), asks
 ``interruption(epoch, steps)`` what Ctrl-C inside a step becomes, and trains
 its ``module`` data-parallel across ranks.  The base class here is the
 no-op session of a single ``train`` call; the estimators' fit session
-(``skdeepcluster._session.FitSession``) derives from it.
+(``skdeepcluster._framework.session.FitSession``) derives from it.
 """
 
 import contextlib

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy.spatial.distance import cdist
 from torchvision.utils import make_grid
 
-from ._image_folder import read_image
+from ..datasets._image_folder import read_image
 
 _WHITE = (255, 255, 255)
 

@@ -7,7 +7,7 @@ checkpoints, Ctrl-C), calls the method's hooks, and then reads labels and
 embeddings out with batched, gradient-free inference.  The method contract
 is in :class:`BaseDeepClusterer`'s docstring.
 
-Input shapes and scaling: :mod:`skdeepcluster._input`.
+Input shapes and scaling: :mod:`skdeepcluster._framework.input`.
 """
 
 import copy
@@ -24,12 +24,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._input import ImageInput, resolve_device
-from ._restarts import Consensus, KeptRestart, fitted_state, restart_checkpoint, restart_seeds
-from ._session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
-from .metrics import neighbour_agreement_score
-from .nn.data import DeviceData
-from .nn.distributed import join_launched_group, process_group, same_on_every_rank
+from ..metrics import neighbour_agreement_score
+from ..nn.data import DeviceData
+from ..nn.distributed import join_launched_group, process_group, same_on_every_rank
+from .input import ImageInput, resolve_device
+from .restarts import Consensus, KeptRestart, fitted_state, restart_checkpoint, restart_seeds
+from .session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin"]
 
@@ -69,7 +69,7 @@ class BaseDeepClusterer(
         (loading a resumed checkpoint's or a warm start's weights into it)
         and sets ``module_``.
     ``_train_module(self, module, data, trainer)``
-        Train ``module``.  ``trainer`` (:class:`~skdeepcluster._session.Trainer`)
+        Train ``module``.  ``trainer`` (:class:`~skdeepcluster._framework.session.Trainer`)
         is :func:`skdeepcluster.nn.loop.train` with the fit's rows, device,
         generator, history, session, ``verbose`` and autocast bound: a method
         passes its steps, schedule, batch size or batch source, epochs, and
@@ -284,7 +284,7 @@ class BaseDeepClusterer(
     def _train_module(self, module, data, trainer):
         """Train ``module`` on ``data`` through ``trainer``.
 
-        ``trainer`` is a :class:`~skdeepcluster._session.Trainer`.
+        ``trainer`` is a :class:`~skdeepcluster._framework.session.Trainer`.
         """
 
     def _read_out(self, module, data, generator):

@@ -23,7 +23,7 @@ partitions", IEEE TPAMI 27(12), 2005 (voting after relabelling).
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .metrics import adjusted_rand_score
+from ..metrics import adjusted_rand_score
 
 __all__ = ["alignment", "most_agreeing", "vote", "fill_empty", "consensus", "shifted"]
 

@@ -5,7 +5,7 @@
 estimator's ``score`` on the training data) is highest, as
 :class:`~sklearn.cluster.KMeans` keeps the run of least inertia; with
 ``combine="consensus"`` it keeps every restart and labels each sample by
-their vote (:mod:`skdeepcluster._consensus`), while the restart of highest
+their vote (:mod:`skdeepcluster._framework.consensus`), while the restart of highest
 score still gives ``transform`` and the model a warm start continues.
 The first restart takes the seed a single fit takes, so ``n_init=1`` is
 today's fit bit for bit; the others take the next draws of the same
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._consensus import consensus, shifted, vote
-from .nn.distributed import broadcast_from_first
+from ..nn.distributed import broadcast_from_first
+from .consensus import consensus, shifted, vote
 
 __all__ = ["restart_seeds", "restart_checkpoint", "KeptRestart", "fitted_state", "Consensus"]
 

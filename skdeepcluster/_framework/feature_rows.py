@@ -23,8 +23,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .nn.augment import AugmentedViews, NeighborViews
-from .nn.loop import Step, adam, epochs_for_updates, generator_seed
+from ..nn.augment import AugmentedViews, NeighborViews
+from ..nn.loop import Step, adam, epochs_for_updates, generator_seed
 
 __all__ = ["FeatureRowsMixin"]
 

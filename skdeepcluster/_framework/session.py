@@ -27,7 +27,7 @@ import threading
 
 import torch
 
-from .nn.loop import Session, TrainingInterrupted, train
+from ..nn.loop import Session, TrainingInterrupted, train
 
 __all__ = [
     "FitSession",
