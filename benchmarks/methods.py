@@ -13,7 +13,7 @@ the scaling runs set it to time a few epochs on large sets.
 
 import numpy as np
 
-from skdeepcluster._cli.main import METHODS as OURS
+from skdeepcluster._cli.registry import METHODS as OURS
 
 
 def _ours(cls):

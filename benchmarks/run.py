@@ -57,7 +57,7 @@ from methods import METHODS, as_input
 from page import cell, read_suite, suite_grid, write_page
 from report import write_markdown
 
-from skdeepcluster._cli.main import DATASETS
+from skdeepcluster._cli.registry import DATASETS
 
 PRESETS = {
     "cpu": {
@@ -107,7 +107,7 @@ DATASET_CHOICES = [*DATASETS, *SUBSETS]
 def _load(dataset, data_home, subsample):
     from sklearn.utils import resample
 
-    from skdeepcluster._cli.main import load
+    from skdeepcluster._cli.registry import load
 
     if dataset in SUBSETS:
         dataset, pick = SUBSETS[dataset]

@@ -31,7 +31,7 @@ import skdeepcluster._framework.session as session
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import _load
 
-from skdeepcluster._cli.main import DATASETS, METHODS
+from skdeepcluster._cli.registry import DATASETS, METHODS
 
 
 def _timed(record, function):

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import DATASETS, worker
 
-from skdeepcluster._cli.main import METHODS
+from skdeepcluster._cli.registry import METHODS
 
 
 def main():

@@ -27,7 +27,7 @@ import torch.multiprocessing as mp
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import _load
 
-from skdeepcluster._cli.main import DATASETS, METHODS
+from skdeepcluster._cli.registry import DATASETS, METHODS
 from skdeepcluster.metrics import cluster_accuracy
 
 

@@ -21,7 +21,7 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {here!r})
 from run import _load
-from skdeepcluster._cli.main import METHODS
+from skdeepcluster._cli.registry import METHODS
 X, y = _load({dataset!r}, {data_home!r}, None)
 loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 cls = METHODS[{method!r}]

@@ -25,7 +25,7 @@ from torch.profiler import ProfilerActivity, profile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import DATASET_CHOICES, _load
 
-from skdeepcluster._cli.main import METHODS
+from skdeepcluster._cli.registry import METHODS
 
 
 def main():

@@ -44,7 +44,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
 from run import DATASET_CHOICES, _load
 
-from skdeepcluster._cli.main import METHODS
+from skdeepcluster._cli.registry import METHODS
 
 _SKIP = {"epoch", "time", "samples_per_s", "phase", "temperature", "relation_fallback", "lr"}
 

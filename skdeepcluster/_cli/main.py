@@ -22,46 +22,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_digits
 
 from .. import datasets
-from ..dccs import DCCSClustering
-from ..dual_ae_spectral import DualAESpectralClustering
 from ..features import PretrainedFeatures
-from ..gatcluster import GATCluster
 from ..metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
-from ..variational import VariationalClustering
+from .registry import DATASETS, METHODS, load
 from .report import confidence, write_report
 
-METHODS = {
-    "dccs": DCCSClustering,
-    "dual-ae-spectral": DualAESpectralClustering,
-    "gatcluster": GATCluster,
-    "variational": VariationalClustering,
-}
-
-
-def _digits(data_home):
-    bunch = load_digits()
-    return bunch.images, bunch.target
-
-
-# The sets the command (and the benchmarks) can load by name: name -> loader(data_home).
-LOADERS = {
-    "digits": _digits,
-    "mnist-test": lambda home: datasets.load_mnist(home, subset="test", return_X_y=True),
-    "mnist": lambda home: datasets.load_mnist(home, return_X_y=True),
-    "fashion-mnist-test": lambda home: datasets.load_fashion_mnist(
-        home, subset="test", return_X_y=True
-    ),
-    "fashion-mnist": lambda home: datasets.load_fashion_mnist(home, return_X_y=True),
-    "usps": lambda home: datasets.load_usps(home, return_X_y=True),
-    "coil20": lambda home: datasets.load_coil20(home, return_X_y=True),
-    "orl": lambda home: datasets.load_orl_faces(home, return_X_y=True),
-    "mixed40": lambda home: datasets.load_mixed40(home, return_X_y=True),
-    "cifar10-4k": lambda home: datasets.load_cifar10_4k(home, return_X_y=True),
-}
-DATASETS = list(LOADERS)
 # A folder's images are read at this size for their pixels, and at the networks' input size
 # for pretrained features.
 _PIXEL_SIZE, _FEATURE_SIZE = 32, 224
@@ -69,13 +36,6 @@ _PIXEL_SIZE, _FEATURE_SIZE = 32, 224
 # kind of input (pixels: DualAE, ahead of every peer on ORL, mixed40 and COIL-20; CIFAR-10's
 # pretrained features, seeds 0-2: DCCS 0.803 against DualAE 0.731 and KMeans 0.760).
 _PIXEL_METHOD, _FEATURE_METHOD = "dual-ae-spectral", "dccs"
-
-
-def load(name, data_home):
-    """Images and labels of the set ``name`` (one of ``DATASETS``) from ``data_home``."""
-    if name not in LOADERS:
-        raise ValueError(f"Unknown data set {name!r}; the sets are {', '.join(DATASETS)}.")
-    return LOADERS[name](data_home)
 
 
 def _pretrained_features(device, verbose):
