@@ -14,34 +14,18 @@ import re
 import statistics
 
 from methods import FEATURE_METHODS, METHODS, is_ours, label
-from report import (
-    _describe,
-    _fmt,
-    _groups,
-    _median,
+from suite import SEEDS, cell, read_suite, suite_grid
+from tables import (
     acc_time_figure,
     accuracy_tables,
+    describe,
+    fmt,
+    groups,
+    median,
     plots,
     rst_table,
 )
 
-# The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
-# the cheap sets first, so a partial run fills whole tables.
-SUITE_SETS = (
-    "digits",
-    "coil20-few",
-    "orl",
-    "mixed40",
-    "mnist-test-2k",
-    "coil20",
-    "cifar10-4k",
-    "mnist-test",
-    "fashion-mnist-test",
-)
-# The sets whose grid also has the methods on pretrained features (methods.FEATURE_METHODS):
-# the colour photos and the grey sets up to 4,000 images.
-FEATURE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "cifar10-4k")
-SEEDS = (0, 1, 2)
 # What each set is called on the page.
 SET_LABELS = {
     "digits": "sklearn digits",
@@ -56,34 +40,6 @@ SET_LABELS = {
 }
 # Columns of the per-set tables folded into the "Measured" line when every fit has one value.
 _FOLDABLE = ("Seeds", "Peak GPU (MB)", "Device")
-
-
-def suite_grid():
-    """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
-    return [
-        (m, d, s)
-        for d in SUITE_SETS
-        for s in SEEDS
-        for m in METHODS
-        if d in FEATURE_SETS or m not in FEATURE_METHODS
-    ]
-
-
-def cell(record):
-    """The suite cell ``(method, dataset, seed)`` a record fills."""
-    return record["method"], record["dataset"], record["seed"]
-
-
-def read_suite(path):
-    """The records of a suite file, one per cell (a later line replaces an earlier one)."""
-    records = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    record = json.loads(line)
-                    records[cell(record)] = record
-    return list(records.values())
 
 
 def _duration(seconds):
@@ -103,7 +59,7 @@ def _measured(runs):
     else:
         when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     machines = _listing(
-        _describe({"machine": r["machine"], "versions": {}})[0] for r in runs if r.get("machine")
+        describe({"machine": r["machine"], "versions": {}})[0] for r in runs if r.get("machine")
     )
     wall = sum(r.get("wall_s") or 0 for r in runs)
     return (
@@ -126,7 +82,7 @@ def _medians(runs):
     """``{method: median ACC}`` of the methods with a successful fit in ``runs``."""
     return {
         m: statistics.median(r["acc"] for r in group)
-        for m, group in _groups(
+        for m, group in groups(
             [r for r in runs if r["status"] == "ok"], lambda r: r["method"]
         ).items()
     }
@@ -295,7 +251,7 @@ def _overview(by_set, runs):
         row = [_name(method)]
         for name in sets:
             ok = [r for r in by_set[name] if r["method"] == method and r["status"] == "ok"]
-            acc = _fmt(_median(ok, "acc")) if ok else "–"
+            acc = fmt(median(ok, "acc")) if ok else "–"
             if not _used_every_cluster(by_set[name], method):
                 acc += "\u00a0†"  # said under the table (no break: the cells stay short)
             if ok and len(ok) < len(SEEDS):
@@ -312,7 +268,7 @@ def _scaling_pivot(results):
     sizes = sorted({r["subsample"] for r in results["runs"] if r.get("subsample")})
     rows = []
     for method, group in sorted(
-        _groups(results["runs"], lambda r: r["method"]).items(),
+        groups(results["runs"], lambda r: r["method"]).items(),
         key=lambda item: _method_rank(item[0]),
     ):
         by_n = {r["subsample"]: r for r in group}
@@ -333,7 +289,7 @@ def _scaling_pivot(results):
 def _scaling_section(path, rel, folder, suite_date):
     with open(path) as f:
         results = json.load(f)
-    hardware, software = _describe(results["meta"])
+    hardware, software = describe(results["meta"])
     measured = {r["method"] for r in results["runs"]}
     absent = [
         label(m) for m in METHODS if is_ours(m) and m not in FEATURE_METHODS and m not in measured
@@ -389,7 +345,7 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
     grid = suite_grid() if grid is None else grid
     runs = read_suite(suite_path)
     runs.sort(key=lambda r: (_method_rank(r["method"]), r["seed"]))
-    by_set = _groups(runs, lambda r: r["dataset"])
+    by_set = groups(runs, lambda r: r["dataset"])
     rel = (
         os.path.relpath(os.path.abspath(folder), os.path.dirname(os.path.abspath(page)))
         if folder
@@ -399,12 +355,12 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
         os.path.abspath(suite_path), os.path.dirname(os.path.dirname(os.path.abspath(page)))
     )
     latest = max(runs, key=lambda r: r.get("date", ""))
-    _, software = _describe({"machine": latest["machine"], "versions": latest["versions"]})
+    _, software = describe({"machine": latest["machine"], "versions": latest["versions"]})
     parts = [_SUITE_INTRO]
     have = {cell(r) for r in runs}
     missing = [c for c in grid if c not in have]
     if missing:
-        counts = _groups(missing, lambda c: c[1])
+        counts = groups(missing, lambda c: c[1])
         parts += [
             f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
             "a result; still to run: "

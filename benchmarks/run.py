@@ -54,8 +54,9 @@ import time
 import numpy as np
 from feature_cache import pretrained_features
 from methods import METHODS, as_input
-from page import cell, read_suite, suite_grid, write_page
+from page import write_page
 from report import write_markdown
+from suite import cell, read_suite, suite_grid
 
 from skdeepcluster._cli.registry import DATASETS
 

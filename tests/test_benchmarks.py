@@ -93,8 +93,8 @@ def _bench_module(name):
         sys.path.remove(str(BENCH))
 
 
-def _report():
-    return _bench_module("report")
+def _tables():
+    return _bench_module("tables")
 
 
 def _page():
@@ -133,25 +133,25 @@ def _tiny_results():
 
 
 def test_report_series_have_seed_ranges_and_fixed_colours():
-    report = _report()
+    tables = _tables()
     runs = [r for r in _tiny_results()["runs"] if r.get("n", 100) == 100]
-    series = report.acc_time_series(runs)
+    series = tables.acc_time_series(runs)
     assert set(series) == {"kmeans", "dccs"}  # one series per method, failed seeds left out
     assert series["kmeans"] == pytest.approx((0.2, 0.72, 0.70, 0.74))  # medians, seed range
     assert series["dccs"] == pytest.approx((25.0, 0.85, 0.80, 0.90))
-    header, rows = report.accuracy_tables({"runs": runs})["digits"]
+    header, rows = tables.accuracy_tables({"runs": runs})["digits"]
     row = {r[0]: r for r in rows}
     assert row["kmeans"][header.index("ACC")] == "0.720 (0.700–0.740)"
     assert row["dccs"][header.index("Seeds")] == "2 of 3"
-    colours = {m: report.method_colour(m) for m in ("kmeans", "dccs", "umap-kmeans", "spectral")}
+    colours = {m: tables.method_colour(m) for m in ("kmeans", "dccs", "umap-kmeans", "spectral")}
     assert len(set(colours.values())) == 4
-    assert report.method_colour("dccs") == colours["dccs"]
-    assert report.method_colour("dccs+features") == colours["dccs"]  # hollow in the figures
+    assert tables.method_colour("dccs") == colours["dccs"]
+    assert tables.method_colour("dccs+features") == colours["dccs"]  # hollow in the figures
 
 
 def test_report_draws_one_figure_per_set_and_size(tmp_path):
     pytest.importorskip("matplotlib")
-    names = _report().plots([_tiny_results()], str(tmp_path))
+    names = _tables().plots([_tiny_results()], str(tmp_path))
     assert names == ["bench_acc_vs_time_digits_100.png", "bench_acc_vs_time_digits_200.png"]
     assert all((tmp_path / name).stat().st_size > 0 for name in names)
 
@@ -214,7 +214,7 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
     page_module = _page()
     suite = tmp_path / "suite.jsonl"
     _suite_file(suite)
-    runs = page_module.read_suite(str(suite))
+    runs = _bench_module("suite").read_suite(str(suite))
     assert len(runs) == 12  # one record per cell: the later dccs seed-0 line replaces the earlier
     page = tmp_path / "doc" / "benchmarks.rst"
     page.parent.mkdir()
@@ -266,7 +266,7 @@ def test_suite_page_has_a_table_per_set_traced_to_its_commit(tmp_path):
         text=True,
         timeout=120,
     )
-    total = len(page_module.suite_grid())
+    total = len(_bench_module("suite").suite_grid())
     assert f"**Partial:** 12 of the suite's {total} fits have a result" in cli.read_text()
 
 

@@ -1,0 +1,55 @@
+"""The suite behind ``doc/benchmarks.rst``: its grid of cells and the records that fill it.
+
+``run.py --suite`` runs the grid's cells and appends a record per fit; the page reads them back.
+"""
+
+import json
+import os
+
+from methods import FEATURE_METHODS, METHODS
+
+# The suite's grid (``run.py --suite``): every method of methods.py on these sets and seeds,
+# the cheap sets first, so a partial run fills whole tables.
+SUITE_SETS = (
+    "digits",
+    "coil20-few",
+    "orl",
+    "mixed40",
+    "mnist-test-2k",
+    "coil20",
+    "cifar10-4k",
+    "mnist-test",
+    "fashion-mnist-test",
+)
+# The sets whose grid also has the methods on pretrained features (methods.FEATURE_METHODS):
+# the colour photos and the grey sets up to 4,000 images.
+FEATURE_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k", "coil20", "cifar10-4k")
+SEEDS = (0, 1, 2)
+
+
+def suite_grid():
+    """Every ``(method, dataset, seed)`` cell of the suite, in the order it runs them."""
+    return [
+        (m, d, s)
+        for d in SUITE_SETS
+        for s in SEEDS
+        for m in METHODS
+        if d in FEATURE_SETS or m not in FEATURE_METHODS
+    ]
+
+
+def cell(record):
+    """The suite cell ``(method, dataset, seed)`` a record fills."""
+    return record["method"], record["dataset"], record["seed"]
+
+
+def read_suite(path):
+    """The records of a suite file, one per cell (a later line replaces an earlier one)."""
+    records = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    record = json.loads(line)
+                    records[cell(record)] = record
+    return list(records.values())
