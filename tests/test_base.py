@@ -46,8 +46,11 @@ def test_labels_are_consecutive_from_zero():
 def test_a_fit_with_empty_clusters_warns_how_many_were_used():
     """Identical samples fill one cluster: ConvergenceWarning as KMeans's; none when all used."""
     X = np.ones((40, 4))
-    with pytest.warns(ConvergenceWarning, match="used 1 of n_clusters=3 clusters: 2 are empty"):
+    with pytest.warns(
+        ConvergenceWarning, match="used 1 of n_clusters=3 clusters: 2 are empty"
+    ) as record:
         est = ToyClusterer(max_epochs=1, random_state=0).fit(X)
+    assert record[0].filename == __file__  # it names the line that called fit
     assert len(np.unique(est.labels_)) == 1
     X, _ = _blobs()
     with warnings.catch_warnings():

@@ -152,8 +152,9 @@ def test_the_progress_bar_says_ctrl_c_kept_the_model(monkeypatch, capsys):
     X = _data()
     _interrupt_at_backward(monkeypatch, 5, "raise")
     est = _make(ToyClusterer, verbose=1)
-    with pytest.warns(UserWarning, match="interrupted"):
+    with pytest.warns(UserWarning, match="interrupted") as record:
         est.fit(X)
+    assert record[0].filename == __file__  # it names the line that called fit
     final = capsys.readouterr().err.split("\r")[-1]
     assert final.startswith("train interrupted: the model so far is kept:")
 

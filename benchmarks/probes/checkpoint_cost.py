@@ -55,8 +55,8 @@ def main():
     args = parser.parse_args()
     X, y = _load(args.dataset, args.data_home, None)
     writes, fingerprints = [], []
-    # open_session's save looks save_checkpoint up in _session when it writes, and fit
-    # hashes X through _base's hashlib: both timed in place.
+    # open_session's save looks save_checkpoint up in session when it writes, and fit
+    # hashes X through base's hashlib: both timed in place.
     session.save_checkpoint = _timed(writes, session.save_checkpoint)
     base.hashlib = type(
         "TimedHashlib", (), {"sha256": staticmethod(_timed(fingerprints, hashlib.sha256))}

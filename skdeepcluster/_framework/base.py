@@ -20,15 +20,14 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import neighbour_agreement_score
 from ..nn.data import DeviceData
-from ..nn.distributed import join_launched_group, process_group, same_on_every_rank
+from ..nn.distributed import join_launched_group, require_same_data
 from .input import ImageInput, resolve_device
-from .restarts import Consensus, KeptRestart, fitted_state, restart_checkpoint, restart_seeds
+from .restarts import Restarts, restart_checkpoint
 from .session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin"]
@@ -139,22 +138,15 @@ class BaseDeepClusterer(
         if not warm:  # a warm start keeps the scaling its model was trained on
             self._fit_scaler(X)
         self.device_ = join_launched_group(resolve_device(self.device))
-        # A warm start trains on what the last fit kept: every restart of a consensus, else the
-        # kept restart (one run, from the fit's first seed).
-        previous = getattr(self, "consensus_", None) if warm else None
-        vars(self).pop("consensus_", None)
-        starts = [None] if warm else [None] * self.n_init
-        if previous is not None:
-            starts = [fitted_state(member) for member in previous.members]
-        seeds = restart_seeds(self.random_state, len(starts))
+        restarts = Restarts(self, warm)
+        self._train_restarts(X, restarts, warm)
+        restarts.finish(self)
+        return self
+
+    def _train_restarts(self, X, restarts, warm):
+        """Put validated ``X`` on the device, resolve the parameters, train every restart."""
         digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
-        if process_group()[1] > 1 and not same_on_every_rank(
-            int.from_bytes(digest.digest()[:8], "little", signed=True)
-        ):
-            raise ValueError(
-                "A distributed fit needs the same X on every rank; the ranks of "
-                "this process group were given different data."
-            )
+        require_same_data(digest.digest())
         data = DeviceData(
             X,
             self._scale,
@@ -164,57 +156,13 @@ class BaseDeepClusterer(
         )
         if not warm:  # a warm start trains on with the values its first fit resolved
             self.resolved_params_ = self._resolve_params(data)
-        first = getattr(self, "best_restart_", 0) if warm and previous is None else 0
-        kept = KeptRestart(len(seeds))
-        combined = Consensus(self.n_clusters) if self.combine == "consensus" else None
-        finished = []  # the training outputs of the restarts the consensus combines
-        for restart, (seed, start) in enumerate(zip(seeds, starts)):
-            if start is not None:
-                vars(self).update(start)
-            interrupted, outputs = self._fit_restart(
-                X, digest.hexdigest(), data, seed, first + restart, warm
-            )
-            kept.offer(self, restart, self._label_free_score(X, outputs), seed)
-            if combined is not None and (interrupted is None or not finished):
-                combined.add(self)
-                finished.append(outputs)
-            if interrupted is not None:  # the best of the finished and the current restart
-                break
-        del data
-        kept.restore(self)
-        if warm and previous is None:
-            self.best_restart_ = first
-        if combined is not None and len(finished) > 1:
-            self.consensus_ = combined
-            raw = self._raw_labels(combined.fit(finished))
-            self._set_label_map(raw)
-            self.labels_ = self.label_map_[raw]
-        used = len(np.unique(self.labels_))
-        if used < self.n_clusters:  # as KMeans warns when it finds fewer distinct clusters
-            warnings.warn(
-                f"{type(self).__name__} used {used} of n_clusters={self.n_clusters} clusters: "
-                f"{self.n_clusters - used} are empty on the training data (labels_ numbers the "
-                f"used ones 0..{used - 1}).",
-                ConvergenceWarning,
-                stacklevel=3,  # the caller of fit (through _fit_context)
-            )
-        if interrupted is not None:
-            where = f"restart {restart + 1} of n_init={len(seeds)}, " if len(seeds) > 1 else ""
-            warnings.warn(
-                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in {where}epoch "
-                f"{interrupted.epoch + 1}, after {interrupted.steps} of its steps; the model, "
-                f"labels_ and n_iter_={self.n_iter_} (complete epochs) are those of "
-                + (
-                    "the training so far."
-                    if len(seeds) == 1
-                    else f"the consensus of the {len(finished)} finished restarts."
-                    if hasattr(self, "consensus_")
-                    else f"restart {self.best_restart_ + 1}, the best by score so far."
-                ),
-                UserWarning,
-                stacklevel=3,  # the caller of fit (through _fit_context)
-            )
-        return self
+        restarts.run(
+            self,
+            lambda seed, restart: self._fit_restart(
+                X, digest.hexdigest(), data, seed, restart, warm
+            ),
+            lambda outputs: self._label_free_score(X, outputs),
+        )
 
     def _fit_restart(self, X, digest, data, seed, restart, warm):
         """Train one restart from ``seed``, read its labels out: (interruption or None, outputs)."""

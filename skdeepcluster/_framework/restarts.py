@@ -15,15 +15,127 @@ with rank 0's seeds and chooses with rank 0's scores.
 
 import math
 import os
+import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..nn.distributed import broadcast_from_first
 from .consensus import consensus, shifted, vote
 
-__all__ = ["restart_seeds", "restart_checkpoint", "KeptRestart", "fitted_state", "Consensus"]
+__all__ = [
+    "Restarts",
+    "restart_seeds",
+    "restart_checkpoint",
+    "KeptRestart",
+    "fitted_state",
+    "Consensus",
+]
+
+
+# Warnings come from a function Restarts.finish calls, called by fit through _fit_context:
+# this stack level names the line that called fit.
+_CALLER_OF_FIT = 5
+
+
+class Restarts:
+    """The restarts one ``fit`` runs, and what it keeps of them.
+
+    Made when ``fit`` starts: it draws the restarts' seeds and, for a warm
+    start, takes what the last fit kept (every restart of a consensus, else
+    the kept restart, trained on from the fit's first seed).  :meth:`run`
+    trains them, :meth:`finish` puts the kept restart or the consensus on
+    the estimator and warns of empty clusters and of an interruption.
+
+    Parameters
+    ----------
+    estimator : BaseDeepClusterer
+        The estimator being fitted (its ``n_init``, ``combine``, ``random_state``).
+    warm : bool
+        Whether this fit continues the last one (``warm_start``).
+    """
+
+    def __init__(self, estimator, warm):
+        previous = getattr(estimator, "consensus_", None) if warm else None
+        vars(estimator).pop("consensus_", None)
+        starts = [None] if warm else [None] * estimator.n_init
+        if previous is not None:
+            starts = [fitted_state(member) for member in previous.members]
+        self._starts = starts
+        self.seeds = restart_seeds(estimator.random_state, len(starts))
+        # A warm start of the kept restart goes on under its number (its checkpoint file).
+        self._continues_kept = warm and previous is None
+        self._first = getattr(estimator, "best_restart_", 0) if self._continues_kept else 0
+        self._kept = KeptRestart(len(self.seeds))
+        combined = estimator.combine == "consensus"
+        self._combined = Consensus(estimator.n_clusters) if combined else None
+        self._finished = []  # the training outputs of the restarts the consensus combines
+        self._interrupted = self._restart = None
+
+    def run(self, estimator, fit_restart, score):
+        """Train the restarts: ``fit_restart(seed, number)`` -> (interruption or None, outputs).
+
+        ``score(outputs)`` is the restart's label-free criterion.  An
+        interruption ends the fit after the restart it came in.
+        """
+        for restart, (seed, start) in enumerate(zip(self.seeds, self._starts)):
+            if start is not None:
+                vars(estimator).update(start)
+            interrupted, outputs = fit_restart(seed, self._first + restart)
+            self._kept.offer(estimator, restart, score(outputs), seed)
+            if self._combined is not None and (interrupted is None or not self._finished):
+                self._combined.add(estimator)
+                self._finished.append(outputs)
+            if interrupted is not None:  # the best of the finished and the current restart
+                self._interrupted, self._restart = interrupted, restart
+                break
+
+    def finish(self, estimator):
+        """Put the kept restart, or the consensus of the finished ones, on ``estimator``."""
+        self._kept.restore(estimator)
+        if self._continues_kept:
+            estimator.best_restart_ = self._first
+        if self._combined is not None and len(self._finished) > 1:
+            estimator.consensus_ = self._combined
+            raw = estimator._raw_labels(self._combined.fit(self._finished))
+            estimator._set_label_map(raw)
+            estimator.labels_ = estimator.label_map_[raw]
+        warn_empty_clusters(estimator)
+        if self._interrupted is not None:
+            self._warn_interrupted(estimator)
+
+    def _warn_interrupted(self, estimator):
+        n_init, restart = len(self.seeds), self._restart
+        where = f"restart {restart + 1} of n_init={n_init}, " if n_init > 1 else ""
+        warnings.warn(
+            f"{type(estimator).__name__}.fit was interrupted (KeyboardInterrupt) in {where}epoch "
+            f"{self._interrupted.epoch + 1}, after {self._interrupted.steps} of its steps; the "
+            f"model, labels_ and n_iter_={estimator.n_iter_} (complete epochs) are those of "
+            + (
+                "the training so far."
+                if n_init == 1
+                else f"the consensus of the {len(self._finished)} finished restarts."
+                if hasattr(estimator, "consensus_")
+                else f"restart {estimator.best_restart_ + 1}, the best by score so far."
+            ),
+            UserWarning,
+            stacklevel=_CALLER_OF_FIT,
+        )
+
+
+def warn_empty_clusters(estimator):
+    """Warn when the training data fill fewer than ``n_clusters`` clusters (as KMeans does)."""
+    used = len(np.unique(estimator.labels_))
+    if used < estimator.n_clusters:
+        warnings.warn(
+            f"{type(estimator).__name__} used {used} of n_clusters={estimator.n_clusters} "
+            f"clusters: {estimator.n_clusters - used} are empty on the training data (labels_ "
+            f"numbers the used ones 0..{used - 1}).",
+            ConvergenceWarning,
+            stacklevel=_CALLER_OF_FIT,
+        )
 
 
 def restart_seeds(random_state, n_init):

@@ -30,6 +30,7 @@ __all__ = [
     "gather_rows",
     "broadcast_from_first",
     "same_on_every_rank",
+    "require_same_data",
     "synced_batch_norm",
     "data_parallel",
 ]
@@ -162,6 +163,21 @@ def same_on_every_rank(value):
     values = [torch.zeros_like(mine) for _ in range(world)]
     torch.distributed.all_gather(values, mine)
     return all(torch.equal(v, mine) for v in values)
+
+
+def require_same_data(digest):
+    """Raise ``ValueError`` unless every rank's training data have this ``digest`` (bytes).
+
+    A distributed fit splits one data set between its ranks; ranks given
+    different arrays would each train on a mix of the two.
+    """
+    if process_group()[1] > 1 and not same_on_every_rank(
+        int.from_bytes(digest[:8], "little", signed=True)
+    ):
+        raise ValueError(
+            "A distributed fit needs the same X on every rank; the ranks of "
+            "this process group were given different data."
+        )
 
 
 @contextlib.contextmanager
