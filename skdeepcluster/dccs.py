@@ -11,6 +11,7 @@ from torch import nn
 from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
 from ._framework.docs import shared_parameters
 from ._framework.feature_rows import FeatureRowsMixin
+from ._framework.rules import Rule
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
 from .nn.distributed import gather_rows
@@ -26,37 +27,21 @@ _CONV_HIDDEN = (1024,)
 _TABULAR_HIDDEN = (512, 512)
 _CRITIC_HIDDEN = (1024, 512)
 _MI_HIDDEN = (1024, 512)
-# encoder="auto" picks the official pre-activation ResNet for images at least
-# this wide when fitting on CUDA (the conv encoder otherwise).
-_RESNET_MIN_SIZE = 32
 # The conv encoder on images larger than 28 px: more unpadded 4x4 stride-2
 # convolutions, widths doubling up to 512, while the map they give is at
 # least this wide (32 px: 15, 6; 64 px: 31, 14, 6; 96 px: 47, 22, 10, 4).
 _CONV_MIN_MAP = 4
 _CONV_MAX_CHANNELS = 512
-# crop_scale="auto": the official (0.4, 1) from the paper's smallest images
-# (28 px) up on sets of at least _LARGE_SET_IMAGES images per cluster; a crop
-# of 40% of a smaller image keeps too few pixels to show the same object, and
-# a small set trained within a CPU schedule did better with the milder range,
-# so those get (0.7, 1).
+# The values the "auto" rules (_auto_rules) key on; each parameter's entry says why.
+_RESNET_MIN_SIZE = 32
 _OFFICIAL_CROP_SCALE = (0.4, 1.0)
 _MILD_CROP_SCALE = (0.7, 1.0)
 _SMALL_IMAGE_SIZE = 28
 _LARGE_SET_IMAGES = 500
-# beta_aug="auto": the official weight for augmented views, a quarter of it for neighbours.
 _OFFICIAL_BETA_AUG, _NEIGHBOR_BETA_AUG = 2.0, 0.5
-# hflip="auto": mirrored views for colour images and images of at least this
-# size (photographs: COIL, CIFAR, STL), none for smaller one-channel images
-# (digits, characters), which change meaning when mirrored.
 _FLIP_MIN_SIZE = 32
-# max_epochs="auto": this many encoder updates per cluster, at most one per
-# training image, within these epochs (each encoder update takes 1 + n_critic
-# batches).
 _AUTO_UPDATES_PER_CLUSTER = 55
 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 100, 1000
-# beta_balance="auto": this many images per cluster over the images per
-# cluster of the training set, within these bounds (4 up to 250 images per
-# cluster, 1 from 1,000).
 _AUTO_BALANCE_IMAGES = 1000
 _AUTO_BALANCE_MIN, _AUTO_BALANCE_MAX = 1.0, 4.0
 
@@ -72,6 +57,34 @@ def _conv_layers(spatial):
         layers.append((min(2 * layers[-1][0], _CONV_MAX_CHANNELS), *kernel_stride_padding))
         size = conv_output_size(size, *kernel_stride_padding)
     return tuple(layers)
+
+
+def _auto_crop_scale(est, facts):
+    """``crop_scale="auto"``: the official range, milder for small images or few per cluster."""
+    if not facts.image:
+        return None
+    small = facts.side < _SMALL_IMAGE_SIZE or facts.n_samples < _LARGE_SET_IMAGES * est.n_clusters
+    return _MILD_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
+
+
+def _auto_encoder(est, facts):
+    """``encoder="auto"``: the official ResNet for images large enough, on a GPU."""
+    input_shape = tuple(est._prepare(facts.data[:1]).shape[1:])
+    large = len(input_shape) == 3 and min(input_shape[1:]) >= _RESNET_MIN_SIZE
+    return "resnet" if large and facts.device.type == "cuda" else "conv"
+
+
+def _auto_epochs(est, facts):
+    """``max_epochs="auto"``: encoder updates per cluster, one per image at most."""
+    encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * est.n_clusters, facts.n_samples)
+    batches_per_update = 1 + (est.n_critic if est.beta_adv > 0 else 0)
+    return epochs_for_updates(
+        facts.n_samples,
+        est.batch_size,
+        encoder_updates * batches_per_update,
+        _AUTO_MIN_EPOCHS,
+        _AUTO_MAX_EPOCHS,
+    )
 
 
 class _ModuleEncoder(nn.Module):
@@ -448,52 +461,38 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         return torch.cat([style, onehot], dim=1)
 
     # ----------------------------------------------------------------- fit
-    def _resolve_params(self, X):
-        """The ``"auto"`` parameters' values for ``X``, the others' as given."""
-        n, image = X.shape[0], X.dim() == 4
-        input_shape = tuple(self._prepare(X[:1]).shape[1:])
-        resolved = {**self._resolve_views(X), **self._resolve_init(X)}
-        resolved["beta_aug"] = self.beta_aug
-        if self.beta_aug == "auto":  # another sample pulls weaker than an augmented copy
-            resolved["beta_aug"] = (
-                _NEIGHBOR_BETA_AUG if resolved["views"] == "neighbors" else (_OFFICIAL_BETA_AUG)
+    # Each rule's reason is in its parameter's entry above.
+    _auto_rules = {
+        **FeatureRowsMixin._views_rules,
+        **FeatureRowsMixin._init_rules,
+        "beta_aug": Rule(
+            lambda est, facts, resolved: (
+                _NEIGHBOR_BETA_AUG if resolved["views"] == "neighbors" else _OFFICIAL_BETA_AUG
             )
-        if (
-            self.beta_balance == "auto"
-        ):  # images per cluster of the set against _AUTO_BALANCE_IMAGES
-            weight = _AUTO_BALANCE_IMAGES * self.n_clusters / n
-            resolved["beta_balance"] = min(max(weight, _AUTO_BALANCE_MIN), _AUTO_BALANCE_MAX)
-        else:
-            resolved["beta_balance"] = self.beta_balance
+        ),
+        "beta_balance": Rule(
+            lambda est, facts, _: min(
+                max(_AUTO_BALANCE_IMAGES * est.n_clusters / facts.n_samples, _AUTO_BALANCE_MIN),
+                _AUTO_BALANCE_MAX,
+            )
+        ),
+        "crop_scale": Rule(
+            lambda est, facts, _: _auto_crop_scale(est, facts),
+            given=lambda est, value, facts: check_crop_scale(value, "'auto'"),
+        ),
+        "hflip": Rule(
+            lambda est, facts, _: (
+                facts.image and (facts.channels == 3 or facts.side >= _FLIP_MIN_SIZE)
+            ),
+            given=lambda est, value, facts: bool(value),
+        ),
+        "encoder": Rule(lambda est, facts, _: _auto_encoder(est, facts)),
+        "max_epochs": Rule(lambda est, facts, _: _auto_epochs(est, facts)),
+    }
+
+    def _check_params(self):
         if self.crop_scale != "auto":
-            resolved["crop_scale"] = check_crop_scale(self.crop_scale, "'auto'")
-        elif image:  # the official range, milder for small images or few per cluster
-            small = min(X.shape[2:]) < _SMALL_IMAGE_SIZE or n < _LARGE_SET_IMAGES * self.n_clusters
-            resolved["crop_scale"] = _MILD_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
-        else:
-            resolved["crop_scale"] = None
-        if self.hflip != "auto":
-            resolved["hflip"] = bool(self.hflip)
-        else:  # colour or large images are mirrored; small grey ones (digits) are not
-            resolved["hflip"] = image and (X.shape[1] == 3 or min(X.shape[2:]) >= _FLIP_MIN_SIZE)
-        if self.encoder != "auto":
-            resolved["encoder"] = self.encoder
-        else:  # the official ResNet for large images on a GPU
-            large = len(input_shape) == 3 and min(input_shape[1:]) >= _RESNET_MIN_SIZE
-            resolved["encoder"] = "resnet" if large and X.device.type == "cuda" else "conv"
-        if self.max_epochs != "auto":
-            resolved["max_epochs"] = self.max_epochs
-        else:  # _AUTO_UPDATES_PER_CLUSTER encoder updates per cluster, one per image at most
-            encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * self.n_clusters, n)
-            batches_per_update = 1 + (self.n_critic if self.beta_adv > 0 else 0)
-            resolved["max_epochs"] = epochs_for_updates(
-                n,
-                self.batch_size,
-                encoder_updates * batches_per_update,
-                _AUTO_MIN_EPOCHS,
-                _AUTO_MAX_EPOCHS,
-            )
-        return resolved
+            check_crop_scale(self.crop_scale, "'auto'")
 
     def _build_module(self, X):
         input_shape = tuple(self._prepare(X[:1]).shape[1:])

@@ -10,6 +10,7 @@ from torch import nn
 
 from ._framework.base import BaseDeepClusterer
 from ._framework.docs import shared_parameters
+from ._framework.rules import Rule
 from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
 from .nn.data import eval_chunks
 from .nn.distributed import gather_rows
@@ -38,20 +39,18 @@ _SPECTRAL_HIDDEN = (512, 512, 256)
 # which trained as well in a fifth of the time on MNIST-test codes).
 _SIAMESE_HIDDEN = (512, 512)
 _SIAMESE_DIM = 10
-# latent_dim="auto": the paper's 120 code values for 784 pixels (28x28), with
-# at least min(n_values, 10) and at most 120.
+# The values the "auto" rules (_auto_rules) key on; each parameter's entry says why.
 _PAPER_CODE, _PAPER_INPUT, _MIN_CODE = 120, 784, 10
-# pretrain_epochs / max_epochs="auto": about this many updates (batches), so a
-# small set trains as long as a large one, with at most this many epochs.
 _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS = 400, 100
 _JOINT_UPDATES, _JOINT_MAX_EPOCHS = 50, 50
-# batch_size / n_neighbors="auto": 256 and the paper's 3, but for a set of
-# fewer than _SMALL_SET samples (one spectral batch holds it all) batches of
-# 64, so the autoencoder reaches its ~400 updates within the epoch cap, and 10
-# neighbours (scikit-learn's SpectralClustering default), measured on COIL-20
-# with 10 images per object (user guide).
 _BATCH, _NEIGHBORS = 256, 3
 _SMALL_SET, _SMALL_BATCH, _SMALL_NEIGHBORS = 1024, 64, 10
+
+
+def _auto_code_size(n_values):
+    """``latent_dim="auto"``: the paper's ratio of code values to input values, within bounds."""
+    paper = round(n_values * _PAPER_CODE / _PAPER_INPUT)
+    return int(min(_PAPER_CODE, max(min(n_values, _MIN_CODE), paper)))
 
 
 class _DualAESpectralNet(nn.Module):
@@ -210,7 +209,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
         between the codes ``z`` themselves.
     n_neighbors : int or "auto", default="auto"
         Neighbours in the affinity within a batch.  ``"auto"``: the paper's 3,
-        or 10 on fewer than 1,024 samples.
+        or 10 on fewer than 1,024 samples, which one spectral batch holds
+        whole (scikit-learn's ``SpectralClustering`` default; measured on
+        COIL-20 with 10 images per object, user guide).
     siamese_neighbors : int, default=3
         Nearest neighbours of each code (over the whole training set) taken
         as positive pairs by the Siamese net (SpectralNet uses 2 on MNIST).
@@ -233,7 +234,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
         at most 50 epochs.
     batch_size : int or "auto", default="auto"
         Batch size of the autoencoder and Siamese phases.  ``"auto"``: 256, or
-        64 on fewer than 1,024 samples.
+        64 on fewer than 1,024 samples, so a small set's autoencoder reaches
+        its ~400 updates within the epoch cap.
     spectral_batch_size : int, default=1024
         Batch size of the spectral and joint phases (the affinity is built
         within each batch, so larger batches hold more true neighbours).
@@ -393,36 +395,29 @@ class DualAESpectralClustering(BaseDeepClusterer):
         return terms
 
     # ---------------------------------------------------------------- fit
-    def _resolve_params(self, X):
-        """``latent_dim``, ``n_neighbors``, ``batch_size`` and the phases' epochs for ``X``."""
-        n, n_values, small = X.shape[0], flat_size(X.shape[1:]), X.shape[0] < _SMALL_SET
-        resolved = dict(
-            latent_dim=self.latent_dim,
-            n_neighbors=self.n_neighbors,
-            batch_size=self.batch_size,
-            pretrain_epochs=self.pretrain_epochs,
-            max_epochs=self.max_epochs,
-            siamese_pairs=self.siamese_pairs,
-        )
-        if self.siamese_pairs == "auto":  # feature rows: their own neighbours; images: the codes'
-            resolved["siamese_pairs"] = "codes" if X.dim() == 4 else "input"
-        if self.latent_dim == "auto":  # the paper's ratio of code values to pixels, within bounds
-            paper = round(n_values * _PAPER_CODE / _PAPER_INPUT)
-            resolved["latent_dim"] = int(min(_PAPER_CODE, max(min(n_values, _MIN_CODE), paper)))
-        if self.n_neighbors == "auto":  # a set that one spectral batch holds takes more
-            resolved["n_neighbors"] = _SMALL_NEIGHBORS if small else _NEIGHBORS
-        if self.batch_size == "auto":
-            resolved["batch_size"] = _SMALL_BATCH if small else _BATCH
-        if self.pretrain_epochs == "auto":  # about _PRETRAIN_UPDATES updates
-            resolved["pretrain_epochs"] = min(
+    # Each rule's reason is in its parameter's entry above.
+    _auto_rules = {
+        "latent_dim": Rule(lambda est, facts, _: _auto_code_size(facts.n_values)),
+        "n_neighbors": Rule(
+            lambda est, facts, _: _SMALL_NEIGHBORS if facts.n_samples < _SMALL_SET else _NEIGHBORS
+        ),
+        "batch_size": Rule(
+            lambda est, facts, _: _SMALL_BATCH if facts.n_samples < _SMALL_SET else _BATCH
+        ),
+        "pretrain_epochs": Rule(
+            lambda est, facts, resolved: min(
                 _PRETRAIN_MAX_EPOCHS,
-                epochs_for_updates(n, resolved["batch_size"], _PRETRAIN_UPDATES),
+                epochs_for_updates(facts.n_samples, resolved["batch_size"], _PRETRAIN_UPDATES),
             )
-        if self.max_epochs == "auto":  # about _JOINT_UPDATES updates
-            resolved["max_epochs"] = min(
-                _JOINT_MAX_EPOCHS, epochs_for_updates(n, self.spectral_batch_size, _JOINT_UPDATES)
+        ),
+        "max_epochs": Rule(
+            lambda est, facts, _: min(
+                _JOINT_MAX_EPOCHS,
+                epochs_for_updates(facts.n_samples, est.spectral_batch_size, _JOINT_UPDATES),
             )
-        return resolved
+        ),
+        "siamese_pairs": Rule(lambda est, facts, _: "codes" if facts.image else "input"),
+    }
 
     def _build_module(self, X):
         return _DualAESpectralNet(

@@ -17,6 +17,7 @@ from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
 from ._framework.consensus import consensus, shifted
 from ._framework.docs import shared_parameters
 from ._framework.feature_rows import FeatureRowsMixin
+from ._framework.rules import Rule
 from .nn.attention import GaussianAttentionNet
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import batch_statistics, recompute_batch_norm
@@ -394,12 +395,27 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     def _augmenter(self, X):
         if X.dim() != 4:
             return TabularAugmenter()
-        scale = None if self.crop_scale is None else check_crop_scale(self.crop_scale, "None")
+        scale = None if self.crop_scale is None else tuple(map(float, self.crop_scale))
         return ImageAugmenter(
             crop_scale=scale, affine=_AFFINE, hflip=0.5 if self.hflip else 0.0, **_JITTER
         )
 
-    def _check_widths(self):
+    # ----------------------------------------------------------------- fit
+    _auto_rules = {
+        **FeatureRowsMixin._views_rules,
+        **FeatureRowsMixin._init_rules,
+        "max_epochs": Rule(
+            lambda est, facts, _: epochs_for_updates(
+                facts.n_samples,
+                _TargetBatches(est.batch_size, est.target_batch, est.num_repeat),
+                _AUTO_UPDATES,
+                _AUTO_MIN_EPOCHS,
+                _AUTO_MAX_EPOCHS,
+            )
+        ),
+    }
+
+    def _check_params(self):
         widths = self.backbone_widths
         if widths is not None and (
             not widths or not all(isinstance(w, Integral) and w > 0 for w in widths)
@@ -407,21 +423,10 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             raise ValueError(
                 f"backbone_widths must be None or a tuple of positive integers, got {widths!r}."
             )
-
-    # ----------------------------------------------------------------- fit
-    def _resolve_params(self, X):
-        """``views``, ``n_neighbors``, ``init``, ``max_epochs`` (about ``_AUTO_UPDATES`` steps)."""
-        resolved = {**self._resolve_views(X), **self._resolve_init(X)}
-        resolved["max_epochs"] = self.max_epochs
-        if self.max_epochs == "auto":
-            batches = _TargetBatches(self.batch_size, self.target_batch, self.num_repeat)
-            resolved["max_epochs"] = epochs_for_updates(
-                X.shape[0], batches, _AUTO_UPDATES, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS
-            )
-        return resolved
+        if self.crop_scale is not None:
+            check_crop_scale(self.crop_scale, "None")
 
     def _build_module(self, X):
-        self._check_widths()
         input_shape = tuple(self._prepare(X[:1]).shape[1:])
         return GaussianAttentionNet(
             input_shape,

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
 from ._framework.docs import shared_parameters
 from ._framework.feature_rows import FeatureRowsMixin
+from ._framework.rules import Rule
 from .nn.data import eval_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.latent import (
@@ -31,15 +32,10 @@ from .nn.losses import kl_diagonal_gaussians
 
 __all__ = ["VariationalClustering"]
 
-# gaussian_kl_weight="auto" is 1 up to this many values per sample (14x14
-# images) and grows with their number beyond; pretrain_epochs="auto"
-# pretrains only beyond it, for about _PRETRAIN_UPDATES updates of the
-# one-component model within _PRETRAIN_EPOCHS epochs.
+# The values the "auto" rules (_auto_rules) key on; each parameter's entry says why.
 _REFERENCE_VALUES = 196
 _PRETRAIN_UPDATES = 1000
 _PRETRAIN_EPOCHS = (20, 150)
-# max_epochs="auto": from scratch, about this many updates of the mixture
-# within these epochs; after pretraining, the fewest of them.
 _AUTO_UPDATES = 7000
 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 100, 250
 _MIN_PRIOR_VARIANCE = 1e-4
@@ -318,47 +314,47 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         return max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * epoch))
 
     # ----------------------------------------------------------------- fit
-    def _resolve_params(self, X):
-        """``likelihood``, ``gaussian_kl_weight``, ``pretrain_epochs``, ``max_epochs`` for ``X``."""
-        n, values, image = X.shape[0], self.n_features_in_, self.image_shape_ is not None
-        if self.likelihood == "bernoulli" and not image:
+    # Each rule's reason is in its parameter's entry above.
+    _auto_rules = {
+        "likelihood": Rule(lambda est, facts, _: "bernoulli" if facts.image else "gaussian"),
+        **FeatureRowsMixin._init_rules,
+        "gaussian_kl_weight": Rule(
+            lambda est, facts, _: max(1.0, est.n_features_in_ / _REFERENCE_VALUES)
+        ),
+        "pretrain_epochs": Rule(
+            lambda est, facts, _: (
+                0
+                if est.n_features_in_ <= _REFERENCE_VALUES
+                else epochs_for_updates(
+                    facts.n_samples, est.batch_size, _PRETRAIN_UPDATES, *_PRETRAIN_EPOCHS
+                )
+            )
+        ),
+        "max_epochs": Rule(
+            lambda est, facts, resolved: (
+                _AUTO_MIN_EPOCHS
+                if resolved["pretrain_epochs"]
+                else epochs_for_updates(
+                    facts.n_samples,
+                    est.batch_size,
+                    _AUTO_UPDATES,
+                    min_epochs=_AUTO_MIN_EPOCHS,
+                    max_epochs=_AUTO_MAX_EPOCHS,
+                )
+            )
+        ),
+    }
+
+    def _check_params(self):
+        if self.likelihood == "bernoulli" and self.image_shape_ is None:
             raise ValueError(
                 "likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
                 "use 'gaussian' or 'auto' for tabular rows."
             )
-        resolved = {"likelihood": self.likelihood, **self._resolve_init(X)}
-        if self.likelihood == "auto":
-            resolved["likelihood"] = "bernoulli" if image else "gaussian"
-        resolved["gaussian_kl_weight"] = self.gaussian_kl_weight
-        if self.gaussian_kl_weight == "auto":  # grows with the values beyond _REFERENCE_VALUES
-            resolved["gaussian_kl_weight"] = max(1.0, values / _REFERENCE_VALUES)
-        resolved["pretrain_epochs"] = self.pretrain_epochs
-        if self.pretrain_epochs == "auto":  # only for samples of more than _REFERENCE_VALUES
-            resolved["pretrain_epochs"] = (
-                0
-                if values <= _REFERENCE_VALUES
-                else epochs_for_updates(n, self.batch_size, _PRETRAIN_UPDATES, *_PRETRAIN_EPOCHS)
-            )
-        resolved["max_epochs"] = self.max_epochs
-        if self.max_epochs == "auto":  # after pretraining the mixture starts from a fitted model
-            resolved["max_epochs"] = (
-                _AUTO_MIN_EPOCHS
-                if resolved["pretrain_epochs"]
-                else (
-                    epochs_for_updates(
-                        n,
-                        self.batch_size,
-                        _AUTO_UPDATES,
-                        min_epochs=_AUTO_MIN_EPOCHS,
-                        max_epochs=_AUTO_MAX_EPOCHS,
-                    )
-                )
-            )
-        return resolved
-
-    def _build_module(self, X):
         if self.tau_min > self.tau0:
             raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
+
+    def _build_module(self, X):
         return GaussianMixtureVAE(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
 
     def _pretrain(self, net, X, trainer, beta):

@@ -11,6 +11,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator
 
+from skdeepcluster import (
+    DCCSClustering,
+    GATCluster,
+    VariationalClustering,
+)
+
 from .conftest import ESTIMATORS, IDS, QUICK, quick
 
 
@@ -82,6 +88,31 @@ def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls,
     est.set_params(max_epochs=1, warm_start=True).fit(X[:100])
     resolved = est.resolved_params_
     assert set(resolved) == can_be_auto and len(calls) == 1
+    assert list(resolved) == list(cls._auto_rules)  # one rule per "auto" parameter, in order
     assert not any(isinstance(v, str) and v == "auto" for v in resolved.values())
     est.fit(X[:300])  # warm: trains on with the values its first fit resolved
     assert est.resolved_params_ == resolved and len(calls) == 1
+
+
+# A bad value of each kind the constraints cannot see, with the words its error names.
+BAD_VALUES = [
+    (DCCSClustering, dict(crop_scale=(0.8, 0.5)), "crop_scale"),
+    (GATCluster, dict(crop_scale=(0.5, 1.5)), "crop_scale"),
+    (GATCluster, dict(backbone_widths=(16, -1)), "backbone_widths"),
+    (VariationalClustering, dict(tau0=0.5, tau_min=1.0), "tau_min"),
+    (VariationalClustering, dict(likelihood="bernoulli"), "bernoulli"),
+]
+
+
+@pytest.mark.parametrize(
+    "cls, params, match", BAD_VALUES, ids=[f"{c.__name__}-{m}" for c, _, m in BAD_VALUES]
+)
+def test_a_bad_value_fails_before_the_data_move_or_anything_trains(cls, params, match, monkeypatch):
+    def reached(self, *args):
+        raise AssertionError(f"{cls.__name__} reached {args[0]!r} with a bad value")
+
+    monkeypatch.setattr(cls, "_resolve_params", lambda self, data: reached(self, "resolve"))
+    monkeypatch.setattr(cls, "_build_module", lambda self, data: reached(self, "build"))
+    X = load_digits().data[:50] if params.get("likelihood") else load_digits().images[:50]
+    with pytest.raises(ValueError, match=match):
+        cls(max_epochs=1, **params).fit(X)

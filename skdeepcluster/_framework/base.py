@@ -28,6 +28,7 @@ from ..nn.data import DeviceData
 from ..nn.distributed import join_launched_group, require_same_data
 from .input import ImageInput, resolve_device
 from .restarts import Restarts, restart_checkpoint
+from .rules import DataFacts, resolve_rules
 from .session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin"]
@@ -51,20 +52,28 @@ class BaseDeepClusterer(
     ``_inference`` once per fit, on the fit's device; the build, train and
     read-out hooks under the fit's seed):
 
-    ``_resolve_params(self, data) -> dict``
-        The value every data-dependent (``"auto"``) parameter takes for the
-        training data (a :class:`~skdeepcluster.nn.data.DeviceData`), keyed
-        by parameter name, with the parameters' other values checked and
-        passed through.  Stored as ``resolved_params_``, which the other
-        hooks read instead of those parameters; a warm start keeps its first
-        fit's values (a resumed checkpoint resolves the same).  Default: ``{}``.
+    ``_check_params(self)``
+        Check the parameters against each other and the validated input
+        (``image_shape_``), raising ``ValueError``; runs before anything is
+        put on the device or trained, so a bad value never fails mid-fit.
+        Default: no check beyond ``_parameter_constraints``.
+    ``_auto_rules`` (class attribute, not a method)
+        The method's data-dependent defaults, one table: parameter name ->
+        :class:`~skdeepcluster._framework.rules.Rule`, the value an ``"auto"``
+        parameter takes for what the training data show (samples per
+        cluster, image size, channels, ...) and the value used where the
+        user set one.  The base resolves it once per fit
+        (``_resolve_params``) into ``resolved_params_``, which the other
+        hooks read instead of those parameters; a warm start keeps its
+        first fit's values (a resumed checkpoint resolves the same).
+        Default: no rules.
     ``_build_module(self, data) -> torch.nn.Module``
         The method's network (every trained part, in one module) for the
         training data, on ``data.device``.  ``data`` is a
         :class:`~skdeepcluster.nn.data.DeviceData`: ``data[idx]`` is the
         scaled rows ``idx`` as float32 on the device, shaped ``(m, C, H, W)``
-        (images, in [0, 1]) or ``(m, D)`` (tabular: centred, one scale).  Parameters
-        are checked here, before anything trains.  The base adopts the module
+        (images, in [0, 1]) or ``(m, D)`` (tabular: centred, one scale).  The
+        base adopts the module
         (loading a resumed checkpoint's or a warm start's weights into it)
         and sets ``module_``.
     ``_train_module(self, module, data, trainer)``
@@ -135,6 +144,7 @@ class BaseDeepClusterer(
         warm = self.warm_start and hasattr(self, "_training_state")
         X = self._validate_X(X, reset=not warm)
         self._check_n_clusters(X)
+        self._check_params()
         if not warm:  # a warm start keeps the scaling its model was trained on
             self._fit_scaler(X)
         self.device_ = join_launched_group(resolve_device(self.device))
@@ -214,12 +224,22 @@ class BaseDeepClusterer(
             )
 
     # ---------------------------------------------------------- method hooks
+    # The method's data-dependent defaults: parameter name -> rules.Rule, in resolving order.
+    _auto_rules = {}
+
+    def _check_params(self):
+        """Check the parameters' values against each other and the input (none here).
+
+        Runs in ``fit`` after the input is validated and before anything is
+        put on the device or trained, so a bad value fails at once.
+        """
+
     def _resolve_params(self, data):
         """The values of the data-dependent (``"auto"``) parameters for ``data``, by name.
 
-        None here; a method with ``"auto"`` parameters resolves them.
+        The method's ``_auto_rules`` resolved for what ``data`` show (:mod:`.rules`).
         """
-        return {}
+        return resolve_rules(self, self._auto_rules, DataFacts.of(data, self.n_clusters))
 
     @abstractmethod
     def _build_module(self, data):

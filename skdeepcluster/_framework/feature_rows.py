@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..nn.augment import AugmentedViews, NeighborViews
 from ..nn.loop import Step, adam, epochs_for_updates, generator_seed
+from .rules import Rule
 
 __all__ = ["FeatureRowsMixin"]
 
@@ -38,6 +39,11 @@ _INIT_UPDATES, _INIT_EPOCHS = 150, (5, 50)
 _INIT_BATCH = 128
 
 
+def _other_rows(n_neighbors, facts):
+    """``n_neighbors``, at most the other training rows."""
+    return min(n_neighbors, facts.n_samples - 1)
+
+
 class FeatureRowsMixin:
     """``views``, ``n_neighbors`` and ``init``: constraints, ``"auto"`` rules and their use."""
 
@@ -48,27 +54,22 @@ class FeatureRowsMixin:
         "n_neighbors": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
     _init_constraints = {"init": [StrOptions({"auto", "kmeans", "random"})]}
+    # The "auto" rules (see rules.py): neighbours for rows, augmentations for images; the
+    # method's number of neighbours, at most a share of a cluster's rows and one fewer than
+    # all; k-means's start for rows, the papers' random start for images.
+    _views_rules = {
+        "views": Rule(lambda est, facts, _: "augment" if facts.image else "neighbors"),
+        "n_neighbors": Rule(
+            lambda est, facts, _: _other_rows(est._auto_neighbors_for(facts), facts),
+            given=lambda est, value, facts: _other_rows(value, facts),
+        ),
+    }
+    _init_rules = {"init": Rule(lambda est, facts, _: "random" if facts.image else "kmeans")}
 
-    def _resolve_views(self, data):
-        """``views`` and ``n_neighbors`` for ``data``: neighbours for rows, augmentations else."""
-        views = self.views
-        if views == "auto":
-            views = "neighbors" if data.dim() == 2 else "augment"
-        n_neighbors = self.n_neighbors
-        if n_neighbors == "auto":  # the method's number, fewer when the clusters are small
-            per_cluster = len(data) / self.n_clusters
-            n_neighbors = int(
-                max(1, min(self._auto_neighbors, round(_PER_CLUSTER_SHARE * per_cluster)))
-            )
-        return {"views": views, "n_neighbors": min(n_neighbors, len(data) - 1)}
-
-    def _resolve_init(self, data):
-        """``init`` for ``data``: k-means for rows, the papers' random start for images."""
-        return {
-            "init": ("kmeans" if data.dim() == 2 else "random")
-            if self.init == "auto"
-            else self.init
-        }
+    def _auto_neighbors_for(self, facts):
+        """``n_neighbors="auto"``: ``_auto_neighbors``, fewer when the clusters are small."""
+        share = round(_PER_CLUSTER_SHARE * facts.per_cluster)
+        return int(max(1, min(self._auto_neighbors, share)))
 
     def _view_source(self, data, augment):
         """``views(idx, x, generator)``: the positive view of each row ``idx`` (values ``x``)."""
