@@ -328,6 +328,7 @@ def test_every_probe_starts(probe):
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.slow
 def test_checkpoint_cost_probe_times_the_writes():
     out = subprocess.run(
         [

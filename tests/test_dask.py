@@ -15,6 +15,7 @@ distributed = pytest.importorskip(
 )
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_local_dask_cluster():
     digits = load_digits()
     X, y = digits.images[:200], digits.target[:200]

@@ -125,6 +125,7 @@ def test_two_processes_train_one_model(name, tmp_path):
     assert together >= min(single) - 0.1, (together, single)
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_method_that_implements_only_the_contract(tmp_path):
     """The test clusterer gets data-parallel training from the base alone, restarts included:
     every rank runs rank 0's restarts and keeps the same one.

@@ -62,6 +62,7 @@ def test_zero_weight_switches_its_term_off(weights, absent):
     assert "reconstruction" in terms
 
 
+@pytest.mark.slow
 def test_tabular_input_uses_mlp_and_finds_blobs():
     X, y = make_blobs(300, centers=4, n_features=6, random_state=1)
     est = DualAESpectralClustering(n_clusters=4, random_state=0).fit(X)
@@ -106,6 +107,7 @@ def test_auto_epochs_count_updates_not_passes():
     assert phases.count("autoencoder") == 100 and phases.count("joint") == 50
 
 
+@pytest.mark.slow
 def test_small_sets_train_in_batches_of_64_on_a_10_neighbour_graph():
     # Fewer than 1,024 samples: batch_size="auto" is 64, so 600 samples give 9
     # updates an epoch and ~400 updates take 45 epochs (256: 2 an epoch, 100).

@@ -47,6 +47,7 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
     assert est.transform(X).shape == (600, 32)  # the pooled feature map
 
 
+@pytest.mark.slow
 def test_attention_maps(digits_fit):
     X, _, est = digits_fit
     att = est.attention_maps(X[:20])

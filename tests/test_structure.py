@@ -1,4 +1,4 @@
-"""The package's shape: nn/ stands below the estimators, and every parameter is documented."""
+"""The package's shape: its layers import only downwards, and every parameter is documented."""
 
 import ast
 import inspect
@@ -35,6 +35,58 @@ def test_nn_imports_nothing_from_the_estimator_layer(path):
                 or n.startswith("sklearn")
                 for n in names
             ), f"{path.name} imports {names}"
+
+
+# The package's layers, lowest first (CONTRIBUTING.rst draws them): a module imports from
+# its own layer and those below, never from above.
+LAYERS = {
+    "nn": 0,
+    "metrics": 1,
+    "datasets": 1,
+    "_framework": 2,
+    "features": 3,
+    "dccs": 3,
+    "variational": 3,
+    "gatcluster": 3,
+    "dual_ae_spectral": 3,
+    "__init__": 4,
+    "_cli": 5,
+    "__main__": 5,
+}
+
+
+def _top(path):
+    """The package's top-level name a file of it belongs to (``_framework`` for its modules)."""
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def _imported_tops(path):
+    """The package's top-level names ``path`` imports (relative or absolute)."""
+    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                parts = [*base, *(node.module.split(".") if node.module else [])]
+                names = [parts] if node.module else [[*parts, a.name] for a in node.names]
+            else:
+                names = [node.module.split(".")]
+        elif isinstance(node, ast.Import):
+            names = [a.name.split(".") for a in node.names]
+        else:
+            continue
+        for parts in names:
+            if parts[0] == "skdeepcluster":
+                yield parts[1] if len(parts) > 1 else "__init__"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_each_module_imports_only_from_its_layer_or_below(path):
+    own = LAYERS[_top(path)]  # a new top-level module or package takes a place in LAYERS
+    for top in _imported_tops(path):
+        assert LAYERS[top] <= own, f"{path.relative_to(PACKAGE)} imports {top} from above"
 
 
 def _documented_parameters(cls):

@@ -39,6 +39,7 @@ def test_fit_on_digit_images_trains_every_term_and_beats_chance(digits_fit):
     assert np.all(est.covariances_ > 0)
 
 
+@pytest.mark.slow
 def test_the_prior_is_learned_with_the_networks(digits_fit):
     _, _, est, untrained = digits_fit
     moved = np.abs(
@@ -48,6 +49,7 @@ def test_the_prior_is_learned_with_the_networks(digits_fit):
     assert not np.allclose(est.covariances_, 1.0)
 
 
+@pytest.mark.slow
 def test_training_raises_the_elbo_and_score_is_its_mean(digits_fit):
     X, _, est, untrained = digits_fit
     elbo = est.score_samples(X)
@@ -183,6 +185,7 @@ def test_auto_pretraining_is_for_samples_of_more_than_196_values(shape, pretrain
         assert [epochs(n)[1] for n in (1797, 10000)] == [250, 100]
 
 
+@pytest.mark.slow
 def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
     X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
     est = VariationalClustering(n_clusters=3, random_state=0).fit(X)
@@ -193,6 +196,7 @@ def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
     assert est.score(X + 100.0) < est.score(X) - 100
 
 
+@pytest.mark.slow
 def test_grid_search_without_labels_selects_by_held_out_elbo():
     X, _ = make_blobs(300, centers=3, n_features=4, random_state=0)
     search = GridSearchCV(
