@@ -295,16 +295,11 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         "hflip": ["boolean"],
         "target_batch": [Interval(Integral, 2, None, closed="left")],
         "num_repeat": [Interval(Integral, 1, None, closed="left")],
-        **{
-            name: [Interval(Real, 0, None, closed="left")]
-            for name in (
-                "similarity_weight",
-                "entropy_weight",
-                "relation_weight",
-                "attention_weight",
-                "mi_weight",
-            )
-        },
+        "similarity_weight": [Interval(Real, 0, None, closed="left")],
+        "entropy_weight": [Interval(Real, 0, None, closed="left")],
+        "relation_weight": [Interval(Real, 0, None, closed="left")],
+        "attention_weight": [Interval(Real, 0, None, closed="left")],
+        "mi_weight": [Interval(Real, 0, None, closed="left")],
         "attention_lambda": [Interval(Real, 0, None, closed="neither")],
         "min_ratio": [Interval(Real, 0, 1, closed="both")],
         "target_norm": [StrOptions({"running", "batch", "clean"})],
