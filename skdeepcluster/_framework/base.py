@@ -10,7 +10,6 @@ is in :class:`BaseDeepClusterer`'s docstring.
 Input shapes and scaling: :mod:`skdeepcluster._framework.input`.
 """
 
-import copy
 import hashlib
 import os
 import warnings
@@ -26,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..metrics import neighbour_agreement_score
 from ..nn.data import DeviceData
 from ..nn.distributed import join_launched_group, require_same_data
+from .inference import BatchedInference
 from .input import ImageInput, resolve_device
 from .restarts import Restarts, restart_checkpoint
 from .rules import DataFacts, resolve_rules
@@ -33,17 +33,17 @@ from .session import Trainer, TrainingInterrupted, open_session, stop_on_interru
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin"]
 
-# Rows per inference batch.  On the CPU inference runs in float64, whose convolutions unfold
-# their input: 256 images of 32x32 pixels through GATCluster's second convolution unfold to
-# about 340 MB (1,024 took COIL-20's fit to 5 GB); 64 keep a fit's peak about 320 MB lower,
-# with the same bits and speed.
-_INFERENCE_BATCH = 64
 # Most rows the pixel-neighbour score reads (a PCA and a neighbour search over them).
 _SCORE_ROWS = 10_000
 
 
 class BaseDeepClusterer(
-    ImageInput, ClusterMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+    ImageInput,
+    BatchedInference,
+    ClusterMixin,
+    TransformerMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Shared base of the deep clustering estimators (not used directly).
 
@@ -263,32 +263,6 @@ class BaseDeepClusterer(
         """A dict of ``"embedding"`` and ``"proba"`` or ``"labels"`` of the scaled batch ``x``."""
 
     # ------------------------------------------------------------- inference
-    def _inference_device(self):
-        dev = self.device_
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            return torch.device("cpu")
-        return dev
-
-    def _infer(self, X, inference=None):
-        """Run ``inference`` (default ``_inference``) over ``X`` (validated, unscaled) in batches.
-
-        ``inference(module, batch)`` returns a dict of tensors; the result
-        holds them as numpy arrays.  On the CPU the network runs in float64,
-        which makes every row's output independent of the batch it is
-        computed in.
-        """
-        inference = self._inference if inference is None else inference
-        module, device, dtype = self._inference_module()
-        chunks = {}
-        with torch.no_grad():  # scaled a batch at a time: no float copy of the whole set
-            for start in range(0, len(X), _INFERENCE_BATCH):
-                batch = torch.as_tensor(
-                    self._scale(X[start : start + _INFERENCE_BATCH]), dtype=dtype, device=device
-                )
-                for key, value in inference(module, batch).items():
-                    chunks.setdefault(key, []).append(value.double().cpu().numpy())
-        return {key: np.concatenate(values) for key, values in chunks.items()}
-
     def _cluster_outputs(self, X):
         """What the clusters of validated ``X`` are read from.
 
@@ -373,16 +347,6 @@ class BaseDeepClusterer(
             rows = np.sort(np.random.RandomState(0).choice(len(X), _SCORE_ROWS, replace=False))
             X, labels = X[rows], labels[rows]
         return neighbour_agreement_score(self._scale(X).reshape(len(X), -1), labels)
-
-    def _inference_module(self):
-        """A copy of ``module_`` in ``eval()`` mode for inference, its device and dtype.
-
-        float64 on the CPU (every row's output is then independent of the
-        batch it is computed in), float32 on CUDA.
-        """
-        device = self._inference_device()
-        dtype = torch.float64 if device.type == "cpu" else torch.float32
-        return copy.deepcopy(self.module_).to(device=device, dtype=dtype).eval(), device, dtype
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
