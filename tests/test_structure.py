@@ -122,3 +122,12 @@ def test_shared_parameters_read_the_same_everywhere(cls):
         "checkpoint_every",
     ):
         assert entry(cls.__doc__, name) == entry(reference, name), name
+
+
+def test_the_contributing_picture_draws_each_layer_as_the_table_says():
+    text = (Path(__file__).resolve().parents[1] / "CONTRIBUTING.rst").read_text()
+    lines = {m.group(1): m.group(2) for m in re.finditer(r"^    (\d)  (.*)$", text, flags=re.M)}
+    for top, layer in LAYERS.items():
+        if top != "__main__":  # drawn as "python -m skdeepcluster" above the command
+            drawn = re.split(r"[\s.]+", lines[str(layer)].replace("/", " "))
+            assert top in drawn, f"{top} is not on line {layer} of CONTRIBUTING.rst's picture"
