@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from sklearn.datasets import make_blobs
 
 from skdeepcluster import (
     DCCSClustering,
@@ -11,6 +12,7 @@ from skdeepcluster import (
     GATCluster,
     VariationalClustering,
 )
+from skdeepcluster.metrics import cluster_accuracy
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -48,6 +50,15 @@ def resolve(est, n_samples, shape, device="cpu"):
     est.n_features_in_ = int(torch.tensor(shape).prod())
     data = torch.zeros(1, *shape, device=device).expand(n_samples, *shape)
     return est._resolve_params(data)
+
+
+def fit_blobs(cls):
+    """``cls`` fitted on 400 rows of three 5-d blobs, checked to have found them: (X, est)."""
+    X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
+    est = cls(n_clusters=3, random_state=0).fit(X)
+    assert est.image_shape_ is None  # rows, not images: the MLP backbone
+    assert cluster_accuracy(y, est.labels_) > 0.9
+    return X, est
 
 
 def quick(cls, **params):

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.datasets import load_digits
 
 from skdeepcluster import DCCSClustering
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.backbones import ResNetEncoder
 
-from .conftest import resolve
+from .conftest import fit_blobs, resolve
 
 TERMS = {"critic", "gradient_penalty", "adversarial", "mi", "balance", "augmentation"}
 
@@ -121,10 +121,7 @@ def test_encoder_module_with_wrong_output_is_refused():
 
 @pytest.mark.slow
 def test_tabular_input_uses_mlp_and_finds_blobs():
-    X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
-    est = DCCSClustering(n_clusters=3, random_state=0).fit(X)
-    assert est.image_shape_ is None
-    assert cluster_accuracy(y, est.labels_) > 0.9
+    fit_blobs(DCCSClustering)
 
 
 def test_bad_color_mode():

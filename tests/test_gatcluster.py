@@ -3,7 +3,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.datasets import load_digits
 
 from skdeepcluster import GATCluster
 from skdeepcluster.gatcluster import (
@@ -18,7 +18,7 @@ from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
 from skdeepcluster.nn.loop import epochs_for_updates
 from skdeepcluster.nn.losses import dissimilar_partner
 
-from .conftest import resolve
+from .conftest import fit_blobs, resolve
 
 TERMS = {"similarity", "entropy", "attention_entropy", "relation", "attention"}
 
@@ -212,10 +212,7 @@ def test_colour_images_grayscale_by_default_and_rgb_on_request():
 
 @pytest.mark.slow
 def test_tabular_input_finds_blobs():
-    X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
-    est = GATCluster(n_clusters=3, random_state=0).fit(X)
-    assert est.image_shape_ is None
-    assert cluster_accuracy(y, est.labels_) > 0.9
+    X, est = fit_blobs(GATCluster)
     assert est.attention_maps(X[:3])["maps"].shape == (3, 1, 1)
 
 

@@ -8,7 +8,7 @@ from skdeepcluster import VariationalClustering
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.latent import GaussianMixtureVAE, gumbel_softmax, mixture_reparametrize
 
-from .conftest import resolve
+from .conftest import fit_blobs, resolve
 
 TERMS = {"reconstruction", "gaussian_kl", "categorical_kl"}
 
@@ -187,10 +187,7 @@ def test_auto_pretraining_is_for_samples_of_more_than_196_values(shape, pretrain
 
 @pytest.mark.slow
 def test_tabular_input_uses_gaussian_likelihood_and_finds_blobs():
-    X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
-    est = VariationalClustering(n_clusters=3, random_state=0).fit(X)
-    assert est.image_shape_ is None
-    assert cluster_accuracy(y, est.labels_) > 0.9
+    X, est = fit_blobs(VariationalClustering)
     assert est.sample(6)[0].shape == (6, 5)
     # An outlier is less likely than the data (a log-density of X in its units).
     assert est.score(X + 100.0) < est.score(X) - 100
