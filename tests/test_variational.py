@@ -61,6 +61,7 @@ def test_training_raises_the_elbo_and_score_is_its_mean(digits_fit):
     np.testing.assert_allclose(est.score_samples(X[:7]), elbo[:7], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_sample_draws_images_per_cluster_shaped_like_the_input(digits_fit):
     X, _, est, _ = digits_fit
     images, labels = est.sample(50)
