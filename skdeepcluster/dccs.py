@@ -478,7 +478,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         ),
         "crop_scale": Rule(
             lambda est, facts, _: _auto_crop_scale(est, facts),
-            given=lambda est, value, facts: check_crop_scale(value, "'auto'"),
+            given=lambda est, value, facts: tuple(map(float, value)),  # _check_params checked it
         ),
         "hflip": Rule(
             lambda est, facts, _: (

@@ -10,6 +10,7 @@ it, ``facts`` what the training data show (:class:`DataFacts`).  Each rule's rea
 said once, in its parameter's entry of the method's docstring.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -53,9 +54,6 @@ class DataFacts:
     def of(cls, data, n_clusters):
         """The facts of ``data`` (anything with ``len``, ``shape``, ``dim()``, ``device``)."""
         image = data.dim() == 4
-        values = 1
-        for size in data.shape[1:]:
-            values *= int(size)
         return cls(
             data=data,
             n_samples=len(data),
@@ -63,7 +61,7 @@ class DataFacts:
             image=image,
             channels=int(data.shape[1]) if image else None,
             side=int(min(data.shape[2:])) if image else None,
-            n_values=values,
+            n_values=math.prod(data.shape[1:]),
             device=data.device,
         )
 
