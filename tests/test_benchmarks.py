@@ -101,25 +101,28 @@ def _page():
     return _bench_module("page")
 
 
-def _tiny_results():
-    def run(method, seed, acc, fit_s, dataset="digits", n=100):
-        return {
-            "method": method,
-            "dataset": dataset,
-            "seed": seed,
-            "status": "ok",
-            "n": n,
-            "acc": acc,
-            "nmi": acc,
-            "ari": acc,
-            "n_clusters_found": 10,
-            "fit_s": fit_s,
-            "predict_samples_per_s": 1000.0,
-            "peak_rss_mb": 900.0,
-            "gpu_peak_mb": None,
-            "device": "cpu",
-        }
+def _ok_record(method, seed, acc, fit_s, dataset="digits", n=100, clusters=10):
+    """The runner's record of one finished fit (ACC, NMI and ARI all ``acc``)."""
+    return {
+        "method": method,
+        "dataset": dataset,
+        "seed": seed,
+        "status": "ok",
+        "n": n,
+        "acc": acc,
+        "nmi": acc,
+        "ari": acc,
+        "n_clusters_found": clusters,
+        "fit_s": fit_s,
+        "predict_samples_per_s": 1000.0,
+        "peak_rss_mb": 900.0,
+        "gpu_peak_mb": None,
+        "device": "cpu",
+    }
 
+
+def _tiny_results():
+    run = _ok_record
     runs = [
         run("kmeans", 0, 0.70, 0.1),
         run("kmeans", 1, 0.74, 0.3),
@@ -170,23 +173,12 @@ def _suite_file(path):
             ("dccs", 0, 0.90),
             ("dccs", 1, 0.80),
         ):
+            # one fit on the second set leaves two clusters empty
+            clusters = 8 if (n, method, seed) == (200, "dccs", 1) else 10
+            fit_s = 20.0 if method == "dccs" else 0.1
             lines.append(
                 {
-                    "method": method,
-                    "dataset": dataset,
-                    "seed": seed,
-                    "status": "ok",
-                    "n": n,
-                    "acc": acc,
-                    "nmi": acc,
-                    "ari": acc,
-                    # one fit on the second set leaves two clusters empty
-                    "n_clusters_found": 8 if (n, method, seed) == (200, "dccs", 1) else 10,
-                    "fit_s": 20.0 if method == "dccs" else 0.1,
-                    "predict_samples_per_s": 1000.0,
-                    "peak_rss_mb": 900.0,
-                    "gpu_peak_mb": None,
-                    "device": "cpu",
+                    **_ok_record(method, seed, acc, fit_s, dataset, n, clusters),
                     "wall_s": 600.0,
                     "date": "2026-12-01T23:00:00+00:00",
                     "commit": "abc1234",
