@@ -14,9 +14,10 @@ from ._framework.feature_rows import FeatureRowsMixin
 from ._framework.rules import Rule
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import MLP, ResNetEncoder, build_encoder, conv_output_size, flat_size
+from .nn.critics import GlobalMIEstimator
 from .nn.distributed import gather_rows
 from .nn.loop import Step, adam, epochs_for_updates, warmup_cosine
-from .nn.losses import GlobalMIEstimator, gradient_penalty, kl_categorical, marginal_entropy
+from .nn.losses import gradient_penalty, kl_categorical, marginal_entropy
 
 __all__ = ["DCCSClustering"]
 

@@ -11,22 +11,14 @@ from torch import nn
 from ._framework.base import BaseDeepClusterer
 from ._framework.docs import shared_parameters
 from ._framework.rules import Rule
-from .nn.backbones import MLP, build_decoder, build_encoder, flat_size
+from .nn.backbones import MLP, CholeskyOrthonorm, build_decoder, build_encoder, flat_size
+from .nn.critics import GlobalMIEstimator, LocalMIEstimator
 from .nn.data import eval_chunks
 from .nn.distributed import gather_rows
 from .nn.latent import gaussian_sample
 from .nn.loop import Step, epochs_for_updates, generator_seed
-from .nn.losses import (
-    CholeskyOrthonorm,
-    GlobalMIEstimator,
-    LocalMIEstimator,
-    contrastive_loss,
-    cosine_neighbors,
-    kl_normal,
-    knn_affinity,
-    nearest_neighbors,
-    spectral_loss,
-)
+from .nn.losses import contrastive_loss, kl_normal, spectral_loss
+from .nn.neighbors import cosine_neighbors, knn_affinity, nearest_neighbors
 
 __all__ = ["DualAESpectralClustering"]
 

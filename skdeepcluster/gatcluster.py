@@ -21,9 +21,10 @@ from ._framework.rules import Rule
 from .nn.attention import GaussianAttentionNet
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import batch_statistics, recompute_batch_norm
+from .nn.critics import dissimilar_partner
 from .nn.distributed import gather_rows
 from .nn.loop import Batches, Step, adam, epochs_for_updates, generator_seed
-from .nn.losses import binary_cross_entropy, dissimilar_partner, jsd_mi_loss, marginal_entropy
+from .nn.losses import binary_cross_entropy, jsd_mi_loss, marginal_entropy
 
 __all__ = ["GATCluster"]
 

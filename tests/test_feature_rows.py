@@ -14,7 +14,7 @@ from skdeepcluster import (
 )
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.augment import NeighborViews
-from skdeepcluster.nn.losses import cosine_neighbors
+from skdeepcluster.nn.neighbors import cosine_neighbors
 
 from .conftest import quick, resolve
 

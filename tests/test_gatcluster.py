@@ -15,8 +15,8 @@ from skdeepcluster.gatcluster import (
 from skdeepcluster.metrics import cluster_accuracy
 from skdeepcluster.nn.attention import gaussian_attention_map
 from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
+from skdeepcluster.nn.critics import dissimilar_partner
 from skdeepcluster.nn.loop import epochs_for_updates
-from skdeepcluster.nn.losses import dissimilar_partner
 
 from .conftest import fit_blobs, resolve
 

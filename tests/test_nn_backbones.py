@@ -1,4 +1,4 @@
-"""nn/backbones.py: encoders and decoders built from an input shape, and batch-norm statistics."""
+"""nn/backbones.py: encoders and decoders from an input shape, batch norm, the orthonormal layer."""
 
 import pytest
 import torch
@@ -77,3 +77,15 @@ def test_mlp_encoder_returns_its_last_hidden_layer():
     z, features = enc(torch.randn(5, 7), return_features=True)
     assert z.shape == (5, 3) and features.shape == (5, 8) == (5, *enc.feature_shape)
     assert backbones.MLPEncoder(7, 3, hidden=()).feature_shape == (7,)
+
+
+def test_cholesky_orthonorm_layer():
+    layer = backbones.CholeskyOrthonorm(3)
+    y = torch.randn(50, 3) @ torch.randn(3, 3)
+    out = layer.train()(y)
+    torch.testing.assert_close(out.T @ out / 50, torch.eye(3), atol=1e-4, rtol=0)
+    # Evaluation applies the stored map of the last training batch.
+    torch.testing.assert_close(layer.eval()(y), out, atol=1e-4, rtol=0)
+    y.requires_grad_(True)
+    layer.train()(y).sum().backward()
+    assert torch.isfinite(y.grad).all()

@@ -16,7 +16,7 @@ from numbers import Real
 import torch
 import torch.nn.functional as F
 
-from .losses import cosine_neighbors
+from .neighbors import cosine_neighbors
 
 __all__ = [
     "random_resized_crop",

@@ -5,7 +5,9 @@ Image shapes are ``(C, H, W)``; a tabular input is described by the 1-tuple
 ``(out_channels, kernel_size, stride[, padding])``; padding defaults to
 ``(kernel_size - 1) // 2``.  A stride is dropped to 1 (and the padding to the
 default) where the layer would shrink the map below 2x2, so the same spec
-builds for 28x28, 32x32, 16x16, 8x8 and odd shapes alike.
+builds for 28x28, 32x32, 16x16, 8x8 and odd shapes alike.  Also the layers and
+helpers those networks share: batch-norm statistics, and SpectralNet's orthonormalising
+output layer (:class:`CholeskyOrthonorm`).
 """
 
 import contextlib
@@ -28,6 +30,7 @@ __all__ = [
     "conv_output_size",
     "batch_statistics",
     "recompute_batch_norm",
+    "CholeskyOrthonorm",
 ]
 
 
@@ -543,3 +546,48 @@ def recompute_batch_norm(module, forward, batches):
         for m, training, momentum in saved:
             m.momentum = momentum
             m.train(training)
+
+
+class CholeskyOrthonorm(nn.Module):
+    """Orthonormalising output layer of SpectralNet (Shaham et al. 2018).
+
+    In training mode, for a batch ``Y`` of ``m`` rows it computes the Cholesky
+    factor ``L`` of ``Y^T Y`` and returns ``Y sqrt(m) L^{-T}``, whose columns
+    are orthonormal up to the factor ``sqrt(m)`` (``Y'^T Y' / m = I``).  The
+    last weight is kept in a buffer and applied as a fixed linear map in
+    evaluation mode, so new points go through the same transformation.
+
+    Parameters
+    ----------
+    dim : int
+        Number of columns of ``Y``.
+    eps : float, default=1e-6
+        Jitter, relative to the mean diagonal of ``Y^T Y``, added to its
+        diagonal before the Cholesky factorisation.
+    """
+
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.eye(dim))
+
+    def _weight_for(self, y):
+        m = y.shape[0]
+        y64 = y.double()
+        eye = torch.eye(y.shape[1], dtype=y64.dtype, device=y.device)
+        gram = y64.T @ y64
+        jitter = self.eps * gram.diagonal().mean().clamp_min(1e-12)  # relative to the scale
+        chol = torch.linalg.cholesky(gram + jitter * eye)
+        return (m**0.5) * torch.linalg.solve_triangular(chol, eye, upper=False).T
+
+    @torch.no_grad()
+    def set_weight(self, y):
+        """Store the orthonormalising weight of ``y`` (e.g. the whole training set)."""
+        self.weight.copy_(self._weight_for(y).to(self.weight.dtype))
+
+    def forward(self, y):
+        if self.training:
+            weight = self._weight_for(y)
+            self.weight.copy_(weight.detach().to(self.weight.dtype))
+            return (y.double() @ weight).to(y.dtype)
+        return y @ self.weight.to(y.dtype)
