@@ -13,7 +13,7 @@ from ._framework.docs import shared_parameters
 from ._framework.rules import Rule
 from .nn.backbones import MLP, CholeskyOrthonorm, build_decoder, build_encoder, flat_size
 from .nn.critics import GlobalMIEstimator, LocalMIEstimator
-from .nn.data import eval_chunks
+from .nn.data import map_chunks
 from .nn.distributed import gather_rows
 from .nn.latent import gaussian_sample
 from .nn.loop import Step, epochs_for_updates, generator_seed
@@ -451,7 +451,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         # The codes of the pretrained encoder (which phases 2 and 3 leave as it
         # is): computed when a (resumed) fit needs them, never stored.
         def pretrained_codes():
-            return torch.cat(eval_chunks(net, lambda x: net.encode(x)[0], X))
+            return torch.cat(map_chunks(lambda x: net.encode(x)[0], X, 1024, module=net))
 
         # Phase 2 (SpectralNet's Siamese affinity): pull each code's nearest
         # neighbours close, push random codes apart.
@@ -542,20 +542,19 @@ class DualAESpectralClustering(BaseDeepClusterer):
 
         In float64, as inference on the CPU runs, so the stored map matches it.
         """
-        n = X.shape[0]
         net.eval()
         exact = copy.deepcopy(net).double()
-        with torch.no_grad():
-            hidden = torch.cat(
-                [
-                    exact.spectral(exact.affinity_space(exact.encode(X[i : i + 1024].double())[0]))
-                    for i in range(0, n, 1024)
-                ]
+        hidden = torch.cat(
+            map_chunks(
+                lambda x: exact.spectral(exact.affinity_space(exact.encode(x.double())[0])),
+                X,
+                1024,
             )
+        )
+        with torch.no_grad():
             exact.orthonorm.set_weight(hidden)
             net.orthonorm.weight.copy_(exact.orthonorm.weight)
             embedding = exact.orthonorm(hidden).cpu().numpy()
-        del exact
         kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
         kmeans.fit(embedding)
         self.cluster_centers_ = kmeans.cluster_centers_

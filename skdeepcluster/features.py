@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._framework.input import ImageInput, resolve_device
+from .nn.data import map_chunks
 from .nn.pretrained import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -334,21 +335,22 @@ class PretrainedFeatures(
         autocast = torch.autocast(
             device_type=device.type, dtype=torch.bfloat16, enabled=self.precision_ == "bfloat16"
         )
-        chunks = []
+
+        def features(rows):  # a short last batch is padded to the batch size
+            padded = np.concatenate([rows, np.repeat(rows[-1:], batch - len(rows), axis=0)])
+            images = torch.from_numpy(np.ascontiguousarray(padded))
+            if device.type == "cuda":
+                images = images.pin_memory().to(device, non_blocking=True)
+            out = network(self._rgb(images), size)[: len(rows)].float().cpu()
+            bar.update(len(rows))
+            return out
+
         with (
             torch.inference_mode(),
             autocast,
             progress_bar(len(X), "features", "image", show) as bar,
         ):
-            for start in range(0, len(X), batch):
-                rows = X[start : start + batch]
-                padded = np.concatenate([rows, np.repeat(rows[-1:], batch - len(rows), axis=0)])
-                images = torch.from_numpy(np.ascontiguousarray(padded))
-                if device.type == "cuda":
-                    images = images.pin_memory().to(device, non_blocking=True)
-                chunks.append(network(self._rgb(images), size)[: len(rows)].float().cpu())
-                bar.update(len(rows))
-        return torch.cat(chunks).numpy()
+            return torch.cat(map_chunks(features, X, batch)).numpy()
 
     def _rgb(self, images):
         """Validated images ``(n, C, H, W)`` as float32 RGB in [0, 1] (grey repeated, no alpha)."""

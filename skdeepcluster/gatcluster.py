@@ -22,6 +22,7 @@ from .nn.attention import GaussianAttentionNet
 from .nn.augment import ImageAugmenter, TabularAugmenter, apply_color_mode, check_crop_scale
 from .nn.backbones import batch_statistics, recompute_batch_norm
 from .nn.critics import dissimilar_partner
+from .nn.data import map_chunks, row_chunks
 from .nn.distributed import gather_rows
 from .nn.loop import Batches, Step, adam, epochs_for_updates, generator_seed
 from .nn.losses import binary_cross_entropy, jsd_mi_loss, marginal_entropy
@@ -548,9 +549,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
 
     def _clean_chunks(self, X, idx):
         """The rows ``idx`` of ``X`` as network input, ``_TARGET_CHUNK`` at a time."""
-        return (
-            self._prepare(X[idx[i : i + _TARGET_CHUNK]]) for i in range(0, len(idx), _TARGET_CHUNK)
-        )
+        return (self._prepare(X[chunk]) for chunk in row_chunks(idx, _TARGET_CHUNK))
 
     def _read_out(self, net, X, generator):
         if self.target_norm != "running":  # evaluation mode normalises as clean images are
@@ -567,13 +566,14 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         network (``module_``, read out) on the training images.
         """
         module, device, dtype = self._inference_module()
-        heads = []
-        with torch.no_grad():
-            for x in self._clean_chunks(X, torch.arange(X.shape[0], device=X.device)):
-                pooled, logits, _, _ = module.original(x.to(device=device, dtype=dtype))
-                heads.append(
-                    [h.softmax(dim=1).double().cpu().numpy() for h in module.heads(pooled, logits)]
-                )
+
+        def head_probas(idx):
+            x = self._prepare(X[idx]).to(device=device, dtype=dtype)
+            pooled, logits, _, _ = module.original(x)
+            return [h.softmax(dim=1).double().cpu().numpy() for h in module.heads(pooled, logits)]
+
+        everything = torch.arange(X.shape[0], device=X.device)
+        heads = map_chunks(head_probas, everything, _TARGET_CHUNK)
         probas = [np.concatenate(head) for head in zip(*heads)]
         partitions = [p.argmax(axis=1) for p in probas]
         _, perms, _, offsets = consensus(partitions, self.n_clusters, probas)

@@ -17,7 +17,7 @@ from ._framework.base import BaseDeepClusterer, SoftAssignmentMixin
 from ._framework.docs import shared_parameters
 from ._framework.feature_rows import FeatureRowsMixin
 from ._framework.rules import Rule
-from .nn.data import eval_chunks
+from .nn.data import map_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.latent import (
     GaussianMixtureVAE,
@@ -390,7 +390,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         )
 
         def mixture():
-            encoded = eval_chunks(net, net.encode_one, X)
+            encoded = map_chunks(net.encode_one, X, 1024, module=net)
             codes = torch.cat([mean for mean, _ in encoded]).double()
             spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
             if self.resolved_params_["init"] == "kmeans":  # k-means of the rows, not the codes
@@ -562,12 +562,14 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
             rng.standard_normal((n_samples, self.latent_dim)), dtype=dtype, device=device
         )
         index = torch.as_tensor(components, device=device)
-        chunks = []
         with torch.no_grad():
             z = module.prior_mean[index] + (0.5 * module.prior_log_var[index]).exp() * eps
-            for start in range(0, n_samples, 1024):
-                decoded = module.decoder(z[start : start + 1024])
-                if self.resolved_params_["likelihood"] == "bernoulli":
-                    decoded = torch.sigmoid(decoded)
-                chunks.append(decoded.double().cpu().numpy())
-        return self._unscale(np.concatenate(chunks)), self.label_map_[components]
+
+        def decode(codes):
+            decoded = module.decoder(codes)
+            if self.resolved_params_["likelihood"] == "bernoulli":
+                decoded = torch.sigmoid(decoded)
+            return decoded.double().cpu().numpy()
+
+        images = np.concatenate(map_chunks(decode, z, 1024))
+        return self._unscale(images), self.label_map_[components]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skdeepcluster.nn.data import DeviceData, eval_chunks
+from skdeepcluster.nn.data import DeviceData, all_rows, map_chunks, row_chunks
 
 from .conftest import ESTIMATORS, IDS
 from .test_session import _data, _make, _same_weights
@@ -74,7 +74,7 @@ def test_uint8_images_fit_as_their_float_values():
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_eval_chunks_runs_in_eval_mode_without_gradient_and_restores_the_mode(training):
+def test_map_chunks_runs_a_module_in_eval_mode_without_gradient_and_restores_the_mode(training):
     net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).train(training)
     X = torch.randn(2500, 3)
     seen = []
@@ -83,9 +83,21 @@ def test_eval_chunks_runs_in_eval_mode_without_gradient_and_restores_the_mode(tr
         seen.append((len(x), net.training, torch.is_grad_enabled()))
         return net(x)
 
-    out = eval_chunks(net, fn, X)
+    out = map_chunks(fn, X, 1024, module=net)
     assert net.training == training
     assert seen == [(1024, False, False), (1024, False, False), (452, False, False)]
     # eval mode: dropout off, so the chunks are the whole set's output
     assert not torch.cat(out).requires_grad
     torch.testing.assert_close(torch.cat(out), net.eval()(X).detach())
+
+
+def test_row_chunks_cut_rows_in_order_and_all_rows_puts_them_back():
+    data = DeviceData(np.arange(50, dtype=np.float64).reshape(10, 5), _scale, CPU)
+    chunks = list(row_chunks(data, 4))
+    assert [len(c) for c in chunks] == [4, 4, 2]
+    assert torch.equal(torch.cat(chunks), data[:])
+    assert torch.equal(all_rows(data, 3), data[:])
+    # an index tensor is cut the same way; a module-free pass keeps no gradient
+    assert [c.tolist() for c in row_chunks(torch.arange(5), 2)] == [[0, 1], [2, 3], [4]]
+    weight = torch.ones(5, requires_grad=True)
+    assert not any(out.requires_grad for out in map_chunks(lambda x: x * weight, data, 4))

@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..nn.augment import AugmentedViews, NeighborViews
+from ..nn.data import all_rows
 from ..nn.loop import Step, adam, epochs_for_updates, generator_seed
 from .rules import Rule
 
@@ -81,7 +82,7 @@ class FeatureRowsMixin:
         """k-means's partition of the training rows (10 starts), a tensor on their device."""
 
         def compute():
-            rows = torch.cat([data[i : i + 4096] for i in range(0, len(data), 4096)])
+            rows = all_rows(data)
             with warnings.catch_warnings():  # duplicate rows may give fewer distinct clusters
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 labels = KMeans(

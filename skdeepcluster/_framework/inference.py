@@ -11,6 +11,8 @@ import copy
 import numpy as np
 import torch
 
+from ..nn.data import map_chunks
+
 __all__ = ["BatchedInference"]
 
 # Rows per inference batch.  On the CPU inference runs in float64, whose convolutions unfold
@@ -42,15 +44,15 @@ class BatchedInference:
         """
         inference = self._inference if inference is None else inference
         module, device, dtype = self._inference_module()
-        chunks = {}
-        with torch.no_grad():  # scaled a batch at a time: no float copy of the whole set
-            for start in range(0, len(X), _INFERENCE_BATCH):
-                batch = torch.as_tensor(
-                    self._scale(X[start : start + _INFERENCE_BATCH]), dtype=dtype, device=device
-                )
-                for key, value in inference(module, batch).items():
-                    chunks.setdefault(key, []).append(value.double().cpu().numpy())
-        return {key: np.concatenate(values) for key, values in chunks.items()}
+
+        def batch_outputs(rows):  # scaled a batch at a time: no float copy of the whole set
+            batch = torch.as_tensor(self._scale(rows), dtype=dtype, device=device)
+            return {
+                key: value.double().cpu().numpy() for key, value in inference(module, batch).items()
+            }
+
+        batches = map_chunks(batch_outputs, X, _INFERENCE_BATCH)
+        return {key: np.concatenate([out[key] for out in batches]) for key in batches[0]}
 
     def _inference_module(self):
         """A copy of ``module_`` in ``eval()`` mode for inference, its device and dtype.

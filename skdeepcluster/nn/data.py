@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-__all__ = ["DeviceData", "eval_chunks"]
+__all__ = ["DeviceData", "row_chunks", "map_chunks", "all_rows"]
 
 
 class DeviceData:
@@ -76,16 +76,33 @@ class DeviceData:
         return rows
 
 
-def eval_chunks(net, fn, X, size=1024):
-    """``[fn(X[i:i + size]) for each chunk]`` with ``net`` in eval mode and no gradient.
+def row_chunks(rows, size):
+    """``rows[i:i + size]`` for ``i = 0, size, 2 * size, ...``, one chunk at a time.
 
-    ``net`` is back in the mode it was in afterwards; chunks keep a large
-    training set's activations within memory.
+    ``rows`` is anything with ``len`` that slices by rows: a tensor, an array, a
+    :class:`DeviceData`, or a tensor of row indices.
     """
-    was_training = net.training
-    net.eval()
+    return (rows[start : start + size] for start in range(0, len(rows), size))
+
+
+def map_chunks(fn, rows, size, module=None):
+    """``[fn(chunk) for chunk in row_chunks(rows, size)]``, without gradient.
+
+    The one way a pass over many rows is cut up: chunks keep a large set's
+    activations within memory.  With ``module``, it runs in eval mode and is
+    back in the mode it was in afterwards.
+    """
+    was_training = module is not None and module.training
+    if module is not None:
+        module.eval()
     try:
         with torch.no_grad():
-            return [fn(X[i : i + size]) for i in range(0, X.shape[0], size)]
+            return [fn(chunk) for chunk in row_chunks(rows, size)]
     finally:
-        net.train(was_training)
+        if was_training:
+            module.train()
+
+
+def all_rows(rows, size=4096):
+    """All ``rows`` (a :class:`DeviceData`, say) as one tensor, gathered ``size`` at a time."""
+    return torch.cat(map_chunks(lambda chunk: chunk, rows, size))

@@ -8,6 +8,8 @@ symmetric Gaussian k-nearest-neighbour affinity SpectralNet trains on.
 import torch
 import torch.nn.functional as F
 
+from .data import all_rows, map_chunks
+
 __all__ = ["nearest_neighbors", "cosine_neighbors", "knn_affinity"]
 
 
@@ -27,16 +29,14 @@ def nearest_neighbors(z, n_neighbors, chunk_size=2048):
     n = z.shape[0]
     if not 0 < n_neighbors < n:
         raise ValueError(f"n_neighbors={n_neighbors} must be in [1, {n - 1}] for {n} rows.")
-    distances, indices = [], []
-    with torch.no_grad():
-        for start in range(0, n, chunk_size):
-            d = torch.cdist(z[start : start + chunk_size], z)
-            rows = torch.arange(d.shape[0], device=z.device)
-            d[rows, rows + start] = float("inf")
-            dist, idx = d.topk(n_neighbors, dim=1, largest=False)
-            distances.append(dist)
-            indices.append(idx)
-    return torch.cat(distances), torch.cat(indices)
+
+    def search(rows):  # the neighbours of the rows numbered ``rows``
+        d = torch.cdist(z[rows], z)
+        d[torch.arange(len(rows), device=z.device), rows] = float("inf")
+        return d.topk(n_neighbors, dim=1, largest=False)
+
+    found = map_chunks(search, torch.arange(n, device=z.device), chunk_size)
+    return torch.cat([dist for dist, _ in found]), torch.cat([idx for _, idx in found])
 
 
 def cosine_neighbors(data, n_neighbors, chunk_size=4096):
@@ -47,8 +47,8 @@ def cosine_neighbors(data, n_neighbors, chunk_size=4096):
     at a time; at most ``n - 1`` neighbours, never the row itself.
     """
     n = len(data)
+    rows = all_rows(data, chunk_size)
     with torch.no_grad():
-        rows = torch.cat([data[start : start + chunk_size] for start in range(0, n, chunk_size)])
         _, indices = nearest_neighbors(
             F.normalize(rows.float().flatten(1), dim=1), min(n_neighbors, n - 1)
         )
