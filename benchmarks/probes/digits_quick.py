@@ -46,13 +46,14 @@ def main():
         rows.append((record["acc"], record["nmi"], record["ari"], record["fit_s"]))
         print(
             f"seed {seed}: ACC {rows[-1][0]:.4f} NMI {rows[-1][1]:.4f} ARI {rows[-1][2]:.4f} "
-            f"fit {rows[-1][3]:.1f} s",
+            f"fit {rows[-1][3]:.1f} s, {record['n_clusters_found']} clusters used",
             flush=True,
         )
     med = [statistics.median(col) for col in zip(*rows)]
+    worst = min(acc for acc, *_ in rows)
     print(
-        f"median of {len(rows)}: ACC {med[0]:.4f} NMI {med[1]:.4f} ARI {med[2]:.4f} "
-        f"fit {med[3]:.1f} s "
+        f"median of {len(rows)}: ACC {med[0]:.4f} (worst {worst:.4f}) NMI {med[1]:.4f} "
+        f"ARI {med[2]:.4f} fit {med[3]:.1f} s "
         f"({args.method} on {args.dataset}, torch threads {torch.get_num_threads()}, "
         f"device {args.device})"
     )
