@@ -1,11 +1,12 @@
 """Deep spectral clustering using a dual autoencoder network (Yang et al., CVPR 2019)."""
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import torch
 from sklearn.cluster import KMeans
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from torch import nn
 
 from ._framework.base import BaseDeepClusterer
@@ -37,6 +38,13 @@ _PRETRAIN_UPDATES, _PRETRAIN_MAX_EPOCHS = 400, 100
 _JOINT_UPDATES, _JOINT_MAX_EPOCHS = 50, 50
 _BATCH, _NEIGHBORS = 256, 3
 _SMALL_SET, _SMALL_BATCH, _SMALL_NEIGHBORS = 1024, 64, 10
+
+
+def _auto_affinity_neighbors(est, facts, resolved):
+    """``affinity_neighbors="auto"``: the paper's 3, 10 on small sets (or the deprecated alias)."""
+    if est.n_neighbors not in ("deprecated", "auto"):
+        return est.n_neighbors
+    return _SMALL_NEIGHBORS if facts.n_samples < _SMALL_SET else _NEIGHBORS
 
 
 def _auto_code_size(n_values):
@@ -127,7 +135,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
        margins 0.05 and 1) learns a space where the affinity is measured;
     3. ``spectral_epochs`` of the spectral net on the frozen codes, the
        affinity built within each batch of ``spectral_batch_size`` from the
-       ``n_neighbors`` nearest neighbours in that space;
+       ``affinity_neighbors`` nearest neighbours in that space;
     4. ``max_epochs`` of joint training of the autoencoder and the spectral
        net, where the KL term's prior becomes ``N(y M, I)`` with a learned
        ``M`` (the paper's rewritten KL, which ties the latent space to the
@@ -151,14 +159,14 @@ class DualAESpectralClustering(BaseDeepClusterer):
     - ``pretrain_epochs="auto"`` and ``max_epochs="auto"`` give about 400
       autoencoder updates (at most 100 epochs) and 50 joint updates (at most
       50 epochs), so that a small data set trains as long as a large one.
-    - ``batch_size="auto"`` and ``n_neighbors="auto"`` are 256 and the
+    - ``batch_size="auto"`` and ``affinity_neighbors="auto"`` are 256 and the
       paper's 3, except on fewer than 1,024 samples: there batches of 64 (so
       the autoencoder gets its ~400 updates within 100 epochs rather than
       one update per epoch) and a 10-neighbour graph, which a whole-set
       spectral batch can afford and which connects the few images of each
       cluster (figures: user guide, "Measurements behind the
-      defaults");
-      ``batch_size=256, n_neighbors=3`` restores the previous behaviour.
+      defaults"); ``batch_size=256, affinity_neighbors=3`` keeps the large
+      sets' values on any set.
     - In the joint phase ``y`` enters the prior ``N(y M, I)`` as a target:
       the KL gradient does not reach the spectral net (with it, joint
       epochs lowered MNIST-test accuracy).  The spectral loss is
@@ -171,8 +179,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
     add the MI weights back for ConvAE+MI, ``dual_weight`` for +RS, and
     ``spectral_weight`` for the full model (+SN); ``spectral_weight=0``
     clusters the spectral embedding learned on the autoencoder's codes alone.
-    ``affinity="knn", n_neighbors=3, latent_dim=120, pretrain_epochs=..., max_epochs=...``
-    follows the paper's equations.
+    ``affinity="knn", affinity_neighbors=3, latent_dim=120, pretrain_epochs=...,
+    max_epochs=...`` follows the paper's equations.
 
     Parameters
     ----------
@@ -199,11 +207,18 @@ class DualAESpectralClustering(BaseDeepClusterer):
         Where the k-nearest-neighbour affinity is measured: in the embedding
         of SpectralNet's Siamese net trained on the codes, or (the paper's)
         between the codes ``z`` themselves.
-    n_neighbors : int or "auto", default="auto"
-        Neighbours in the affinity within a batch.  ``"auto"``: the paper's 3,
-        or 10 on fewer than 1,024 samples, which one spectral batch holds
-        whole (scikit-learn's ``SpectralClustering`` default; measured on
-        COIL-20 with 10 images per object, user guide).
+    affinity_neighbors : int or "auto", default="auto"
+        Neighbours of each row in the affinity graph built within a batch.
+        ``"auto"``: the paper's 3, or 10 on fewer than 1,024 samples, which
+        one spectral batch holds whole (scikit-learn's ``SpectralClustering``
+        default; measured on COIL-20 with 10 images per object, user guide).
+    n_neighbors : int or "auto", default="deprecated"
+        The former name of ``affinity_neighbors``.
+
+        .. deprecated:: 0.1
+           ``n_neighbors`` was renamed ``affinity_neighbors`` in 0.1 (in
+           DCCSClustering and GATCluster ``n_neighbors`` counts the
+           neighbours views are drawn from) and will be removed in 0.2.
     siamese_neighbors : int, default=3
         Nearest neighbours of each code (over the whole training set) taken
         as positive pairs by the Siamese net (SpectralNet uses 2 on MNIST).
@@ -287,7 +302,12 @@ class DualAESpectralClustering(BaseDeepClusterer):
         "mi_local_weight": [Interval(Real, 0, None, closed="left")],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "spectral_weight": [Interval(Real, 0, None, closed="left")],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "affinity_neighbors": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_neighbors": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            Hidden(StrOptions({"deprecated"})),
+        ],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "spectral_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -312,7 +332,8 @@ class DualAESpectralClustering(BaseDeepClusterer):
         kl_weight=0.1,
         spectral_weight=1.0,
         affinity="siamese",
-        n_neighbors="auto",
+        affinity_neighbors="auto",
+        n_neighbors="deprecated",
         siamese_neighbors=3,
         siamese_pairs="auto",
         pretrain_epochs="auto",
@@ -342,6 +363,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.kl_weight = kl_weight
         self.spectral_weight = spectral_weight
         self.affinity = affinity
+        self.affinity_neighbors = affinity_neighbors
         self.n_neighbors = n_neighbors
         self.siamese_neighbors = siamese_neighbors
         self.siamese_pairs = siamese_pairs
@@ -390,9 +412,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
     # Each rule's reason is in its parameter's entry above.
     _auto_rules = {
         "latent_dim": Rule(lambda est, facts, _: _auto_code_size(facts.n_values)),
-        "n_neighbors": Rule(
-            lambda est, facts, _: _SMALL_NEIGHBORS if facts.n_samples < _SMALL_SET else _NEIGHBORS
-        ),
+        "affinity_neighbors": Rule(_auto_affinity_neighbors, given=lambda est, value, facts: value),
         "batch_size": Rule(
             lambda est, facts, _: _SMALL_BATCH if facts.n_samples < _SMALL_SET else _BATCH
         ),
@@ -410,6 +430,22 @@ class DualAESpectralClustering(BaseDeepClusterer):
         ),
         "siamese_pairs": Rule(lambda est, facts, _: "codes" if facts.image else "input"),
     }
+
+    def _check_params(self):
+        if self.n_neighbors == "deprecated":
+            return
+        if self.affinity_neighbors != "auto":
+            raise ValueError(
+                "n_neighbors is the deprecated name of affinity_neighbors; set only "
+                f"affinity_neighbors (got n_neighbors={self.n_neighbors!r} and "
+                f"affinity_neighbors={self.affinity_neighbors!r})."
+            )
+        warnings.warn(
+            "n_neighbors was renamed affinity_neighbors in 0.1 and will be removed in 0.2; "
+            "pass affinity_neighbors instead.",
+            FutureWarning,
+            stacklevel=4,  # _check_params, fit, its _fit_context wrapper: the line calling fit
+        )
 
     def _build_module(self, X):
         return _DualAESpectralNet(
@@ -432,7 +468,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         ]
         lr = self.learning_rate
         resolved = self.resolved_params_
-        batch_size, n_neighbors = resolved["batch_size"], resolved["n_neighbors"]
+        batch_size, n_neighbors = resolved["batch_size"], resolved["affinity_neighbors"]
 
         # Phase 1: the dual autoencoder with MI and KL(q(z|x) || N(0, I)).
         ae_opt = torch.optim.Adam(ae_params, lr=lr)

@@ -121,7 +121,20 @@ def test_small_sets_train_in_batches_of_64_on_a_10_neighbour_graph():
 
     def auto(n, **params):
         resolved = resolve(DualAESpectralClustering(**params), n, (1, 8, 8))
-        return resolved["batch_size"], resolved["n_neighbors"]
+        return resolved["batch_size"], resolved["affinity_neighbors"]
 
     assert auto(1023) == (64, 10) and auto(1024) == auto(10_000) == (256, 3)
-    assert auto(200, n_neighbors=7, batch_size=32) == (32, 7)
+    assert auto(200, affinity_neighbors=7, batch_size=32) == (32, 7)
+
+
+def test_n_neighbors_is_the_deprecated_name_of_affinity_neighbors():
+    X = load_digits().images[:120]
+    quick = dict(pretrain_epochs=1, siamese_epochs=1, spectral_epochs=1, max_epochs=1)
+    with pytest.warns(FutureWarning, match="renamed affinity_neighbors") as record:
+        est = DualAESpectralClustering(n_neighbors=5, random_state=0, **quick).fit(X)
+    assert record[0].filename == __file__  # the warning names the line that called fit
+    renamed = DualAESpectralClustering(affinity_neighbors=5, random_state=0, **quick).fit(X)
+    assert est.resolved_params_["affinity_neighbors"] == 5
+    np.testing.assert_array_equal(est.labels_, renamed.labels_)
+    with pytest.raises(ValueError, match="set only affinity_neighbors"):
+        DualAESpectralClustering(n_neighbors=5, affinity_neighbors=4, **quick).fit(X)
