@@ -17,7 +17,7 @@ from .nn.critics import GlobalMIEstimator, LocalMIEstimator
 from .nn.data import map_chunks
 from .nn.distributed import gather_rows
 from .nn.latent import gaussian_sample
-from .nn.loop import Step, epochs_for_updates, generator_seed
+from .nn.loop import Step, adam, epochs_for_updates, generator_seed
 from .nn.losses import contrastive_loss, kl_normal, spectral_loss
 from .nn.neighbors import cosine_neighbors, knn_affinity, nearest_neighbors
 
@@ -471,7 +471,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         batch_size, n_neighbors = resolved["batch_size"], resolved["affinity_neighbors"]
 
         # Phase 1: the dual autoencoder with MI and KL(q(z|x) || N(0, I)).
-        ae_opt = torch.optim.Adam(ae_params, lr=lr)
+        ae_opt = adam(ae_params, lr=lr)
 
         def ae_loss(idx):
             x = X[idx]
@@ -499,7 +499,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
                 neighbors = cosine_neighbors(X, k)
             else:
                 _, neighbors = nearest_neighbors(codes, k)
-            siamese_opt = torch.optim.Adam(net.siamese.parameters(), lr=lr)
+            siamese_opt = adam(net.siamese.parameters(), lr=lr)
 
             def siamese_loss(idx):
                 partners = torch.cat(
@@ -526,7 +526,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             space = trainer.cached(
                 "space", lambda: net.affinity_space(pretrained_codes() if codes is None else codes)
             )
-        sn_opt = torch.optim.Adam(net.spectral.parameters(), lr=lr)
+        sn_opt = adam(net.spectral.parameters(), lr=lr)
 
         def sn_loss(idx):
             own = space[idx]
@@ -546,7 +546,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         # term, which is far larger than the spectral loss and would rewrite the
         # embedding).  With the Siamese affinity the graph stays that of the
         # pretrained codes, as SpectralNet's; the paper's affinity follows z.
-        joint_opt = torch.optim.Adam(
+        joint_opt = adam(
             [*ae_params, *net.spectral.parameters(), *net.prior_mean.parameters()], lr=lr
         )
 
