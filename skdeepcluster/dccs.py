@@ -479,21 +479,17 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         ),
         "crop_scale": Rule(
             lambda est, facts, _: _auto_crop_scale(est, facts),
-            given=lambda est, value, facts: tuple(map(float, value)),  # _check_params checked it
+            check=lambda est, value: check_crop_scale(value, "'auto'"),
         ),
         "hflip": Rule(
             lambda est, facts, _: (
                 facts.image and (facts.channels == 3 or facts.side >= _FLIP_MIN_SIZE)
             ),
-            given=lambda est, value, facts: bool(value),
+            check=lambda est, value: bool(value),
         ),
         "encoder": Rule(lambda est, facts, _: _auto_encoder(est, facts)),
         "max_epochs": Rule(lambda est, facts, _: _auto_epochs(est, facts)),
     }
-
-    def _check_params(self):
-        if self.crop_scale != "auto":
-            check_crop_scale(self.crop_scale, "'auto'")
 
     def _build_module(self, X):
         input_shape = tuple(self._prepare(X[:1]).shape[1:])

@@ -392,15 +392,22 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     def _augmenter(self, X):
         if X.dim() != 4:
             return TabularAugmenter()
-        scale = None if self.crop_scale is None else tuple(map(float, self.crop_scale))
+        resolved = self.resolved_params_
         return ImageAugmenter(
-            crop_scale=scale, affine=_AFFINE, hflip=0.5 if self.hflip else 0.0, **_JITTER
+            crop_scale=resolved["crop_scale"],
+            affine=_AFFINE,
+            hflip=0.5 if resolved["hflip"] else 0.0,
+            **_JITTER,
         )
 
     # ----------------------------------------------------------------- fit
     _auto_rules = {
         **FeatureRowsMixin._views_rules,
         **FeatureRowsMixin._init_rules,
+        "crop_scale": Rule(
+            check=lambda est, value: None if value is None else check_crop_scale(value, "None")
+        ),
+        "hflip": Rule(check=lambda est, value: bool(value)),
         "max_epochs": Rule(
             lambda est, facts, _: epochs_for_updates(
                 facts.n_samples,
@@ -420,8 +427,6 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             raise ValueError(
                 f"backbone_widths must be None or a tuple of positive integers, got {widths!r}."
             )
-        if self.crop_scale is not None:
-            check_crop_scale(self.crop_scale, "None")
 
     def _build_module(self, X):
         input_shape = tuple(self._prepare(X[:1]).shape[1:])

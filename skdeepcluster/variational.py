@@ -41,6 +41,16 @@ _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 100, 250
 _MIN_PRIOR_VARIANCE = 1e-4
 
 
+def _check_likelihood(est, likelihood):
+    """A likelihood the user set: Bernoulli needs images (pixels in [0, 1])."""
+    if likelihood == "bernoulli" and est.image_shape_ is None:
+        raise ValueError(
+            "likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
+            "use 'gaussian' or 'auto' for tabular rows."
+        )
+    return likelihood
+
+
 @shared_parameters(
     draws="initialisation, batches and every random draw of ``fit`` and\n        :meth:`sample`",
     warm_note=" (the temperature goes on annealing from the epoch reached)",
@@ -316,7 +326,10 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
     # ----------------------------------------------------------------- fit
     # Each rule's reason is in its parameter's entry above.
     _auto_rules = {
-        "likelihood": Rule(lambda est, facts, _: "bernoulli" if facts.image else "gaussian"),
+        "likelihood": Rule(
+            lambda est, facts, _: "bernoulli" if facts.image else "gaussian",
+            check=lambda est, value: _check_likelihood(est, value),
+        ),
         **FeatureRowsMixin._init_rules,
         "gaussian_kl_weight": Rule(
             lambda est, facts, _: max(1.0, est.n_features_in_ / _REFERENCE_VALUES)
@@ -346,11 +359,6 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
     }
 
     def _check_params(self):
-        if self.likelihood == "bernoulli" and self.image_shape_ is None:
-            raise ValueError(
-                "likelihood='bernoulli' needs image input (pixels scaled to [0, 1]); "
-                "use 'gaussian' or 'auto' for tabular rows."
-            )
         if self.tau_min > self.tau0:
             raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
 

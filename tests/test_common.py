@@ -70,9 +70,11 @@ def test_cuda_fit_loads_on_cpu(cls):
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
 def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls, monkeypatch):
-    """``resolved_params_`` holds the value of every parameter that can be "auto", none "auto".
+    """``resolved_params_`` holds the value of every parameter with a rule, none "auto".
 
-    The hook runs once per fit; a warm start on more data keeps the first fit's values.
+    Each parameter that can be "auto" has a rule with an ``auto``; the others
+    in the table have a check.  The hook runs once per fit; a warm start on
+    more data keeps the first fit's values.
     """
     can_be_auto = {
         name
@@ -81,14 +83,18 @@ def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls,
     }
     calls = []
     resolve = cls._resolve_params
-    monkeypatch.setattr(cls, "_resolve_params", lambda self, X: calls.append(1) or resolve(self, X))
+    monkeypatch.setattr(
+        cls, "_resolve_params", lambda self, *args: calls.append(1) or resolve(self, *args)
+    )
     X = load_digits().images
     est = cls(n_clusters=10, random_state=0)
     est.set_params(**{k: v for k, v in QUICK[cls].items() if k not in can_be_auto})
     est.set_params(max_epochs=1, warm_start=True).fit(X[:100])
     resolved = est.resolved_params_
-    assert set(resolved) == can_be_auto and len(calls) == 1
-    assert list(resolved) == list(cls._auto_rules)  # one rule per "auto" parameter, in order
+    with_auto = {name for name, rule in cls._auto_rules.items() if rule.auto is not None}
+    assert with_auto == can_be_auto and len(calls) == 1
+    assert all(rule.check for name, rule in cls._auto_rules.items() if name not in can_be_auto)
+    assert list(resolved) == list(cls._auto_rules)  # every rule's value, in the table's order
     assert not any(isinstance(v, str) and v == "auto" for v in resolved.values())
     est.fit(X[:300])  # warm: trains on with the values its first fit resolved
     assert est.resolved_params_ == resolved and len(calls) == 1
@@ -111,7 +117,7 @@ def test_a_bad_value_fails_before_the_data_move_or_anything_trains(cls, params, 
     def reached(self, *args):
         raise AssertionError(f"{cls.__name__} reached {args[0]!r} with a bad value")
 
-    monkeypatch.setattr(cls, "_resolve_params", lambda self, data: reached(self, "resolve"))
+    monkeypatch.setattr(cls, "_resolve_params", lambda self, *args: reached(self, "resolve"))
     monkeypatch.setattr(cls, "_build_module", lambda self, data: reached(self, "build"))
     X = load_digits().data[:50] if params.get("likelihood") else load_digits().images[:50]
     with pytest.raises(ValueError, match=match):

@@ -28,7 +28,7 @@ from ..nn.distributed import join_launched_group, require_same_data
 from .inference import BatchedInference
 from .input import ImageInput, resolve_device
 from .restarts import Restarts, restart_checkpoint
-from .rules import DataFacts, resolve_rules
+from .rules import DataFacts, check_rules, resolve_rules
 from .session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin"]
@@ -144,16 +144,17 @@ class BaseDeepClusterer(
         warm = self.warm_start and hasattr(self, "_training_state")
         X = self._validate_X(X, reset=not warm)
         self._check_n_clusters(X)
+        checked = check_rules(self, self._auto_rules)
         self._check_params()
         if not warm:  # a warm start keeps the scaling its model was trained on
             self._fit_scaler(X)
         self.device_ = join_launched_group(resolve_device(self.device))
         restarts = Restarts(self, warm)
-        self._train_restarts(X, restarts, warm)
+        self._train_restarts(X, restarts, warm, checked)
         restarts.finish(self)
         return self
 
-    def _train_restarts(self, X, restarts, warm):
+    def _train_restarts(self, X, restarts, warm, checked):
         """Put validated ``X`` on the device, resolve the parameters, train every restart."""
         digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
         require_same_data(digest.digest())
@@ -165,7 +166,7 @@ class BaseDeepClusterer(
             elementwise=self.image_shape_ is not None,
         )
         if not warm:  # a warm start trains on with the values its first fit resolved
-            self.resolved_params_ = self._resolve_params(data)
+            self.resolved_params_ = self._resolve_params(data, checked)
         restarts.run(
             self,
             lambda seed, restart: self._fit_restart(
@@ -234,12 +235,13 @@ class BaseDeepClusterer(
         put on the device or trained, so a bad value fails at once.
         """
 
-    def _resolve_params(self, data):
-        """The values of the data-dependent (``"auto"``) parameters for ``data``, by name.
+    def _resolve_params(self, data, checked):
+        """The values of the parameters with a rule for ``data``, by name.
 
-        The method's ``_auto_rules`` resolved for what ``data`` show (:mod:`.rules`).
+        The method's ``_auto_rules`` resolved for what ``data`` show, from the
+        values ``checked`` by :func:`~.rules.check_rules` (:mod:`.rules`).
         """
-        return resolve_rules(self, self._auto_rules, DataFacts.of(data, self.n_clusters))
+        return resolve_rules(self, self._auto_rules, DataFacts.of(data, self.n_clusters), checked)
 
     @abstractmethod
     def _build_module(self, data):

@@ -23,9 +23,11 @@ _ATTRIBUTES = """\
         minimum and range; feature rows are centred per column and divided by
         one scale, the root mean square of the columns' deviations.
     resolved_params_ : dict
-        The value each data-dependent parameter (those that take ``"auto"``)
-        took in this fit, by name: what the training used.  A warm start
-        keeps its first fit's.
+        The value each parameter with a rule took in this fit, by name: what
+        the training used.  A data-dependent parameter (one that takes
+        ``"auto"``) has the value its rule gave for the training data; a
+        parameter with a check has its checked value (a crop range as floats,
+        say).  A warm start keeps its first fit's.
     restart_scores_ : ndarray of shape (n_init,)
         :meth:`score` of each restart's model on the training data (NaN for
         restarts a Ctrl-C left unrun); after a warm start, the continued
