@@ -439,8 +439,8 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             return x
         return 2.0 * apply_color_mode(x, self.color_mode) - 1.0
 
-    def _augmenter(self, X):
-        if X.dim() != 4:
+    def _augmenter(self, data):
+        if data.dim() != 4:
             return TabularAugmenter()
         resolved = self.resolved_params_
         return ImageAugmenter(
@@ -450,16 +450,8 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             contrast=0.4,
             saturation=0.4,
             hue=0.125,
-            channel_shuffle=X.shape[1] == 3,
+            channel_shuffle=data.shape[1] == 3,
         )
-
-    def _prior(self, n, like, generator):
-        style = self.style_std * torch.randn(
-            n, self.style_dim, device=like.device, dtype=like.dtype, generator=generator
-        )
-        category = torch.randint(self.n_clusters, (n,), device=like.device, generator=generator)
-        onehot = nn.functional.one_hot(category, self.n_clusters).to(like.dtype)
-        return torch.cat([style, onehot], dim=1)
 
     # ----------------------------------------------------------------- fit
     # Each rule's reason is in its parameter's entry above.
@@ -491,68 +483,41 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         "max_epochs": Rule(lambda est, facts, _: _auto_epochs(est, facts)),
     }
 
-    def _build_module(self, X):
-        input_shape = tuple(self._prepare(X[:1]).shape[1:])
+    def _build_module(self, data):
+        input_shape = tuple(self._prepare(data[:1]).shape[1:])
         encoder = self.resolved_params_["encoder"]
         if isinstance(encoder, nn.Module):  # a copy, on the CPU for _ModuleEncoder's shape probe
             encoder = copy.deepcopy(encoder).cpu()
-        return _DCCSNet(input_shape, self.style_dim, self.n_clusters, encoder).to(X.device)
+        return _DCCSNet(input_shape, self.style_dim, self.n_clusters, encoder).to(data.device)
 
-    def _train_module(self, net, X, trainer):
+    def _train_module(self, module, data, trainer):
+        """Critic and encoder steps, ``n_critic`` of the one per update of the other."""
         generator = trainer.generator
-        views = self._view_source(X, self._augmenter(X))
+        views = self._view_source(data, self._augmenter(data))
         self._kmeans_warm_start(
-            X,
+            data,
             trainer,
-            lambda idx: net(self._prepare(X[idx]))[:, self.style_dim :],
-            net.encoder.parameters(),
+            lambda idx: self._category_logits(module(self._prepare(data[idx]))),
+            module.encoder.parameters(),
         )
         betas = (0.5, 0.9)
-        critic_opt = adam(net.critic.parameters(), lr=self.learning_rate, betas=betas)
+        critic_opt = adam(module.critic.parameters(), lr=self.learning_rate, betas=betas)
         encoder_opt = adam(
-            [*net.encoder.parameters(), *net.mi.parameters()], lr=self.learning_rate, betas=betas
+            [*module.encoder.parameters(), *module.mi.parameters()],
+            lr=self.learning_rate,
+            betas=betas,
         )
-        adversarial = self.beta_adv > 0 and self.n_critic > 0
-        beta_balance = self.resolved_params_["beta_balance"]
-        beta_aug = self.resolved_params_["beta_aug"]
-
-        def critic_loss(idx):
-            with torch.no_grad():
-                fake = net.representation(net(self._prepare(X[idx])))
-            real = self._prior(len(idx), fake, generator)
-            terms = {"critic": self.beta_adv * (net.critic(fake).mean() - net.critic(real).mean())}
-            if self.gp_weight:
-                terms["gradient_penalty"] = (
-                    self.beta_adv
-                    * self.gp_weight
-                    * gradient_penalty(net.critic, real, fake, generator)
-                )
-            return terms
 
         def encoder_loss(idx):
-            x = X[idx]
-            z, features = net(self._prepare(x), return_features=True)
-            terms = {}
-            if adversarial:
-                terms["adversarial"] = -self.beta_adv * net.critic(net.representation(z)).mean()
-            if self.beta_mi:
-                terms["mi"] = self.beta_mi * net.mi(features, z, generator)
-            if beta_balance:  # KL(mean assignment || uniform) = log K - H(mean assignment)
-                terms["balance"] = beta_balance * (
-                    math.log(self.n_clusters)
-                    - marginal_entropy(gather_rows(z[:, self.style_dim :].softmax(dim=1)), 1e-12)
-                )
-            if beta_aug:
-                z_aug = net(self._prepare(views(idx, x, generator)))
-                terms["augmentation"] = beta_aug * kl_categorical(
-                    z[:, self.style_dim :], z_aug[:, self.style_dim :]
-                )
-            return terms
+            x = data[idx]
+            return self._encoder_terms(module, x, lambda: views(idx, x, generator), generator)
 
         steps = {"encoder": Step(encoder_opt, encoder_loss)}
         schedule = ["encoder"]
-        if adversarial:
-            steps["critic"] = Step(critic_opt, critic_loss)
+        if self._adversarial:
+            steps["critic"] = Step(
+                critic_opt, lambda idx: self._critic_terms(module, data[idx], generator)
+            )
             schedule = ["critic"] * self.n_critic + ["encoder"]
         trainer(
             steps,
@@ -562,10 +527,73 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             lr_schedule=warmup_cosine() if self.lr_schedule == "cosine" else None,
         )
 
+    @property
+    def _adversarial(self):
+        """Whether the prior is matched adversarially (``beta_adv`` and ``n_critic`` above 0)."""
+        return self.beta_adv > 0 and self.n_critic > 0
+
+    def _category_logits(self, z):
+        """``z_c``, the category part of ``z = [z_s, z_c]``."""
+        return z[:, self.style_dim :]
+
+    # ---------------------------------------------------------------- losses
+    def _prior(self, n, like, generator):
+        """``n`` draws of the prior: ``[z_s ~ N(0, style_std^2 I), one-hot z_c ~ U(K)]``."""
+        style = self.style_std * torch.randn(
+            n, self.style_dim, device=like.device, dtype=like.dtype, generator=generator
+        )
+        category = torch.randint(self.n_clusters, (n,), device=like.device, generator=generator)
+        onehot = nn.functional.one_hot(category, self.n_clusters).to(like.dtype)
+        return torch.cat([style, onehot], dim=1)
+
+    def _critic_terms(self, module, x, generator):
+        """The critic's WGAN-GP loss: encoded ``x`` as fakes against prior draws as reals."""
+        with torch.no_grad():
+            fake = module.representation(module(self._prepare(x)))
+        real = self._prior(len(x), fake, generator)
+        terms = {
+            "critic": self.beta_adv * (module.critic(fake).mean() - module.critic(real).mean())
+        }
+        if self.gp_weight:
+            terms["gradient_penalty"] = (
+                self.beta_adv
+                * self.gp_weight
+                * gradient_penalty(module.critic, real, fake, generator)
+            )
+        return terms
+
+    def _encoder_terms(self, module, x, view, generator):
+        """The encoder's loss terms on a batch ``x``; ``view()`` draws its positive views.
+
+        Adversarial (fool the critic), mutual information between a feature
+        and ``z``, the balance guard and the augmentation invariance of ``z_c``.
+        """
+        z, features = module(self._prepare(x), return_features=True)
+        beta_balance = self.resolved_params_["beta_balance"]
+        beta_aug = self.resolved_params_["beta_aug"]
+        terms = {}
+        if self._adversarial:
+            terms["adversarial"] = -self.beta_adv * module.critic(module.representation(z)).mean()
+        if self.beta_mi:
+            terms["mi"] = self.beta_mi * module.mi(features, z, generator)
+        if beta_balance:
+            terms["balance"] = beta_balance * self._balance_term(z)
+        if beta_aug:
+            z_view = module(self._prepare(view()))
+            terms["augmentation"] = beta_aug * kl_categorical(
+                self._category_logits(z), self._category_logits(z_view)
+            )
+        return terms
+
+    def _balance_term(self, z):
+        """``KL(p || U(K)) = log K - H(p)`` of the whole batch's mean assignment ``p``."""
+        assignments = gather_rows(self._category_logits(z).softmax(dim=1))
+        return math.log(self.n_clusters) - marginal_entropy(assignments, 1e-12)
+
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):
         z = module(self._prepare(x))
         return {
             "embedding": module.representation(z),
-            "proba": z[:, self.style_dim :].softmax(dim=1),
+            "proba": self._category_logits(z).softmax(dim=1),
         }

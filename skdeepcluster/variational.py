@@ -21,9 +21,12 @@ from .nn.data import map_chunks
 from .nn.distributed import broadcast_from_first, gather_rows
 from .nn.latent import (
     GaussianMixtureVAE,
+    categorical_kl,
+    expected_kl,
     gaussian_sample,
     gumbel_softmax,
     log_likelihood,
+    marginal_categorical_kl,
     mixture_moments,
     mixture_reparametrize,
 )
@@ -362,125 +365,140 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         if self.tau_min > self.tau0:
             raise ValueError(f"tau_min={self.tau_min} must not exceed tau0={self.tau0}.")
 
-    def _build_module(self, X):
-        return GaussianMixtureVAE(tuple(X.shape[1:]), self.n_clusters, self.latent_dim).to(X.device)
+    def _build_module(self, data):
+        shape = tuple(data.shape[1:])
+        return GaussianMixtureVAE(shape, self.n_clusters, self.latent_dim).to(data.device)
 
-    def _pretrain(self, net, X, trainer, beta):
-        """The one-component model, then the mixture initialised from k-means on its codes."""
-        generator = trainer.generator
-        epochs = self.resolved_params_["pretrain_epochs"]
-        if epochs == 0:
-            return
-        params = [
-            *net.encoder.parameters(),
-            *net.gaussian_params.parameters(),
-            *net.decoder.parameters(),
-        ]
-        optimizer = adam(params, lr=self.learning_rate)
-
-        def loss(idx):
-            x = X[idx]
-            mean, log_var = net.encode_one(x)
-            z = gaussian_sample(mean, log_var, generator)
-            terms = {
-                "reconstruction": -self.reconstruction_weight
-                * log_likelihood(net.decoder(z), x, self.resolved_params_["likelihood"]).mean()
-            }
-            if beta:
-                terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
-            return terms
-
-        trainer(
-            {"pretrain": Step(optimizer, loss)},
-            phase="pretrain",
-            batch_size=self.batch_size,
-            max_epochs=epochs,
-        )
-
-        def mixture():
-            encoded = map_chunks(net.encode_one, X, 1024, module=net)
-            codes = torch.cat([mean for mean, _ in encoded]).double()
-            spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
-            if self.resolved_params_["init"] == "kmeans":  # k-means of the rows, not the codes
-                labels = self._kmeans_labels(X, trainer)
-            else:
-                kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
-                labels = kmeans.fit_predict(codes.cpu().numpy())
-                labels = torch.as_tensor(labels, device=X.device).long()
-            centers, variances = mixture_moments(
-                codes, spread, labels, self.n_clusters, _MIN_PRIOR_VARIANCE
-            )
-            # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
-            dtype = net.prior_mean.dtype
-            net.init_mixture(
-                broadcast_from_first(centers.to(dtype)), broadcast_from_first(variances.to(dtype))
-            )
-            return broadcast_from_first(labels)
-
-        trainer.cached("pretrain_clusters", mixture)
-
-    def _train_module(self, net, X, trainer):
-        generator = trainer.generator
-        log_k = math.log(self.n_clusters)
-        beta = self.resolved_params_["gaussian_kl_weight"]
-        self._pretrain(net, X, trainer, beta)
+    def _train_module(self, module, data, trainer):
+        """Pretraining and the mixture's start from it, then the ELBO's terms end to end."""
+        self._pretrain(module, data, trainer)
         self._kmeans_warm_start(
-            X,
+            data,
             trainer,
-            lambda idx: net.encode(X[idx])[0],
-            [*net.encoder.parameters(), *net.cluster_logits.parameters()],
+            lambda idx: module.encode(data[idx])[0],
+            [*module.encoder.parameters(), *module.cluster_logits.parameters()],
         )
-        optimizer = adam(net.parameters(), lr=self.learning_rate)
-        state = {}
-
-        def loss(idx):
-            x = X[idx]
-            logits, mean, log_var = net.encode(x)
-            log_q = logits.log_softmax(dim=1)
-            q = log_q.exp()
-            terms = {}
-            if self.reconstruction_weight:
-                y = gumbel_softmax(logits, state["tau"], self.straight_through, generator)
-                eps = torch.randn(
-                    mean.shape[0],
-                    1,
-                    mean.shape[2],
-                    device=x.device,
-                    dtype=mean.dtype,
-                    generator=generator,
-                )
-                z = mixture_reparametrize(y, mean, log_var, eps)
-                terms["reconstruction"] = (
-                    -self.reconstruction_weight
-                    * log_likelihood(net.decoder(z), x, self.resolved_params_["likelihood"]).mean()
-                )
-            if beta:
-                terms["gaussian_kl"] = (
-                    beta * (q * net.kl_gaussians(mean, log_var)).sum(dim=1).mean()
-                )
-            if self.categorical_kl_weight:
-                if self.categorical_kl == "marginal":  # KL(mean_x q(y|x) || U)
-                    q_mean = gather_rows(q).mean(dim=0)
-                    kl = (q_mean * (torch.log(q_mean.clamp_min(1e-12)) + log_k)).sum()
-                else:  # mean_x KL(q(y|x) || U), the ELBO's term
-                    kl = (q * (log_q + log_k)).sum(dim=1).mean()
-                terms["categorical_kl"] = self.categorical_kl_weight * kl
-            return terms
+        generator = trainer.generator
+        temperature = {}
 
         def epoch_start(epoch):
-            state["tau"] = self._temperature(epoch)
+            temperature["tau"] = self._temperature(epoch)
 
         def epoch_end(epoch, record):
-            record["temperature"] = state["tau"]
+            record["temperature"] = temperature["tau"]
 
         trainer(
-            {"elbo": Step(optimizer, loss)},
+            {
+                "elbo": Step(
+                    adam(module.parameters(), lr=self.learning_rate),
+                    lambda idx: self._elbo_terms(module, data[idx], temperature["tau"], generator),
+                )
+            },
             phase="train",
             batch_size=self.batch_size,
             max_epochs=self.resolved_params_["max_epochs"],
             epoch_start=epoch_start,
             epoch_end=epoch_end,
         )
+
+    def _pretrain(self, module, data, trainer):
+        """The one-component model, then the mixture initialised from k-means on its codes."""
+        epochs = self.resolved_params_["pretrain_epochs"]
+        if epochs == 0:
+            return
+        params = [
+            *module.encoder.parameters(),
+            *module.gaussian_params.parameters(),
+            *module.decoder.parameters(),
+        ]
+        generator = trainer.generator
+        trainer(
+            {
+                "pretrain": Step(
+                    adam(params, lr=self.learning_rate),
+                    lambda idx: self._pretrain_terms(module, data[idx], generator),
+                )
+            },
+            phase="pretrain",
+            batch_size=self.batch_size,
+            max_epochs=epochs,
+        )
+        trainer.cached("pretrain_clusters", lambda: self._init_mixture(module, data, trainer))
+
+    def _init_mixture(self, module, data, trainer):
+        """The prior and ``q(y|x)`` from a partition of the pretrained codes; the partition.
+
+        k-means of the codes (of the rows themselves with ``init="kmeans"``)
+        gives each component's mean and variance (:func:`mixture_moments`).
+        """
+        encoded = map_chunks(module.encode_one, data, 1024, module=module)
+        codes = torch.cat([mean for mean, _ in encoded]).double()
+        spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
+        if self.resolved_params_["init"] == "kmeans":  # k-means of the rows, not the codes
+            labels = self._kmeans_labels(data, trainer)
+        else:
+            seed = generator_seed(trainer.generator)
+            kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed)
+            labels = torch.as_tensor(kmeans.fit_predict(codes.cpu().numpy()), device=data.device)
+            labels = labels.long()
+        centers, variances = mixture_moments(
+            codes, spread, labels, self.n_clusters, _MIN_PRIOR_VARIANCE
+        )
+        # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
+        dtype = module.prior_mean.dtype
+        module.init_mixture(
+            broadcast_from_first(centers.to(dtype)), broadcast_from_first(variances.to(dtype))
+        )
+        return broadcast_from_first(labels)
+
+    # ---------------------------------------------------------------- losses
+    def _reconstruction_term(self, module, x, z):
+        """``-log p(x|z)``, the batch's mean (weighted)."""
+        likelihood = self.resolved_params_["likelihood"]
+        return -self.reconstruction_weight * log_likelihood(module.decoder(z), x, likelihood).mean()
+
+    def _pretrain_terms(self, module, x, generator):
+        """The one-component model's negative ELBO: a standard-normal prior on ``z``."""
+        mean, log_var = module.encode_one(x)
+        z = gaussian_sample(mean, log_var, generator)
+        terms = {"reconstruction": self._reconstruction_term(module, x, z)}
+        beta = self.resolved_params_["gaussian_kl_weight"]
+        if beta:
+            terms["gaussian_kl"] = beta * kl_diagonal_gaussians(mean, log_var).mean()
+        return terms
+
+    def _elbo_terms(self, module, x, tau, generator):
+        """The mixture's negative ELBO terms on a batch, at Gumbel-softmax temperature ``tau``.
+
+        The reconstruction of one relaxed draw of ``(y, z)``; the Gaussian
+        and the categorical KL exact in ``y``.
+        """
+        logits, mean, log_var = module.encode(x)
+        log_q = logits.log_softmax(dim=1)
+        q = log_q.exp()
+        terms = {}
+        if self.reconstruction_weight:
+            y = gumbel_softmax(logits, tau, self.straight_through, generator)
+            eps = torch.randn(
+                mean.shape[0],
+                1,
+                mean.shape[2],
+                device=x.device,
+                dtype=mean.dtype,
+                generator=generator,
+            )
+            z = mixture_reparametrize(y, mean, log_var, eps)
+            terms["reconstruction"] = self._reconstruction_term(module, x, z)
+        beta = self.resolved_params_["gaussian_kl_weight"]
+        if beta:
+            terms["gaussian_kl"] = beta * expected_kl(q, module.kl_gaussians(mean, log_var)).mean()
+        if self.categorical_kl_weight:
+            if self.categorical_kl == "marginal":
+                kl = marginal_categorical_kl(gather_rows(q))  # the whole batch's marginal
+            else:  # the ELBO's own term
+                kl = categorical_kl(q, log_q).mean()
+            terms["categorical_kl"] = self.categorical_kl_weight * kl
+        return terms
 
     @property
     def means_(self):

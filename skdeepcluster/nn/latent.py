@@ -8,7 +8,10 @@ and :class:`GaussianMixtureVAE` is the network of ``VariationalClustering``
 (Prasad et al., IJCNN 2020): ``q(y|x)``, ``q(z|x, y)`` for every ``y``,
 the decoder ``p(x|z)`` and the learned prior ``p(z|y)``, with the mixture
 initialisation from a pretrained one-component model
-(:func:`mixture_moments`) and the per-row ELBO.
+(:func:`mixture_moments`) and the per-row ELBO.  The ELBO's KL terms are written
+once, :func:`expected_kl` and :func:`categorical_kl` (with
+:func:`marginal_categorical_kl`, the term's marginal form): the training loss and
+the ELBO of a fitted model both take them.
 """
 
 import math
@@ -26,6 +29,9 @@ __all__ = [
     "mixture_reparametrize",
     "log_likelihood",
     "mixture_moments",
+    "expected_kl",
+    "categorical_kl",
+    "marginal_categorical_kl",
     "GaussianMixtureVAE",
 ]
 
@@ -89,6 +95,30 @@ def log_likelihood(decoded, x, likelihood):
     return ll.flatten(1).sum(dim=1)
 
 
+def expected_kl(q, kl):
+    """``E_q(y|x)[KL(q(z|x, y) || p(z|y))]`` per row, of every cluster's divergence.
+
+    ``kl`` ``(n, K)`` is each row's ``KL(q(z|x, y=k) || p(z|y=k))``, ``q`` its
+    ``q(y|x)``.
+    """
+    return (q * kl).sum(dim=1)
+
+
+def categorical_kl(q, log_q):
+    """``KL(q(y|x) || U(K))`` per row, from ``q(y|x)`` and its log ``(n, K)``."""
+    return (q * (log_q + math.log(q.shape[1]))).sum(dim=1)
+
+
+def marginal_categorical_kl(q):
+    """``KL(q(y) || U(K))`` of the marginal ``q(y)``, the mean of the rows of ``q(y|x)`` ``(n, K)``.
+
+    Since ``mean_x KL(q(y|x) || U) = I(x; y) + KL(q(y) || U)``, this keeps
+    the clusters' balance without penalising confident assignments.
+    """
+    q_mean = q.mean(dim=0)
+    return (q_mean * (torch.log(q_mean.clamp_min(1e-12)) + math.log(q.shape[1]))).sum()
+
+
 def mixture_moments(codes, spread, labels, n_clusters, min_variance):
     """Each cluster's mean and variance of ``z`` under a hard partition of posterior codes.
 
@@ -148,8 +178,9 @@ class GaussianMixtureVAE(nn.Module):
     def elbo(self, x, likelihood):
         """Per-row ELBO: exact in ``y`` (a sum over clusters), one shared draw of ``eps`` for ``z``.
 
-        The draw comes from a generator seeded with 0, so a row's ELBO does
-        not depend on the rows scored with it; ``likelihood`` as in
+        ``E_q[log p(x|z)] - E_q(y|x)[KL(q(z|x, y) || p(z|y))] - KL(q(y|x) ||
+        U(K))``.  The draw comes from a generator seeded with 0, so a row's
+        ELBO does not depend on the rows scored with it; ``likelihood`` as in
         :func:`log_likelihood`.
         """
         logits, mean, log_var = self.encode(x)
@@ -162,8 +193,9 @@ class GaussianMixtureVAE(nn.Module):
         decoded = self.decoder(z.reshape(n * k, -1))
         repeated = x.unsqueeze(1).expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:])
         log_lik = log_likelihood(decoded, repeated, likelihood).view(n, k)
-        elbo = (q * (log_lik - self.kl_gaussians(mean, log_var))).sum(dim=1)
-        return elbo - (q * (log_q + math.log(self.n_clusters))).sum(dim=1)
+        expected_log_lik = (q * log_lik).sum(dim=1)
+        kl = expected_kl(q, self.kl_gaussians(mean, log_var))
+        return expected_log_lik - kl - categorical_kl(q, log_q)
 
     def kl_gaussians(self, mean, log_var):
         """``KL(q(z|x, y=k) || p(z|y=k))`` for every row and cluster, ``(n, K)``."""
