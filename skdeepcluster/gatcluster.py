@@ -104,6 +104,36 @@ class _TargetBatches(Batches):
                 yield from super().__call__(chunk, generator)
 
 
+class _TargetBatch:
+    """Step 1's targets of the running target batch, looked up by its rows in step 2.
+
+    ``position[i]`` is row ``i``'s place in the target batch that holds it;
+    ``balanced`` (one per head), ``sharpened``, ``groups`` (None unless
+    ``relational``) and ``views`` (None with fresh views) are that batch's.
+    The target batches of an epoch whose relation target fell back to the
+    identity are counted for its record.
+    """
+
+    def __init__(self, n_samples, device, relational):
+        self.position = torch.zeros(n_samples, dtype=torch.long, device=device)
+        self.relational = bool(relational)
+        self.balanced = self.sharpened = self.groups = self.views = None
+        self.fallbacks = self.batches = 0
+
+    def set(self, idx, balanced, sharpened, groups, views):
+        self.balanced, self.sharpened, self.groups, self.views = balanced, sharpened, groups, views
+        if groups is not None:
+            self.fallbacks += bool((groups == torch.arange(len(idx), device=groups.device)).all())
+        self.batches += 1
+        self.position[idx] = torch.arange(len(idx), device=self.position.device)
+
+    def epoch_end(self, epoch, record):
+        """The epoch's share of target batches whose relation target was the identity."""
+        if self.relational:
+            record["relation_fallback"] = self.fallbacks / max(self.batches, 1)
+        self.fallbacks = self.batches = 0
+
+
 @shared_parameters(
     draws="initialisation, batches, augmentations and k-means",
     neighbors_note="; GATCluster did better with more neighbours than\n        DCCS (CIFAR-10's "
@@ -389,8 +419,8 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         """Scaled input (images in [0, 1]) to the network's input: the colour mode."""
         return apply_color_mode(x, self.color_mode) if x.dim() == 4 else x
 
-    def _augmenter(self, X):
-        if X.dim() != 4:
+    def _augmenter(self, data):
+        if data.dim() != 4:
             return TabularAugmenter()
         resolved = self.resolved_params_
         return ImageAugmenter(
@@ -428,8 +458,8 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
                 f"backbone_widths must be None or a tuple of positive integers, got {widths!r}."
             )
 
-    def _build_module(self, X):
-        input_shape = tuple(self._prepare(X[:1]).shape[1:])
+    def _build_module(self, data):
+        input_shape = tuple(self._prepare(data[:1]).shape[1:])
         return GaussianAttentionNet(
             input_shape,
             self.n_clusters,
@@ -438,132 +468,143 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             self.attention_lambda,
             mi=self.mi_weight > 0,
             n_heads=self.n_heads,
-        ).to(X.device)
+        ).to(data.device)
 
-    def _train_module(self, net, X, trainer):
-        device, generator = X.device, trainer.generator
-        optimizer = adam(net.parameters(), lr=self.learning_rate)
-        view_of = self._view_source(X, self._augmenter(X))
+    def _train_module(self, module, data, trainer):
+        """Step 1 on each target batch, then step 2's passes of sub-batches over it."""
+        generator = trainer.generator
+        view_of = self._view_source(data, self._augmenter(data))
         self._kmeans_warm_start(
-            X, trainer, lambda idx: net.original(self._prepare(X[idx]))[1], net.parameters()
+            data,
+            trainer,
+            lambda idx: module.original(self._prepare(data[idx]))[1],
+            module.parameters(),
         )
-        position = torch.zeros(X.shape[0], dtype=torch.long, device=device)
-        state = {"fallbacks": 0, "chunks": 0}
+        targets = _TargetBatch(len(data), data.device, self.relation_weight or self.mi_weight)
 
-        def targets(idx):
-            """Step 1: targets of a target batch from its clean images, and its augmented views."""
-            net.eval()
-            with torch.no_grad():
-                chunks = list(self._clean_chunks(X, idx))
-                if self.target_norm == "clean":
-                    recompute_batch_norm(net, net.original, chunks)
-                norm = (
-                    batch_statistics(net)
-                    if self.target_norm == "batch"
-                    else contextlib.nullcontext()
-                )
-                with norm:
-                    outs = [net.heads(*net.original(x)[:2]) for x in chunks]
-                qs = [torch.cat(head).float().softmax(dim=1) for head in zip(*outs)]
-                q = qs[0]
-                sharpened = sharpened_target(q)
-                groups = None
-                if self.relation_weight or self.mi_weight:
-                    seed = generator_seed(generator)
-                    groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
-                    state["fallbacks"] += bool(
-                        (groups == torch.arange(len(idx), device=device)).all()
-                    )
-                state["chunks"] += 1
-                state.update(
-                    balanced=[balanced_target(q) for q in qs],
-                    sharpened=sharpened,
-                    groups=groups,
-                    views=None
-                    if self.fresh_views
-                    else self._prepare(view_of(idx, X[idx], generator)),
-                )
-                position[idx] = torch.arange(len(idx), device=device)
-            net.train()
+        def prepare(idx):
+            self._set_targets(targets, module, data, idx, view_of, generator)
 
         def loss(idx):
-            """Step 2: the four losses on a sub-batch of augmented views."""
-            j = position[idx]
-            views = (
-                self._prepare(view_of(idx, X[idx], generator))
-                if self.fresh_views
-                else state["views"][j]
-            )
-            pooled, logits, _, _, attended, logits_att = net(views)
-            q, q_att = logits.softmax(dim=1), logits_att.softmax(dim=1)
-            extra = [head.softmax(dim=1) for head in net.heads(pooled, logits)[1:]]
-            terms = {}
-            if self.similarity_weight:  # every head against its own balanced target
-                terms["similarity"] = (
-                    -self.similarity_weight * (q * state["balanced"][0][j]).sum(dim=1).mean()
-                )
-                for h, q_h in enumerate(extra, 1):
-                    terms["similarity"] = (
-                        terms["similarity"]
-                        - self.similarity_weight * (q_h * state["balanced"][h][j]).sum(dim=1).mean()
-                    )
-            batch_q = gather_rows(q)  # the whole batch's (every rank's rows)
-            if self.entropy_weight:  # marginals of the whole batch, of every head
-                terms["entropy"] = -self.entropy_weight * marginal_entropy(batch_q, _EPS)
-                for q_h in extra:
-                    terms["entropy"] = terms["entropy"] - self.entropy_weight * marginal_entropy(
-                        gather_rows(q_h), _EPS
-                    )
-                terms["attention_entropy"] = -self.entropy_weight * marginal_entropy(
-                    gather_rows(q_att), _EPS
-                )
-            if self.relation_weight:  # over the pairs of the whole batch
-                unit = F.normalize(batch_q, dim=1)
-                rows, cols = torch.tril_indices(len(unit), len(unit), device=q.device)
-                similarity = (unit @ unit.T)[rows, cols].clamp(0.0, 1.0)
-                groups = gather_rows(state["groups"][j])
-                terms["relation"] = self.relation_weight * binary_cross_entropy(
-                    similarity, groups[rows] == groups[cols]
-                )
-            if self.attention_weight:
-                terms["attention"] = self.attention_weight * binary_cross_entropy(
-                    q_att, state["sharpened"][j]
-                )
-            if self.mi_weight:
-                partner = dissimilar_partner(state["groups"][j], generator)
-                pairs = [(pooled, attended), (pooled, q_att), (attended, q)]
-                terms["mi"] = self.mi_weight * sum(
-                    jsd_mi_loss(
-                        critic(torch.cat([a, b], dim=1)), critic(torch.cat([a[partner], b], dim=1))
-                    )
-                    for critic, (a, b) in zip(net.mi, pairs)
-                )
-            return terms
-
-        def epoch_end(epoch, record):
-            if self.relation_weight or self.mi_weight:
-                record["relation_fallback"] = state["fallbacks"] / max(state["chunks"], 1)
-            state["fallbacks"] = state["chunks"] = 0
+            j = targets.position[idx]
+            if self.fresh_views:
+                views = self._prepare(view_of(idx, data[idx], generator))
+            else:
+                views = targets.views[j]
+            return self._losses(module, views, targets, j, generator)
 
         trainer(
-            {"gatcluster": Step(optimizer, loss)},
+            {"gatcluster": Step(adam(module.parameters(), lr=self.learning_rate), loss)},
             max_epochs=self.resolved_params_["max_epochs"],
-            batches=_TargetBatches(self.batch_size, self.target_batch, self.num_repeat, targets),
-            epoch_end=epoch_end,
+            batches=_TargetBatches(self.batch_size, self.target_batch, self.num_repeat, prepare),
+            epoch_end=targets.epoch_end,
         )
 
-    def _clean_chunks(self, X, idx):
-        """The rows ``idx`` of ``X`` as network input, ``_TARGET_CHUNK`` at a time."""
-        return (self._prepare(X[chunk]) for chunk in row_chunks(idx, _TARGET_CHUNK))
+    # ------------------------------------------------------ step 1: targets
+    def _set_targets(self, targets, module, data, idx, view_of, generator):
+        """Step 1: the targets of the target batch ``idx``, from its clean images."""
+        module.eval()
+        with torch.no_grad():
+            qs = self._clean_assignments(module, data, idx)
+            sharpened = sharpened_target(qs[0])
+            groups = None
+            if targets.relational:
+                seed = generator_seed(generator)
+                groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
+            views = None
+            if not self.fresh_views:  # one view per image for the batch's passes
+                views = self._prepare(view_of(idx, data[idx], generator))
+            targets.set(idx, [balanced_target(q) for q in qs], sharpened, groups, views)
+        module.train()
 
-    def _read_out(self, net, X, generator):
-        if self.target_norm != "running":  # evaluation mode normalises as clean images are
-            recompute_batch_norm(
-                net, net.original, self._clean_chunks(X, torch.arange(X.shape[0], device=X.device))
+    def _clean_assignments(self, module, data, idx):
+        """Every head's probabilities of the clean images ``idx``, normalised as ``target_norm``."""
+        chunks = list(self._clean_chunks(data, idx))
+        if self.target_norm == "clean":
+            recompute_batch_norm(module, module.original, chunks)
+        if self.target_norm == "batch":
+            norm = batch_statistics(module)
+        else:
+            norm = contextlib.nullcontext()
+        with norm:
+            outs = [module.heads(*module.original(x)[:2]) for x in chunks]
+        return [torch.cat(head).float().softmax(dim=1) for head in zip(*outs)]
+
+    def _clean_chunks(self, data, idx):
+        """The rows ``idx`` of ``data`` as network input, ``_TARGET_CHUNK`` at a time."""
+        return (self._prepare(data[chunk]) for chunk in row_chunks(idx, _TARGET_CHUNK))
+
+    # ------------------------------------------------------- step 2: losses
+    def _losses(self, module, views, targets, j, generator):
+        """Step 2's weighted terms on a sub-batch of augmented ``views`` (target rows ``j``)."""
+        pooled, logits, _, _, attended, logits_att = module(views)
+        q, q_att = logits.softmax(dim=1), logits_att.softmax(dim=1)
+        extra = [head.softmax(dim=1) for head in module.heads(pooled, logits)[1:]]
+        terms = {}
+        if self.similarity_weight:
+            balanced = [target[j] for target in targets.balanced]
+            terms["similarity"] = self._similarity_term([q, *extra], balanced)
+        batch_q = gather_rows(q)  # the whole batch's (every rank's rows)
+        if self.entropy_weight:
+            terms["entropy"], terms["attention_entropy"] = self._entropy_terms(
+                batch_q, extra, q_att
             )
-        self.head_alignment_ = self._align_heads(X) if self.n_heads > 1 else None
+        if self.relation_weight:
+            terms["relation"] = self.relation_weight * self._relation_term(
+                batch_q, targets.groups[j]
+            )
+        if self.attention_weight:
+            terms["attention"] = self.attention_weight * binary_cross_entropy(
+                q_att, targets.sharpened[j]
+            )
+        if self.mi_weight:
+            pairs = [(pooled, attended), (pooled, q_att), (attended, q)]
+            terms["mi"] = self.mi_weight * self._mi_term(
+                module, pairs, targets.groups[j], generator
+            )
+        return terms
 
-    def _align_heads(self, X):
+    def _similarity_term(self, heads, balanced):
+        """Transformation invariance: ``-<q(aug x), balanced target>`` of every head, summed."""
+        term = -self.similarity_weight * (heads[0] * balanced[0]).sum(dim=1).mean()
+        for q, target in zip(heads[1:], balanced[1:]):
+            term = term - self.similarity_weight * (q * target).sum(dim=1).mean()
+        return term
+
+    def _entropy_terms(self, batch_q, extra, q_att):
+        """Negative entropy of the whole batch's mean assignment: each head's, the attention's."""
+        term = -self.entropy_weight * marginal_entropy(batch_q, _EPS)
+        for q in extra:
+            term = term - self.entropy_weight * marginal_entropy(gather_rows(q), _EPS)
+        return term, -self.entropy_weight * marginal_entropy(gather_rows(q_att), _EPS)
+
+    def _relation_term(self, batch_q, groups):
+        """Separability: BCE of each pair's clamped cosine against ``groups`` being equal.
+
+        Over every pair of the whole batch, once (``groups`` are this rank's rows').
+        """
+        unit = F.normalize(batch_q, dim=1)
+        rows, cols = torch.tril_indices(len(unit), len(unit), device=batch_q.device)
+        similarity = (unit @ unit.T)[rows, cols].clamp(0.0, 1.0)
+        groups = gather_rows(groups)
+        return binary_cross_entropy(similarity, groups[rows] == groups[cols])
+
+    def _mi_term(self, module, pairs, groups, generator):
+        """The released MI variant: a JSD critic per pair, negatives from another group."""
+        partner = dissimilar_partner(groups, generator)
+        return sum(
+            jsd_mi_loss(critic(torch.cat([a, b], dim=1)), critic(torch.cat([a[partner], b], dim=1)))
+            for critic, (a, b) in zip(module.mi, pairs)
+        )
+
+    # ------------------------------------------------------------- read-out
+    def _read_out(self, module, data, generator):
+        if self.target_norm != "running":  # evaluation mode normalises as clean images are
+            everything = torch.arange(data.shape[0], device=data.device)
+            recompute_batch_norm(module, module.original, self._clean_chunks(data, everything))
+        self.head_alignment_ = self._align_heads(data) if self.n_heads > 1 else None
+
+    def _align_heads(self, data):
         """The heads' consensus on the training data: each head's alignment and the offsets.
 
         As ``combine="consensus"`` aligns restarts
@@ -573,11 +614,11 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         module, device, dtype = self._inference_module()
 
         def head_probas(idx):
-            x = self._prepare(X[idx]).to(device=device, dtype=dtype)
+            x = self._prepare(data[idx]).to(device=device, dtype=dtype)
             pooled, logits, _, _ = module.original(x)
             return [h.softmax(dim=1).double().cpu().numpy() for h in module.heads(pooled, logits)]
 
-        everything = torch.arange(X.shape[0], device=X.device)
+        everything = torch.arange(data.shape[0], device=data.device)
         heads = map_chunks(head_probas, everything, _TARGET_CHUNK)
         probas = [np.concatenate(head) for head in zip(*heads)]
         partitions = [p.argmax(axis=1) for p in probas]
