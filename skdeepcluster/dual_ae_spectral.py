@@ -91,6 +91,16 @@ class _DualAESpectralNet(nn.Module):
         self.prior_mean = nn.Linear(n_clusters, latent_dim, bias=False)
         self.latent_dim = latent_dim
 
+    def autoencoder_parameters(self):
+        """The dual autoencoder's parameters: encoder, decoder and MI critics."""
+        local = [] if self.mi_local is None else list(self.mi_local.parameters())
+        return [
+            *self.encoder.parameters(),
+            *self.decoder.parameters(),
+            *self.mi_global.parameters(),
+            *local,
+        ]
+
     def encode(self, x):
         out, features = self.encoder(x, return_features=True)
         mu, logvar = out.split(self.latent_dim, dim=1)
@@ -384,35 +394,11 @@ class DualAESpectralClustering(BaseDeepClusterer):
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
 
-    # ------------------------------------------------------------- losses
-    def _autoencoder_terms(self, net, x, encoded, generator, prior_mean=0.0):
-        """Dual reconstruction, global and local MI, and KL terms for a batch.
-
-        ``encoded`` is ``net.encode(x)``.
-        """
-        mu, logvar, features = encoded
-        z = gaussian_sample(mu, logvar, generator)
-        recon = net.decoder(z)
-        terms = {"reconstruction": (recon - x).flatten(1).pow(2).sum(1).mean()}
-        if self.dual_weight:
-            noise = 1.0 + self.noise_std * torch.randn(
-                z.shape, device=z.device, dtype=z.dtype, generator=generator
-            )
-            noisy = net.decoder(z * noise)
-            terms["dual"] = self.dual_weight * (recon - noisy).flatten(1).pow(2).sum(1).mean()
-        if self.mi_global_weight:
-            terms["mi_global"] = self.mi_global_weight * net.mi_global(x, z, generator)
-        if self.mi_local_weight and net.mi_local is not None:
-            terms["mi_local"] = self.mi_local_weight * net.mi_local(features, z, generator)
-        if self.kl_weight:
-            terms["kl"] = self.kl_weight * kl_normal(mu, logvar, prior_mean)
-        return terms
-
     # ---------------------------------------------------------------- fit
     # Each rule's reason is in its parameter's entry above.
     _auto_rules = {
         "latent_dim": Rule(lambda est, facts, _: _auto_code_size(facts.n_values)),
-        "affinity_neighbors": Rule(_auto_affinity_neighbors, given=lambda est, value, facts: value),
+        "affinity_neighbors": Rule(_auto_affinity_neighbors),
         "batch_size": Rule(
             lambda est, facts, _: _SMALL_BATCH if facts.n_samples < _SMALL_SET else _BATCH
         ),
@@ -447,149 +433,185 @@ class DualAESpectralClustering(BaseDeepClusterer):
             stacklevel=4,  # _check_params, fit, its _fit_context wrapper: the line calling fit
         )
 
-    def _build_module(self, X):
+    def _build_module(self, data):
         return _DualAESpectralNet(
-            tuple(X.shape[1:]),
+            tuple(data.shape[1:]),
             self.resolved_params_["latent_dim"],
             self.n_clusters,
             self.affinity == "siamese",
-        ).to(X.device)
+        ).to(data.device)
 
-    def _train_module(self, net, X, trainer):
-        """The four training phases; a resumed fit skips those its state finished."""
-        n = X.shape[0]
-        device, generator = X.device, trainer.generator
-        siamese = self.affinity == "siamese"
-        ae_params = [
-            *net.encoder.parameters(),
-            *net.decoder.parameters(),
-            *net.mi_global.parameters(),
-            *(net.mi_local.parameters() if net.mi_local is not None else []),
-        ]
-        lr = self.learning_rate
-        resolved = self.resolved_params_
-        batch_size, n_neighbors = resolved["batch_size"], resolved["affinity_neighbors"]
-
-        # Phase 1: the dual autoencoder with MI and KL(q(z|x) || N(0, I)).
-        ae_opt = adam(ae_params, lr=lr)
-
-        def ae_loss(idx):
-            x = X[idx]
-            return self._autoencoder_terms(net, x, net.encode(x), generator)
-
-        trainer(
-            {"ae": Step(ae_opt, ae_loss)},
-            phase="autoencoder",
-            batch_size=batch_size,
-            max_epochs=resolved["pretrain_epochs"],
-        )
-
-        # The codes of the pretrained encoder (which phases 2 and 3 leave as it
-        # is): computed when a (resumed) fit needs them, never stored.
-        def pretrained_codes():
-            return torch.cat(map_chunks(lambda x: net.encode(x)[0], X, 1024, module=net))
-
-        # Phase 2 (SpectralNet's Siamese affinity): pull each code's nearest
-        # neighbours close, push random codes apart.
-        codes = None
-        if siamese and trainer.pending("siamese"):
-            codes = pretrained_codes()
-            k = min(self.siamese_neighbors, n - 1)
-            if resolved["siamese_pairs"] == "input":
-                neighbors = cosine_neighbors(X, k)
-            else:
-                _, neighbors = nearest_neighbors(codes, k)
-            siamese_opt = adam(net.siamese.parameters(), lr=lr)
-
-            def siamese_loss(idx):
-                partners = torch.cat(
-                    [
-                        neighbors[idx],
-                        torch.randint(n, (len(idx), k), device=device, generator=generator),
-                    ],
-                    dim=1,
-                )
-                out = net.siamese(torch.cat([codes[idx], codes[partners.flatten()]]))
-                anchor, others = out[: len(idx)], out[len(idx) :].view(len(idx), 2 * k, -1)
-                return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
-
-            trainer(
-                {"siamese": Step(siamese_opt, siamese_loss)},
-                phase="siamese",
-                batch_size=batch_size,
-                max_epochs=self.siamese_epochs,
-            )
-
-        # Phase 3: the spectral net on the frozen codes (in the Siamese space).
-        # Phase 4 changes the encoder: its graph space is kept in the fit's state.
+    def _train_module(self, module, data, trainer):
+        """The four phases; a resumed fit skips those its state finished."""
+        self._train_autoencoder(module, data, trainer)
+        codes = None  # the pretrained encoder's, which phases 2 and 3 leave as it is
+        if module.siamese is not None and trainer.pending("siamese"):
+            codes = self._pretrained_codes(module, data)
+            self._train_siamese(module, data, codes, trainer)
+        # Phase 4 changes the encoder: the graph space of phase 3 is kept in the fit's state.
         with torch.no_grad():
             space = trainer.cached(
-                "space", lambda: net.affinity_space(pretrained_codes() if codes is None else codes)
+                "space",
+                lambda: module.affinity_space(
+                    self._pretrained_codes(module, data) if codes is None else codes
+                ),
             )
-        sn_opt = adam(net.spectral.parameters(), lr=lr)
+        self._train_spectral(module, space, trainer)
+        self._train_jointly(module, data, space, trainer)
 
-        def sn_loss(idx):
-            own = space[idx]
-            a = gather_rows(own)  # the whole batch's graph and orthonormalisation
-            y = net.orthonorm(gather_rows(net.spectral(own)))
-            return {"spectral": spectral_loss(y, knn_affinity(a, n_neighbors))}
+    def _pretrained_codes(self, module, data):
+        """The encoder's mean codes of every training row (computed when needed, never stored)."""
+        return torch.cat(map_chunks(lambda x: module.encode(x)[0], data, 1024, module=module))
+
+    # --------------------------------------------------------------- phases
+    def _train_autoencoder(self, module, data, trainer):
+        """Phase 1: the dual autoencoder with MI and ``KL(q(z|x) || N(0, I))``."""
+        generator = trainer.generator
+
+        def loss(idx):
+            x = data[idx]
+            return self._autoencoder_terms(module, x, module.encode(x), generator)
 
         trainer(
-            {"sn": Step(sn_opt, sn_loss)},
+            {"ae": Step(adam(module.autoencoder_parameters(), lr=self.learning_rate), loss)},
+            phase="autoencoder",
+            batch_size=self.resolved_params_["batch_size"],
+            max_epochs=self.resolved_params_["pretrain_epochs"],
+        )
+
+    def _train_siamese(self, module, data, codes, trainer):
+        """Phase 2, SpectralNet's Siamese net: each code's neighbours close, random codes apart."""
+        k = min(self.siamese_neighbors, len(codes) - 1)
+        if self.resolved_params_["siamese_pairs"] == "input":
+            neighbors = cosine_neighbors(data, k)
+        else:
+            _, neighbors = nearest_neighbors(codes, k)
+        generator = trainer.generator
+        trainer(
+            {
+                "siamese": Step(
+                    adam(module.siamese.parameters(), lr=self.learning_rate),
+                    lambda idx: self._siamese_terms(module, codes, neighbors, idx, generator),
+                )
+            },
+            phase="siamese",
+            batch_size=self.resolved_params_["batch_size"],
+            max_epochs=self.siamese_epochs,
+        )
+
+    def _train_spectral(self, module, space, trainer):
+        """Phase 3: the spectral net on the frozen codes' graph space."""
+        trainer(
+            {
+                "sn": Step(
+                    adam(module.spectral.parameters(), lr=self.learning_rate),
+                    lambda idx: {"spectral": self._spectral_term(module, space[idx])},
+                )
+            },
             phase="spectral",
             batch_size=self.spectral_batch_size,
             max_epochs=self.spectral_epochs,
         )
 
-        # Phase 4: joint training, the KL prior now centred on y M.  y enters the
-        # prior as a target (no gradient into the spectral net through the KL
-        # term, which is far larger than the spectral loss and would rewrite the
-        # embedding).  With the Siamese affinity the graph stays that of the
-        # pretrained codes, as SpectralNet's; the paper's affinity follows z.
-        joint_opt = adam(
-            [*ae_params, *net.spectral.parameters(), *net.prior_mean.parameters()], lr=lr
-        )
-
-        def joint_loss(idx):
-            x = X[idx]
-            encoded = net.encode(x)
-            a = net.affinity_space(encoded[0])
-            hidden, own = gather_rows(net.spectral(a), own=True)  # the whole batch's
-            y = net.orthonorm(hidden)
-            terms = self._autoencoder_terms(
-                net, x, encoded, generator, prior_mean=net.prior_mean(y[own].detach())
-            )
-            if self.spectral_weight:
-                graph = gather_rows(space[idx] if siamese else a)
-                terms["spectral"] = self.spectral_weight * spectral_loss(
-                    y, knn_affinity(graph, n_neighbors)
-                )
-            return terms
-
+    def _train_jointly(self, module, data, space, trainer):
+        """Phase 4: the autoencoder and the spectral net together, the KL prior on ``y M``."""
+        params = [
+            *module.autoencoder_parameters(),
+            *module.spectral.parameters(),
+            *module.prior_mean.parameters(),
+        ]
+        generator = trainer.generator
         trainer(
-            {"joint": Step(joint_opt, joint_loss)},
+            {
+                "joint": Step(
+                    adam(params, lr=self.learning_rate),
+                    lambda idx: self._joint_terms(module, data[idx], space[idx], generator),
+                )
+            },
             phase="joint",
             batch_size=self.spectral_batch_size,
-            max_epochs=resolved["max_epochs"],
+            max_epochs=self.resolved_params_["max_epochs"],
         )
 
-    def _read_out(self, net, X, generator):
+    # ---------------------------------------------------------------- losses
+    def _autoencoder_terms(self, module, x, encoded, generator, prior_mean=0.0):
+        """Dual reconstruction, global and local MI, and KL terms for a batch.
+
+        ``encoded`` is ``module.encode(x)``.
+        """
+        mu, logvar, features = encoded
+        z = gaussian_sample(mu, logvar, generator)
+        recon = module.decoder(z)
+        terms = {"reconstruction": (recon - x).flatten(1).pow(2).sum(1).mean()}
+        if self.dual_weight:
+            noise = 1.0 + self.noise_std * torch.randn(
+                z.shape, device=z.device, dtype=z.dtype, generator=generator
+            )
+            noisy = module.decoder(z * noise)
+            terms["dual"] = self.dual_weight * (recon - noisy).flatten(1).pow(2).sum(1).mean()
+        if self.mi_global_weight:
+            terms["mi_global"] = self.mi_global_weight * module.mi_global(x, z, generator)
+        if self.mi_local_weight and module.mi_local is not None:
+            terms["mi_local"] = self.mi_local_weight * module.mi_local(features, z, generator)
+        if self.kl_weight:
+            terms["kl"] = self.kl_weight * kl_normal(mu, logvar, prior_mean)
+        return terms
+
+    def _siamese_terms(self, module, codes, neighbors, idx, generator):
+        """Contrastive loss of the codes ``idx``: their neighbours positive, random codes not."""
+        n, k = len(codes), neighbors.shape[1]
+        random_codes = torch.randint(n, (len(idx), k), device=codes.device, generator=generator)
+        partners = torch.cat([neighbors[idx], random_codes], dim=1)
+        out = module.siamese(torch.cat([codes[idx], codes[partners.flatten()]]))
+        anchor, others = out[: len(idx)], out[len(idx) :].view(len(idx), 2 * k, -1)
+        return {"siamese": contrastive_loss(anchor, others[:, :k], others[:, k:])}
+
+    def _spectral_term(self, module, own):
+        """SpectralNet's loss of a batch's graph-space rows ``own`` (the whole batch's graph)."""
+        a = gather_rows(own)  # the whole batch's graph and orthonormalisation
+        y = module.orthonorm(gather_rows(module.spectral(own)))
+        return spectral_loss(y, knn_affinity(a, self.resolved_params_["affinity_neighbors"]))
+
+    def _joint_terms(self, module, x, space_rows, generator):
+        """Phase 4's terms: the autoencoder's, the KL prior centred on ``y M``, the spectral loss.
+
+        ``y`` enters the prior as a target (no gradient into the spectral net
+        through the KL term, which is far larger than the spectral loss and
+        would rewrite the embedding).  With the Siamese affinity the graph
+        stays that of the pretrained codes (``space_rows``), as SpectralNet's;
+        the paper's affinity follows ``z``.
+        """
+        encoded = module.encode(x)
+        a = module.affinity_space(encoded[0])
+        hidden, own = gather_rows(module.spectral(a), own=True)  # the whole batch's
+        y = module.orthonorm(hidden)
+        terms = self._autoencoder_terms(
+            module, x, encoded, generator, prior_mean=module.prior_mean(y[own].detach())
+        )
+        if self.spectral_weight:
+            graph = gather_rows(a if module.siamese is None else space_rows)
+            affinity = knn_affinity(graph, self.resolved_params_["affinity_neighbors"])
+            terms["spectral"] = self.spectral_weight * spectral_loss(y, affinity)
+        return terms
+
+    # ------------------------------------------------------------- read-out
+    def _read_out(self, module, data, generator):
         """Orthonormalise over the whole training set, then k-means.
 
         In float64, as inference on the CPU runs, so the stored map matches it.
         """
-        net.eval()
-        exact = copy.deepcopy(net).double()
+        module.eval()
+        exact = copy.deepcopy(module).double()
         hidden = torch.cat(
             map_chunks(
                 lambda x: exact.spectral(exact.affinity_space(exact.encode(x.double())[0])),
-                X,
+                data,
                 1024,
             )
         )
         with torch.no_grad():
             exact.orthonorm.set_weight(hidden)
-            net.orthonorm.weight.copy_(exact.orthonorm.weight)
+            module.orthonorm.weight.copy_(exact.orthonorm.weight)
             embedding = exact.orthonorm(hidden).cpu().numpy()
         kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
         kmeans.fit(embedding)
