@@ -602,16 +602,16 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         if self.target_norm != "running":  # evaluation mode normalises as clean images are
             everything = torch.arange(data.shape[0], device=data.device)
             recompute_batch_norm(module, module.original, self._clean_chunks(data, everything))
-        self.head_alignment_ = self._align_heads(data) if self.n_heads > 1 else None
+        self.head_alignment_ = self._align_heads(module, data) if self.n_heads > 1 else None
 
-    def _align_heads(self, data):
+    def _align_heads(self, module, data):
         """The heads' consensus on the training data: each head's alignment and the offsets.
 
         As ``combine="consensus"`` aligns restarts
         (:func:`~skdeepcluster._framework.consensus.consensus`), computed by the inference
-        network (``module_``, read out) on the training images.
+        network (a copy of the read-out ``module``) on the training images.
         """
-        module, device, dtype = self._inference_module()
+        module, device, dtype = self._inference_module(module)
 
         def head_probas(idx):
             x = self._prepare(data[idx]).to(device=device, dtype=dtype)

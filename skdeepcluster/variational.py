@@ -544,18 +544,39 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
             In nats; higher is better.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        return self._elbo_of(self._validate_X(X, reset=False))
+
+    def _elbo_of(self, X):
+        """Each row's ELBO of validated ``X``, in ``X``'s own units (see :meth:`score_samples`)."""
         elbo = self._infer(X, self._elbo)["elbo"]
         if self.resolved_params_["likelihood"] == "gaussian":  # the density of X, not its z-scores
             elbo = elbo - self.n_features_in_ * np.log(self.input_scale_)
         return elbo
 
-    def _label_free_score(self, X, outputs=None):
-        """:meth:`score`: the mean ELBO of validated ``X`` (see :meth:`score_samples`).
+    def score(self, X, y=None):
+        """The mean ELBO of ``X`` (:meth:`score_samples`), the model's label-free criterion.
 
-        The ELBO needs its own pass (``outputs``, the labels' inference, is unused).
+        Higher is better: what ``n_init`` with ``combine="best"`` keeps a
+        restart by, and :class:`~sklearn.model_selection.GridSearchCV` without
+        ``scoring`` selects parameters by, as for
+        :class:`~sklearn.mixture.GaussianMixture`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Nats per sample.
         """
         return float(self.score_samples(X).mean())
+
+    def _label_free_score(self, X, outputs):
+        """:meth:`score` of validated ``X``: the ELBO needs its own pass (``outputs`` unused)."""
+        return float(self._elbo_of(X).mean())
 
     def sample(self, n_samples=1):
         """Generate samples from the learned model.
@@ -583,7 +604,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, np.full(self.n_clusters, 1.0 / self.n_clusters))
         components = np.repeat(np.arange(self.n_clusters), counts)
-        module, device, dtype = self._inference_module()
+        module, device, dtype = self._inference_module(self.module_)
         eps = torch.as_tensor(
             rng.standard_normal((n_samples, self.latent_dim)), dtype=dtype, device=device
         )

@@ -12,7 +12,7 @@ from skdeepcluster import (
     GATCluster,
     VariationalClustering,
 )
-from skdeepcluster._framework.rules import check_rules
+from skdeepcluster._framework.rules import DataFacts, check_rules, resolve_rules
 from skdeepcluster.metrics import cluster_accuracy
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -50,7 +50,8 @@ def resolve(est, n_samples, shape, device="cpu"):
     est.image_shape_ = tuple(shape) if len(shape) == 3 else None
     est.n_features_in_ = int(torch.tensor(shape).prod())
     data = torch.zeros(1, *shape, device=device).expand(n_samples, *shape)
-    return est._resolve_params(data, check_rules(est, est._auto_rules))
+    facts = DataFacts.of(data, est.n_clusters)
+    return resolve_rules(est, est._auto_rules, facts, check_rules(est, est._auto_rules))
 
 
 def fit_blobs(cls):

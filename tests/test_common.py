@@ -16,6 +16,7 @@ from skdeepcluster import (
     GATCluster,
     VariationalClustering,
 )
+from skdeepcluster._framework import base
 
 from .conftest import ESTIMATORS, IDS, QUICK, quick
 
@@ -82,10 +83,8 @@ def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls,
         if isinstance(value, str) and value == "auto" and name != "device"
     }
     calls = []
-    resolve = cls._resolve_params
-    monkeypatch.setattr(
-        cls, "_resolve_params", lambda self, *args: calls.append(1) or resolve(self, *args)
-    )
+    resolve = base.resolve_rules
+    monkeypatch.setattr(base, "resolve_rules", lambda *args: calls.append(1) or resolve(*args))
     X = load_digits().images
     est = cls(n_clusters=10, random_state=0)
     est.set_params(**{k: v for k, v in QUICK[cls].items() if k not in can_be_auto})
@@ -117,7 +116,7 @@ def test_a_bad_value_fails_before_the_data_move_or_anything_trains(cls, params, 
     def reached(self, *args):
         raise AssertionError(f"{cls.__name__} reached {args[0]!r} with a bad value")
 
-    monkeypatch.setattr(cls, "_resolve_params", lambda self, *args: reached(self, "resolve"))
+    monkeypatch.setattr(base, "resolve_rules", lambda est, *args: reached(est, "resolve"))
     monkeypatch.setattr(cls, "_build_module", lambda self, data: reached(self, "build"))
     X = load_digits().data[:50] if params.get("likelihood") else load_digits().images[:50]
     with pytest.raises(ValueError, match=match):

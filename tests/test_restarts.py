@@ -18,6 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from skdeepcluster import DualAESpectralClustering, VariationalClustering
 from skdeepcluster._framework.base import BaseDeepClusterer
 from skdeepcluster._framework.consensus import consensus, vote
+from skdeepcluster._framework.inference import cluster_labels
 from skdeepcluster._framework.session import load_checkpoint
 from skdeepcluster.metrics import (
     adjusted_rand_score,
@@ -319,7 +320,7 @@ def test_restarts_combine_into_a_consensus_that_predict_repeats():
     # The labels are the vote of the members' soft assignments, and predict gives them again.
     outputs = [m._infer(est._validate_X(X, reset=False)) for m in members]
     combined = consensus(
-        [m._raw_labels(out) for m, out in zip(members, outputs)],
+        [cluster_labels(out) for out in outputs],
         10,
         [out["proba"] for out in outputs],
     )[0]
@@ -350,7 +351,7 @@ class _LabelsOnly(ToyClusterer):
 def test_consensus_of_hard_labels_is_their_vote():
     est = _fit(_LabelsOnly(n_clusters=10, random_state=0, max_epochs=4, n_init=3))
     members = est.consensus_.members
-    parts = [m._raw_labels(m._infer(est._validate_X(X, reset=False))) for m in members]
+    parts = [cluster_labels(m._infer(est._validate_X(X, reset=False))) for m in members]
     combined = consensus(parts, 10)[0]
     assert adjusted_rand_score(est.labels_, combined) == 1.0
     np.testing.assert_array_equal(est.predict(X), est.labels_)

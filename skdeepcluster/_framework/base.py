@@ -10,7 +10,6 @@ is in :class:`BaseDeepClusterer`'s docstring.
 Input shapes and scaling: :mod:`skdeepcluster._framework.input`.
 """
 
-import hashlib
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -23,13 +22,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import neighbour_agreement_score
-from ..nn.data import DeviceData
-from ..nn.distributed import join_launched_group, require_same_data
-from .inference import BatchedInference
+from ..nn.distributed import join_launched_group
+from .inference import BatchedInference, cluster_labels, numbered_labels
 from .input import ImageInput, resolve_device
-from .restarts import Restarts, restart_checkpoint
+from .restarts import (
+    SingleFit,
+    keep_restarts,
+    restart_checkpoint,
+    restart_numbers,
+    restart_seeds,
+)
 from .rules import DataFacts, check_rules, resolve_rules
-from .session import Trainer, TrainingInterrupted, open_session, stop_on_interrupt, to_cpu
+from .session import open_session
 
 __all__ = ["BaseDeepClusterer", "SoftAssignmentMixin"]
 
@@ -63,7 +67,7 @@ class BaseDeepClusterer(
         parameter takes for what the training data show (samples per
         cluster, image size, channels, ...) and the value used where the
         user set one.  The base resolves it once per fit
-        (``_resolve_params``) into ``resolved_params_``, which the other
+        (:func:`~.rules.resolve_rules`) into ``resolved_params_``, which the other
         hooks read instead of those parameters; a warm start keeps its
         first fit's values (a resumed checkpoint resolves the same).
         Default: no rules.
@@ -149,34 +153,52 @@ class BaseDeepClusterer(
         if not warm:  # a warm start keeps the scaling its model was trained on
             self._fit_scaler(X)
         self.device_ = join_launched_group(resolve_device(self.device))
-        restarts = Restarts(self, warm)
-        self._train_restarts(X, restarts, warm, checked)
-        restarts.finish(self)
+        starts = self._restart_starts(warm)
+        data, digest = self._device_data(X)
+        if not warm:  # a warm start trains on with the values its first fit resolved
+            facts = DataFacts.of(data, self.n_clusters)
+            self.resolved_params_ = resolve_rules(self, self._auto_rules, facts, checked)
+        numbers = restart_numbers(
+            len(starts), warm and starts == [None], getattr(self, "best_restart_", 0)
+        )
+        fits = self._fit_restarts(X, digest, data, starts, numbers, warm)
+        kept = keep_restarts(
+            fits, len(starts), numbers[0], self.combine, self.n_clusters, type(self).__name__
+        )
+        self._adopt(kept)
         return self
 
-    def _train_restarts(self, X, restarts, warm, checked):
-        """Put validated ``X`` on the device, resolve the parameters, train every restart."""
-        digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
-        require_same_data(digest.digest())
-        data = DeviceData(
-            X,
-            self._scale,
-            self.device_,
-            self.max_device_bytes,
-            elementwise=self.image_shape_ is not None,
-        )
-        if not warm:  # a warm start trains on with the values its first fit resolved
-            self.resolved_params_ = self._resolve_params(data, checked)
-        restarts.run(
-            self,
-            lambda seed, restart: self._fit_restart(
-                X, digest.hexdigest(), data, seed, restart, warm
-            ),
-            lambda outputs: self._label_free_score(X, outputs),
-        )
+    def _fit_restarts(self, X, digest, data, starts, numbers, warm):
+        """The single fits of this fit's restarts, up to the first a Ctrl-C interrupts."""
+        fits = []
+        seeds = restart_seeds(self.random_state, len(starts))
+        for seed, start, number in zip(seeds, starts, numbers):
+            if start is not None:  # a warm start of a consensus: this restart's model
+                self._set_fitted_state(start)
+            fits.append(self._fit_single(X, digest, data, seed, number, warm))
+            if self.verbose and len(starts) > 1:
+                print(f"restart {len(fits)}/{len(starts)} (seed {seed}): {fits[-1].score:.5g}")
+            if fits[-1].interrupted is not None:
+                break
+        return fits
 
-    def _fit_restart(self, X, digest, data, seed, restart, warm):
-        """Train one restart from ``seed``, read its labels out: (interruption or None, outputs)."""
+    def _restart_starts(self, warm):
+        """What each restart of this fit trains on from: a fitted state, or None (anew).
+
+        A warm start of a consensus continues every one of its restarts, one of
+        the kept restart continues it (the estimator's own state); a new fit
+        runs ``n_init`` restarts from scratch.  The last fit's ``consensus_``
+        is dropped: this fit makes its own.
+        """
+        previous = getattr(self, "consensus_", None) if warm else None
+        if hasattr(self, "consensus_"):
+            del self.consensus_
+        if previous is not None:
+            return [member._get_fitted_state() for member in previous.members]
+        return [None] if warm else [None] * self.n_init
+
+    def _fit_single(self, X, digest, data, seed, restart, warm):
+        """Train restart number ``restart`` from ``seed`` and read it out: a :class:`SingleFit`."""
         session = open_session(
             X,
             digest,
@@ -188,34 +210,56 @@ class BaseDeepClusterer(
             previous=(self._training_state, self.module_, self.history_) if warm else None,
         )
         self.history_ = session.history
-        interrupted = self._run_hooks(data, session, seed)
-        self.module_ = self.module_.cpu().eval()
-        # What a warm start continues from (the module is module_ itself).
-        self._training_state = dict(
-            to_cpu(session.state(module=False)), description=session.description
+        module, interrupted = session.run(
+            seed, self._build_module, self._train_module, self._read_out, data, self.verbose
         )
+        self.module_ = module.cpu().eval()
+        self._training_state = session.final_state()  # what a warm start continues
         self.n_iter_ = len(self.history_)
         outputs = self._infer(X)
-        raw = self._raw_labels(outputs)
-        self._set_label_map(raw)
-        self.labels_ = self.label_map_[raw]
-        return interrupted, outputs
+        self.labels_, self.label_map_ = numbered_labels(cluster_labels(outputs), self.n_clusters)
+        score = self._label_free_score(X, outputs)
+        return SingleFit(seed, self._get_fitted_state(), outputs, score, interrupted)
 
-    def _run_hooks(self, data, session, seed):
-        """Build, train and read out the module under the fit's seed; the interruption, if any."""
-        cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        interrupted = None
-        with torch.random.fork_rng(devices=cuda_devices), stop_on_interrupt(session):
-            torch.manual_seed(seed)
-            session.generator.manual_seed(seed)
-            self.module_ = session.adopt(self._build_module(data))
-            try:
-                self._train_module(self.module_, data, Trainer(session, len(data), self.verbose))
-            except TrainingInterrupted as exc:
-                interrupted = exc
-            session.restore_random_state()  # a finished checkpoint's, before its read-out
-            self._read_out(self.module_, data, session.generator)
-        return interrupted
+    def _adopt(self, kept):
+        """Make what :func:`~.restarts.keep_restarts` kept this estimator's fitted state."""
+        self._set_fitted_state(kept.state)
+        self.restart_scores_, self.best_restart_ = kept.scores, kept.best
+        if kept.consensus is not None:
+            self.consensus_ = kept.consensus
+            self.consensus_.members = [self._restart_model(state) for state in kept.combined]
+            self.labels_, self.label_map_ = numbered_labels(kept.labels, self.n_clusters)
+
+    # ---------------------------------------------------------- fitted state
+    def _get_fitted_state(self):
+        """What a fit set: the fitted ``*_`` attributes and the state a warm start continues.
+
+        The explicit interface through which restarts are kept and combined: a
+        :class:`~.restarts.SingleFit` carries it, ``_set_fitted_state`` puts it back.
+        """
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if name.endswith("_") or name == "_training_state"
+        }
+
+    def _set_fitted_state(self, state):
+        """Make ``state`` (a ``_get_fitted_state``) this estimator's fitted state, and only it."""
+        for name in [name for name in self._get_fitted_state() if name not in state]:
+            delattr(self, name)
+        vars(self).update(state)
+
+    def _restart_model(self, state):
+        """An estimator of these parameters whose fitted state is ``state``: one restart.
+
+        A shallow copy of the attributes, not ``copy.copy``, which goes through
+        pickling's state and drops the optimisers a warm start continues.
+        """
+        model = object.__new__(type(self))
+        unfitted = {k: v for k, v in vars(self).items() if k not in self._get_fitted_state()}
+        vars(model).update(unfitted)
+        model._set_fitted_state(state)
+        return model
 
     def _check_n_clusters(self, X):
         if self.n_clusters > X.shape[0]:
@@ -234,14 +278,6 @@ class BaseDeepClusterer(
         Runs in ``fit`` after the input is validated and before anything is
         put on the device or trained, so a bad value fails at once.
         """
-
-    def _resolve_params(self, data, checked):
-        """The values of the parameters with a rule for ``data``, by name.
-
-        The method's ``_auto_rules`` resolved for what ``data`` show, from the
-        values ``checked`` by :func:`~.rules.check_rules` (:mod:`.rules`).
-        """
-        return resolve_rules(self, self._auto_rules, DataFacts.of(data, self.n_clusters), checked)
 
     @abstractmethod
     def _build_module(self, data):
@@ -268,22 +304,12 @@ class BaseDeepClusterer(
     def _cluster_outputs(self, X):
         """What the clusters of validated ``X`` are read from.
 
-        The consensus of the restarts where the fit combined them, else ``_infer``'s outputs.
+        The consensus of the restarts' outputs where the fit combined them, else ``_infer``'s.
         """
         combined = getattr(self, "consensus_", None)
-        return self._infer(X) if combined is None else combined.outputs(X)
-
-    def _raw_labels(self, outputs):
-        if "labels" in outputs:
-            return outputs["labels"].astype(np.intp)
-        return outputs["proba"].argmax(axis=1)
-
-    def _set_label_map(self, raw):
-        """Number the clusters the training data use 0..m-1, the unused ones after them."""
-        used = np.unique(raw)
-        unused = np.setdiff1d(np.arange(self.n_clusters), used)
-        self.label_map_ = np.empty(self.n_clusters, dtype=np.int64)
-        self.label_map_[np.concatenate([used, unused])] = np.arange(self.n_clusters)
+        if combined is None:
+            return self._infer(X)
+        return combined.combine([member._infer(X) for member in combined.members])
 
     def predict(self, X):
         """Cluster labels of new samples.
@@ -299,7 +325,7 @@ class BaseDeepClusterer(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self.label_map_[self._raw_labels(self._cluster_outputs(X))]
+        return self.label_map_[cluster_labels(self._cluster_outputs(X))]
 
     def transform(self, X):
         """The method's embedding of ``X`` (what it clusters in).
@@ -340,11 +366,12 @@ class BaseDeepClusterer(
         score : float
         """
         check_is_fitted(self)
-        return self._label_free_score(self._validate_X(X, reset=False))
+        X = self._validate_X(X, reset=False)
+        return self._label_free_score(X, self._cluster_outputs(X))
 
-    def _label_free_score(self, X, outputs=None):
-        """:meth:`score` of validated ``X`` (from its ``outputs``; numbering does not matter)."""
-        labels = self._raw_labels(self._cluster_outputs(X) if outputs is None else outputs)
+    def _label_free_score(self, X, outputs):
+        """:meth:`score` of validated ``X`` from its ``outputs`` (numbering does not matter)."""
+        labels = cluster_labels(outputs)
         if len(X) > _SCORE_ROWS:  # a fixed subsample: the same rows for every fit of X
             rows = np.sort(np.random.RandomState(0).choice(len(X), _SCORE_ROWS, replace=False))
             X, labels = X[rows], labels[rows]
@@ -377,15 +404,14 @@ class BaseDeepClusterer(
 class SoftAssignmentMixin:
     """``predict_proba`` and the score of the estimators whose ``_inference`` gives ``"proba"``."""
 
-    def _label_free_score(self, X, outputs=None):
-        """:meth:`score`: the mean largest soft assignment of validated ``X``.
+    def _label_free_score(self, X, outputs):
+        """:meth:`score`: the mean largest soft assignment of validated ``X`` (``outputs``).
 
         Of the criteria measured it is the one that ranked the restarts of
         DCCSClustering (on digits and COIL-20 with 10 images per object) and
         GATCluster (digits) with their accuracy every time (user guide).
         """
-        proba = (self._cluster_outputs(X) if outputs is None else outputs)["proba"]
-        return float(proba.max(axis=1).mean())
+        return float(outputs["proba"].max(axis=1).mean())
 
     def predict_proba(self, X):
         """Soft cluster assignments of ``X``.

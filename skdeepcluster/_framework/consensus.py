@@ -13,6 +13,8 @@ well under a second.
 A vote needs nothing but each restart's labels of a sample, so new samples
 (``predict``) get their consensus label from the restarts' labels of them
 through the same alignments: ``labels_`` equals ``predict(X_train)``.
+:class:`Consensus` keeps the alignments with the restarts: it combines outputs
+the estimator computes with each restart, and calls none of them.
 
 References: A. Strehl and J. Ghosh, "Cluster ensembles - a knowledge reuse
 framework for combining multiple partitions", JMLR 3, 2002; A. Topchy, A. K.
@@ -24,8 +26,17 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..metrics import adjusted_rand_score
+from .inference import cluster_labels
 
-__all__ = ["alignment", "most_agreeing", "vote", "fill_empty", "consensus", "shifted"]
+__all__ = [
+    "alignment",
+    "most_agreeing",
+    "vote",
+    "fill_empty",
+    "consensus",
+    "shifted",
+    "Consensus",
+]
 
 # Rounds of re-aligning the restarts to the vote (it settles in two or three).
 _MAX_ROUNDS = 20
@@ -164,3 +175,56 @@ def shifted(shares, offsets):
     Their argmax is the vote's label; zero offsets leave the shares as they are.
     """
     return (shares + offsets) / (1.0 + offsets.sum())
+
+
+class Consensus:
+    """The restarts of a fit and their alignment: what labels a sample from their outputs.
+
+    Made by :meth:`fit` from the finished restarts' outputs on the training
+    data; :meth:`combine` gives the consensus of outputs of the same restarts
+    (of new samples, say) as ``_inference`` gives a single model's: soft
+    assignments (the restarts' aligned mean) where the method has them, else
+    labels (the vote).
+
+    Attributes
+    ----------
+    members : list
+        The restarts, fitted estimators of one restart each, which the
+        estimator puts here and computes the outputs of; the consensus itself
+        never calls them.
+    n_clusters : int
+    perms, reference, offsets
+        The alignment :func:`consensus` returns.
+    """
+
+    def __init__(self, n_clusters, perms, reference, offsets, members=()):
+        self.n_clusters = n_clusters
+        self.perms, self.reference, self.offsets = perms, reference, offsets
+        self.members = list(members)
+
+    @classmethod
+    def fit(cls, outputs, n_clusters):
+        """Align the restarts on their training ``outputs``: the consensus, and its outputs."""
+        partitions, probas = _votes(outputs)
+        _, perms, reference, offsets = consensus(partitions, n_clusters, probas)
+        combined = cls(n_clusters, perms, reference, offsets)
+        return combined, combined._vote(partitions, probas)
+
+    def combine(self, outputs):
+        """The consensus of the members' ``outputs`` (one each, in order): proba or labels."""
+        return self._vote(*_votes(outputs))
+
+    def _vote(self, partitions, probas):
+        labels, shares = vote(
+            partitions, self.perms, self.n_clusters, probas, self.reference, self.offsets
+        )
+        if probas is None:
+            return {"labels": labels}
+        return {"proba": shifted(shares, self.offsets)}
+
+
+def _votes(outputs):
+    """Each output's partition, and the soft assignments if every output has them."""
+    partitions = [cluster_labels(out) for out in outputs]
+    soft = all("proba" in out for out in outputs)
+    return partitions, [out["proba"] for out in outputs] if soft else None

@@ -13,7 +13,7 @@ import torch
 
 from ..nn.data import map_chunks
 
-__all__ = ["BatchedInference"]
+__all__ = ["BatchedInference", "cluster_labels", "numbered_labels"]
 
 # Rows per inference batch.  On the CPU inference runs in float64, whose convolutions unfold
 # their input: 256 images of 32x32 pixels through GATCluster's second convolution unfold to
@@ -22,10 +22,31 @@ __all__ = ["BatchedInference"]
 _INFERENCE_BATCH = 64
 
 
+def cluster_labels(outputs):
+    """The cluster of each row of ``outputs`` (an ``_infer`` result): its labels or argmax proba."""
+    if "labels" in outputs:
+        return outputs["labels"].astype(np.intp)
+    return outputs["proba"].argmax(axis=1)
+
+
+def numbered_labels(raw, n_clusters):
+    """``(labels, label_map)``: the clusters ``raw`` uses numbered 0..m-1, the unused ones after.
+
+    ``label_map[c]`` is the label of cluster ``c``; ``labels = label_map[raw]``.
+    """
+    used = np.unique(raw)
+    unused = np.setdiff1d(np.arange(n_clusters), used)
+    label_map = np.empty(n_clusters, dtype=np.int64)
+    label_map[np.concatenate([used, unused])] = np.arange(n_clusters)
+    return label_map[raw], label_map
+
+
 class BatchedInference:
     """``_infer`` over validated input, and the module it runs.
 
-    For an estimator with ``module_``, ``device_``, ``_scale`` and ``_inference``.
+    For an estimator with ``module_``, ``device_``, ``_scale`` and ``_inference``; a
+    method's read-out, which runs before ``module_`` is set, passes its module to
+    ``_inference_module``.
     """
 
     def _inference_device(self):
@@ -43,7 +64,7 @@ class BatchedInference:
         computed in.
         """
         inference = self._inference if inference is None else inference
-        module, device, dtype = self._inference_module()
+        module, device, dtype = self._inference_module(self.module_)
 
         def batch_outputs(rows):  # scaled a batch at a time: no float copy of the whole set
             batch = torch.as_tensor(self._scale(rows), dtype=dtype, device=device)
@@ -54,12 +75,12 @@ class BatchedInference:
         batches = map_chunks(batch_outputs, X, _INFERENCE_BATCH)
         return {key: np.concatenate([out[key] for out in batches]) for key in batches[0]}
 
-    def _inference_module(self):
-        """A copy of ``module_`` in ``eval()`` mode for inference, its device and dtype.
+    def _inference_module(self, module):
+        """A copy of ``module`` in ``eval()`` mode for inference, its device and dtype.
 
         float64 on the CPU (every row's output is then independent of the
         batch it is computed in), float32 on CUDA.
         """
         device = self._inference_device()
         dtype = torch.float64 if device.type == "cpu" else torch.float32
-        return copy.deepcopy(self.module_).to(device=device, dtype=dtype).eval(), device, dtype
+        return copy.deepcopy(module).to(device=device, dtype=dtype).eval(), device, dtype

@@ -1,6 +1,7 @@
 """Where the input goes and what shape it has.
 
-The device, images' channel layout, validation and scaling.
+The device, images' channel layout, validation, scaling, and the training data
+put on the device once.
 
 Input shapes
 ------------
@@ -20,12 +21,16 @@ images); at predict time, images must have the fitted per-sample shape (in
 either channel layout) or be rows of ``n_features_in_`` values.
 """
 
+import hashlib
 import math
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
+
+from ..nn.data import DeviceData
+from ..nn.distributed import require_same_data
 
 __all__ = ["ImageInput", "resolve_device", "resolve_layout"]
 
@@ -192,6 +197,23 @@ class ImageInput:
 
     def _scale(self, X):
         return (X - self.input_offset_) / self.input_scale_
+
+    def _device_data(self, X):
+        """Validated ``X`` on ``device_``, scaled a batch at a time, and its SHA-256 (hex).
+
+        Every rank of a data-parallel fit must hold the same data (checked
+        by their digests).  See :class:`~skdeepcluster.nn.data.DeviceData`.
+        """
+        digest = hashlib.sha256(np.ascontiguousarray(X).view(np.uint8).ravel())
+        require_same_data(digest.digest())
+        data = DeviceData(
+            X,
+            self._scale,
+            self.device_,
+            self.max_device_bytes,
+            elementwise=self.image_shape_ is not None,
+        )
+        return data, digest.hexdigest()
 
     def _unscale(self, X):
         """Inverse of :meth:`_scale`, and back to the layout of the training input.

@@ -1,21 +1,24 @@
-"""Restarts of one fit (``n_init``): seeds, checkpoint files, the one kept, their consensus.
+"""Restarts of one fit (``n_init``): their seeds, checkpoint files, which one is kept.
 
-``fit`` trains ``n_init`` models from different seeds.  With
-``combine="best"`` it keeps the one whose label-free criterion (the
-estimator's ``score`` on the training data) is highest, as
-:class:`~sklearn.cluster.KMeans` keeps the run of least inertia; with
-``combine="consensus"`` it keeps every restart and labels each sample by
+``fit`` trains ``n_init`` single fits from different seeds, as
+:class:`~sklearn.cluster.KMeans` runs ``_kmeans_single_*``: each returns a
+:class:`SingleFit` (its fitted state, its outputs on the training data, its
+label-free score), and what is kept is a pure function of those.  With
+``combine="best"`` the restart whose score is highest, as KMeans keeps the run of
+least inertia; with ``combine="consensus"`` every finished restart, labelled by
 their vote (:mod:`skdeepcluster._framework.consensus`), while the restart of highest
-score still gives ``transform`` and the model a warm start continues.
-The first restart takes the seed a single fit takes, so ``n_init=1`` is
-today's fit bit for bit; the others take the next draws of the same
-``random_state``.  Every rank of a data-parallel fit runs the same restarts
-with rank 0's seeds and chooses with rank 0's scores.
+score still gives ``transform`` and the model a warm start continues.  The first
+restart takes the seed a single fit takes, so ``n_init=1`` is a single fit bit for
+bit; the others take the next draws of the same ``random_state``.  Every rank of a
+data-parallel fit runs the same restarts with rank 0's seeds and chooses with rank
+0's scores.
 """
 
 import math
 import os
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,119 +26,79 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..nn.distributed import broadcast_from_first
-from .consensus import consensus, shifted, vote
+from .consensus import Consensus
+from .inference import cluster_labels
 
 __all__ = [
-    "Restarts",
+    "SingleFit",
+    "Kept",
     "restart_seeds",
+    "restart_numbers",
     "restart_checkpoint",
-    "KeptRestart",
-    "fitted_state",
-    "Consensus",
+    "keep_restarts",
+    "best_restart",
+    "combined_fits",
+    "warn_empty_clusters",
+    "warn_interrupted",
 ]
 
 
-# Warnings come from a function Restarts.finish calls, called by fit through _fit_context:
-# this stack level names the line that called fit.
+# The warnings come from a function that keep_restarts calls, which fit calls through
+# _fit_context: this stack level names the line that called fit.
 _CALLER_OF_FIT = 5
 
 
-class Restarts:
-    """The restarts one ``fit`` runs, and what it keeps of them.
+@dataclass
+class SingleFit:
+    """What one restart returns to the restarts: all they keep or combine of it.
 
-    Made when ``fit`` starts: it draws the restarts' seeds and, for a warm
-    start, takes what the last fit kept (every restart of a consensus, else
-    the kept restart, trained on from the fit's first seed).  :meth:`run`
-    trains them, :meth:`finish` puts the kept restart or the consensus on
-    the estimator and warns of empty clusters and of an interruption.
-
-    Parameters
+    Attributes
     ----------
-    estimator : BaseDeepClusterer
-        The estimator being fitted (its ``n_init``, ``combine``, ``random_state``).
-    warm : bool
-        Whether this fit continues the last one (``warm_start``).
+    seed : int
+        The seed it trained from.
+    state : dict
+        The estimator's fitted state after it (``_get_fitted_state``).
+    outputs : dict
+        Its inference of the training data (``"proba"`` or ``"labels"``, ``"embedding"``).
+    score : float
+        Its label-free score on the training data (rank 0's on every rank).
+    interrupted : TrainingInterrupted or None
+        The Ctrl-C that ended it, if one did.
     """
 
-    def __init__(self, estimator, warm):
-        previous = getattr(estimator, "consensus_", None) if warm else None
-        vars(estimator).pop("consensus_", None)
-        starts = [None] if warm else [None] * estimator.n_init
-        if previous is not None:
-            starts = [fitted_state(member) for member in previous.members]
-        self._starts = starts
-        self.seeds = restart_seeds(estimator.random_state, len(starts))
-        # A warm start of the kept restart goes on under its number (its checkpoint file).
-        self._continues_kept = warm and previous is None
-        self._first = getattr(estimator, "best_restart_", 0) if self._continues_kept else 0
-        self._kept = KeptRestart(len(self.seeds))
-        combined = estimator.combine == "consensus"
-        self._combined = Consensus(estimator.n_clusters) if combined else None
-        self._finished = []  # the training outputs of the restarts the consensus combines
-        self._interrupted = self._restart = None
-
-    def run(self, estimator, fit_restart, score):
-        """Train the restarts: ``fit_restart(seed, number)`` -> (interruption or None, outputs).
-
-        ``score(outputs)`` is the restart's label-free criterion.  An
-        interruption ends the fit after the restart it came in.
-        """
-        for restart, (seed, start) in enumerate(zip(self.seeds, self._starts)):
-            if start is not None:
-                vars(estimator).update(start)
-            interrupted, outputs = fit_restart(seed, self._first + restart)
-            self._kept.offer(estimator, restart, score(outputs), seed)
-            if self._combined is not None and (interrupted is None or not self._finished):
-                self._combined.add(estimator)
-                self._finished.append(outputs)
-            if interrupted is not None:  # the best of the finished and the current restart
-                self._interrupted, self._restart = interrupted, restart
-                break
-
-    def finish(self, estimator):
-        """Put the kept restart, or the consensus of the finished ones, on ``estimator``."""
-        self._kept.restore(estimator)
-        if self._continues_kept:
-            estimator.best_restart_ = self._first
-        if self._combined is not None and len(self._finished) > 1:
-            estimator.consensus_ = self._combined
-            raw = estimator._raw_labels(self._combined.fit(self._finished))
-            estimator._set_label_map(raw)
-            estimator.labels_ = estimator.label_map_[raw]
-        warn_empty_clusters(estimator)
-        if self._interrupted is not None:
-            self._warn_interrupted(estimator)
-
-    def _warn_interrupted(self, estimator):
-        n_init, restart = len(self.seeds), self._restart
-        where = f"restart {restart + 1} of n_init={n_init}, " if n_init > 1 else ""
-        warnings.warn(
-            f"{type(estimator).__name__}.fit was interrupted (KeyboardInterrupt) in {where}epoch "
-            f"{self._interrupted.epoch + 1}, after {self._interrupted.steps} of its steps; the "
-            f"model, labels_ and n_iter_={estimator.n_iter_} (complete epochs) are those of "
-            + (
-                "the training so far."
-                if n_init == 1
-                else f"the consensus of the {len(self._finished)} finished restarts."
-                if hasattr(estimator, "consensus_")
-                else f"restart {estimator.best_restart_ + 1}, the best by score so far."
-            ),
-            UserWarning,
-            stacklevel=_CALLER_OF_FIT,
-        )
+    seed: int
+    state: dict
+    outputs: dict
+    score: float
+    interrupted: Any = None
 
 
-def warn_empty_clusters(estimator):
-    """Warn when the training data fill fewer than ``n_clusters`` clusters (as KMeans does)."""
-    used = len(np.unique(estimator.labels_))
-    if used < estimator.n_clusters:
-        warnings.warn(
-            f"{type(estimator).__name__} used {used} of n_clusters={estimator.n_clusters} "
-            f"clusters: {estimator.n_clusters - used} are empty on the training data (labels_ "
-            f"numbers the used ones 0..{used - 1}).",
-            ConvergenceWarning,
-            stacklevel=_CALLER_OF_FIT,
-        )
+@dataclass
+class Kept:
+    """What a fit keeps of its restarts (:func:`keep_restarts`).
+
+    Attributes
+    ----------
+    state : dict
+        The fitted state of the restart of highest score: the model kept.
+    scores : ndarray of shape (n_init,)
+        Every restart's score (rank 0's), NaN for those a Ctrl-C left unrun.
+    best : int
+        The kept restart's number.
+    combined : list of dict
+        The fitted states the consensus combines (empty without one).
+    consensus : Consensus or None
+        Their alignment (members not yet attached).
+    labels : ndarray or None
+        The consensus's clusters of the training data (None without one).
+    """
+
+    state: dict
+    scores: Any
+    best: int
+    combined: list
+    consensus: Any = None
+    labels: Any = None
 
 
 def restart_seeds(random_state, n_init):
@@ -143,15 +106,6 @@ def restart_seeds(random_state, n_init):
     rng = check_random_state(random_state)
     seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in range(n_init)]
     return [int(s) for s in broadcast_from_first(torch.tensor(seeds, dtype=torch.int64))]
-
-
-def fitted_state(estimator):
-    """The attributes a fit sets on ``estimator``: its fitted ``*_`` ones and training state."""
-    return {
-        name: value
-        for name, value in vars(estimator).items()
-        if name.endswith("_") or name == "_training_state"
-    }
 
 
 def restart_checkpoint(path, restart):
@@ -168,101 +122,80 @@ def restart_checkpoint(path, restart):
     return f"{os.fspath(path)}.restart{restart}"
 
 
-class KeptRestart:
-    """The best of a fit's restarts so far: every restart's score and the kept one's fitted state.
+def restart_numbers(n_restarts, continues_kept, kept_number):
+    """Each restart's number (its checkpoint file): the kept restart's own when it goes on."""
+    first = kept_number if continues_kept else 0
+    return list(range(first, first + n_restarts))
 
-    Parameters
-    ----------
-    n_init : int
-        Restarts the fit runs (scores of those it does not reach stay NaN).
+
+def keep_restarts(fits, n_init, first, combine, n_clusters, name):
+    """What a fit of ``n_init`` restarts keeps of ``fits``: a :class:`Kept`; warns.
+
+    The scores are rank 0's on every rank; the best restart is kept, and with
+    ``combine="consensus"`` more than one finished restart are aligned into a
+    consensus.  ``first`` numbers the first restart; ``name`` (the
+    estimator's class) is for the warnings: clusters the training data leave
+    empty, and a fit a Ctrl-C ended.
     """
-
-    def __init__(self, n_init):
-        self.scores = np.full(n_init, np.nan)
-        self.best = None
-        self._state = None
-
-    def offer(self, estimator, restart, score, seed):
-        """Record restart ``restart``'s ``score``; keep the estimator's fitted state if best.
-
-        Rank 0's score is taken on every rank, so every rank keeps the same
-        restart.  A NaN score ranks below every other; a tie keeps the
-        earlier restart.  With ``estimator.verbose``, says the score.
-        """
-        score = float(broadcast_from_first(torch.tensor([score], dtype=torch.float64)))
-        self.scores[restart] = score
-        if estimator.verbose and len(self.scores) > 1:
-            print(
-                f"restart {restart + 1}/{len(self.scores)} (seed {seed}): score {score:.5g}",
-                flush=True,
-            )
-        rank = -math.inf if math.isnan(score) else score
-        if self.best is None or rank > self._rank:
-            self.best, self._rank = restart, rank
-            self._state = fitted_state(estimator)
-
-    def restore(self, estimator):
-        """Put the kept restart's fitted state back on ``estimator``, with the scores of all."""
-        for name in [n for n in vars(estimator) if n.endswith("_") and n not in self._state]:
-            delattr(estimator, name)  # set by a later restart only
-        vars(estimator).update(self._state)
-        estimator.restart_scores_ = self.scores.copy()
-        estimator.best_restart_ = self.best
+    scores = np.full(n_init, np.nan)
+    local = torch.tensor([fit.score for fit in fits], dtype=torch.float64)
+    scores[: len(fits)] = broadcast_from_first(local).numpy()
+    best = best_restart(scores)
+    combined = combined_fits(fits) if combine == "consensus" else []
+    kept = Kept(fits[best].state, scores, first + best, [])
+    if fits[-1].interrupted is not None:
+        if n_init == 1:
+            what = "the training so far"
+        elif len(combined) > 1:
+            what = f"the consensus of the {len(combined)} finished restarts"
+        else:
+            what = f"restart {kept.best + 1}, the best by score so far"
+        warn_interrupted(name, fits, n_init, kept.state["n_iter_"], what)
+    if len(combined) > 1:
+        kept.combined = [fit.state for fit in combined]
+        kept.consensus, training = Consensus.fit([fit.outputs for fit in combined], n_clusters)
+        kept.labels = cluster_labels(training)
+    used = kept.state["labels_"] if kept.labels is None else kept.labels
+    warn_empty_clusters(name, used, n_clusters)
+    return kept
 
 
-class Consensus:
-    """The restarts of a fit, kept whole, and the vote that labels a sample from their labels.
+def best_restart(scores):
+    """The restart of highest score: a NaN ranks below every other, a tie keeps the earlier."""
+    ranks = [-math.inf if math.isnan(score) else score for score in scores]
+    return int(np.argmax(ranks))
 
-    ``add`` takes each finished restart (a shallow copy of the estimator:
-    its own fitted attributes, the same parameters); ``fit`` aligns their
-    training labels and stores the alignments; ``outputs`` gives the
-    consensus of new samples as ``_inference`` gives a single model's: soft
-    assignments (the restarts' aligned mean) where the method has them, else
-    labels (the vote).
 
-    Parameters
-    ----------
-    n_clusters : int
-        Clusters of every restart.
-    """
+def combined_fits(fits):
+    """The restarts a consensus combines: the finished ones, or the interrupted first alone."""
+    finished = [fit for fit in fits if fit.interrupted is None]
+    return finished or fits[:1]
 
-    def __init__(self, n_clusters):
-        self.n_clusters = n_clusters
-        self.members = []
-        self.perms = self.reference = self.offsets = None
 
-    def add(self, estimator):
-        """Keep ``estimator``'s fitted state as a restart (a shallow copy of its attributes).
-
-        Not ``copy.copy``, which goes through pickling's state and drops the
-        optimisers a warm start continues.
-        """
-        member = object.__new__(type(estimator))
-        vars(member).update(vars(estimator))
-        self.members.append(member)
-
-    def fit(self, outputs):
-        """Align the restarts on their training ``outputs`` (one ``_infer`` result each).
-
-        Returns the consensus of the training data, as :meth:`outputs` gives it.
-        """
-        partitions, probas = self._votes(outputs)
-        _, self.perms, self.reference, self.offsets = consensus(partitions, self.n_clusters, probas)
-        return self._vote(partitions, probas)
-
-    def outputs(self, X):
-        """The consensus of validated ``X``: ``{"proba": ...}`` or ``{"labels": ...}``."""
-        return self._vote(*self._votes([member._infer(X) for member in self.members]))
-
-    def _vote(self, partitions, probas):
-        labels, shares = vote(
-            partitions, self.perms, self.n_clusters, probas, self.reference, self.offsets
+def warn_empty_clusters(name, labels, n_clusters):
+    """Warn when the training data fill fewer than ``n_clusters`` clusters (as KMeans does)."""
+    used = len(np.unique(labels))
+    if used < n_clusters:
+        warnings.warn(
+            f"{name} used {used} of n_clusters={n_clusters} clusters: {n_clusters - used} are "
+            f"empty on the training data (labels_ numbers the used ones 0..{used - 1}).",
+            ConvergenceWarning,
+            stacklevel=_CALLER_OF_FIT,
         )
-        if probas is None:
-            return {"labels": labels}
-        return {"proba": shifted(shares, self.offsets)}
 
-    def _votes(self, outputs):
-        partitions = [member._raw_labels(out) for member, out in zip(self.members, outputs)]
-        soft = all("proba" in out for out in outputs)
-        return partitions, [out["proba"] for out in outputs] if soft else None
+
+def warn_interrupted(name, fits, n_init, n_iter, kept):
+    """Say where Ctrl-C ended a fit of ``n_init`` restarts, and what the model is.
+
+    ``fits`` are the restarts run, the last one interrupted; ``n_iter`` the
+    kept model's complete epochs; ``kept`` what the model is, in words.
+    """
+    interrupted = fits[-1].interrupted
+    where = f"restart {len(fits)} of n_init={n_init}, " if n_init > 1 else ""
+    warnings.warn(
+        f"{name}.fit was interrupted (KeyboardInterrupt) in {where}epoch "
+        f"{interrupted.epoch + 1}, after {interrupted.steps} of its steps; the model, labels_ "
+        f"and n_iter_={n_iter} (complete epochs) are those of {kept}.",
+        UserWarning,
+        stacklevel=_CALLER_OF_FIT,
+    )

@@ -217,6 +217,42 @@ class FitSession(Session):
         if self.save is not None and (last or self.epochs_done % self.save_every == 0):
             self.save(self.state())
 
+    def run(self, seed, build_hook, train_hook, read_out_hook, data, verbose):
+        """Build, train and read out one fit's module under ``seed``; the module and interruption.
+
+        The method's hooks, called in order on the fit's device with every
+        random draw seeded from ``seed``: ``build_hook(data)`` makes the
+        module, which the session adopts (a resumed state's weights loaded
+        into it); ``train_hook(module, data, trainer)`` trains it through a
+        :class:`Trainer`, Ctrl-C ending it after the current step
+        (:func:`stop_on_interrupt`); ``read_out_hook(module, data,
+        generator)`` runs whether training finished or was interrupted, after
+        a finished checkpoint's random states are restored.  The global
+        random state is the caller's again afterwards.  Returns ``(module,
+        interruption or None)``.
+        """
+        device = self.device
+        cuda_devices = [device.index or 0] if device.type == "cuda" else []
+        interrupted = None
+        with torch.random.fork_rng(devices=cuda_devices), stop_on_interrupt(self):
+            torch.manual_seed(seed)
+            self.generator.manual_seed(seed)
+            module = self.adopt(build_hook(data))
+            try:
+                train_hook(module, data, Trainer(self, len(data), verbose))
+            except TrainingInterrupted as exc:
+                interrupted = exc
+            self.restore_random_state()  # a finished checkpoint's, before its read-out
+            read_out_hook(module, data, self.generator)
+        return module, interrupted
+
+    def final_state(self):
+        """What a warm start continues from, on the CPU: :meth:`state` without the module.
+
+        With the fit's description, which a warm start's checkpoint must match.
+        """
+        return dict(to_cpu(self.state(module=False)), description=self.description)
+
     def state(self, module=True):
         """The fit's state at its last complete epoch, as tensors and plain values.
 
