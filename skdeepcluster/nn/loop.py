@@ -265,42 +265,24 @@ def train(
     if progress is None:
         return history
     batches = Batches(batches) if isinstance(batches, int) else batches
-    first_epoch, step_count = len(history), progress["steps"]
+    first_epoch = len(history)
     epochs = progress["target"] - progress["done"]
     total_steps = progress["target"] * batches.steps_per_epoch(n_samples)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
     losses = {name: step.loss for name, step in steps.items()}
-    (rank, world), started = process_group(), time.perf_counter()
+    rank, started = process_group()[0], time.perf_counter()
     with (
         _learning_rate_plan(steps, lr_schedule, total_steps) as set_learning_rate,
         data_parallel(losses, session.module, device) as losses,
         _Progress(verbose and rank == 0, phase, progress) as bar,
     ):
+        run = _Run(steps, schedule, losses, set_learning_rate, batches, session, progress["steps"])
         for epoch in range(first_epoch, first_epoch + epochs):
             if epoch_start is not None:
                 epoch_start(epoch)
-            totals = _EpochTotals()
-            for idx in batches(
-                torch.randperm(n_samples, device=device, generator=generator), generator
-            ):
-                name = schedule[step_count % len(schedule)]
-                set_learning_rate(steps[name].optimizer, step_count)
-                try:
-                    with autocast:  # each rank its share of the batch
-                        terms = losses[name](idx.tensor_split(world)[rank] if world > 1 else idx)
-                    _descend(steps[name].optimizer, terms)
-                except KeyboardInterrupt:  # without stop_on_interrupt's handler
-                    raise session.interruption(epoch, totals.steps) from None
-                totals.add(terms, len(idx))
-                step_count += 1
-                if step_count % _CHECK_EVERY == 0:
-                    _check_finite(totals.sums, epoch)
-                if session.stop_requested:
-                    raise TrainingInterrupted(epoch, totals.steps)
-            history.append(record := totals.record(epoch))
+            history.append(record := run.epoch(epoch, n_samples, device, generator, amp))
             stop_now = bool(epoch_end(epoch, record)) if epoch_end is not None else False
             record["phase"] = phase  # before a checkpoint holds the record
-            session.end_epoch(progress, step_count, stopped=stop_now)
+            session.end_epoch(progress, run.step_count, stopped=stop_now)
             bar.epoch(record)
             if verbose > 1 and rank == 0:
                 _report(
@@ -309,6 +291,45 @@ def train(
             if stop_now:
                 break
     return history
+
+
+class _Run:
+    """The steps of one ``train`` call, taken batch after batch: its epochs.
+
+    ``losses`` are the steps' losses (data-parallel where ranks train
+    together), ``set_learning_rate(optimizer, step_count)`` the learning-rate
+    plan, ``step_count`` the steps taken so far (the schedule's position).
+    """
+
+    def __init__(self, steps, schedule, losses, set_learning_rate, batches, session, step_count):
+        self.steps, self.schedule, self.losses = steps, schedule, losses
+        self.set_learning_rate, self.batches, self.session = set_learning_rate, batches, session
+        self.step_count = step_count
+        self.rank, self.world = process_group()
+
+    def epoch(self, epoch, n_samples, device, generator, amp):
+        """One pass over the batches of a new permutation of the rows: the epoch's record."""
+        autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp))
+        totals = _EpochTotals()
+        perm = torch.randperm(n_samples, device=device, generator=generator)
+        for idx in self.batches(perm, generator):
+            name = self.schedule[self.step_count % len(self.schedule)]
+            optimizer = self.steps[name].optimizer
+            self.set_learning_rate(optimizer, self.step_count)
+            try:
+                with autocast:  # each rank its share of the batch
+                    own = idx.tensor_split(self.world)[self.rank] if self.world > 1 else idx
+                    terms = self.losses[name](own)
+                _descend(optimizer, terms)
+            except KeyboardInterrupt:  # without stop_on_interrupt's handler
+                raise self.session.interruption(epoch, totals.steps) from None
+            totals.add(terms, len(idx))
+            self.step_count += 1
+            if self.step_count % _CHECK_EVERY == 0:
+                _check_finite(totals.sums, epoch)
+            if self.session.stop_requested:
+                raise TrainingInterrupted(epoch, totals.steps)
+        return totals.record(epoch)
 
 
 def _descend(optimizer, terms):
