@@ -1,5 +1,6 @@
 """Shared test settings: quick estimator parameters, the cuda marker, the benchmark data."""
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,16 @@ def shared_datasets():
     if not (SHARED_DATASETS / "mnist.npz").is_file():
         pytest.skip(f"the shared benchmark data are not at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def python_sigint():
+    """SIGINT with Python's default handler for the test, whatever the runner inherited.
+
+    A job a non-interactive shell starts in the background inherits SIGINT
+    ignored, and a fit then leaves SIGINT alone (as it should); the test needs
+    what a user's terminal gives.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

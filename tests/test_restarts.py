@@ -3,14 +3,10 @@
 
 import os
 import pickle
-import signal
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -27,16 +23,9 @@ from skdeepcluster.metrics import (
     neighbour_agreement_score,
 )
 
+from ._harness import interrupt_at_backward, kill_fit_after_epochs, losses, same_weights
 from ._toy import ToyClusterer
 from .conftest import quick
-from .test_session import (  # noqa: F401
-    _CHILD,
-    REPO,
-    _interrupt_at_backward,
-    _losses,
-    _same_weights,
-    python_sigint,
-)
 
 X = load_digits().images[:200]
 
@@ -72,7 +61,7 @@ def test_restarts_keep_the_best_score_and_the_first_is_the_single_fit():
     # The kept model is the single fit of its restart's seed, weights, labels and history.
     alone = _fit(_toy(random_state=_state_after(best)))
     np.testing.assert_array_equal(several.labels_, alone.labels_)
-    assert _same_weights(several, alone) and several.n_iter_ == alone.n_iter_ == 4
+    assert same_weights(several, alone) and several.n_iter_ == alone.n_iter_ == 4
     np.testing.assert_array_equal(several.predict(X), several.labels_)
 
 
@@ -90,7 +79,7 @@ def test_warm_start_trains_the_kept_restart_on_without_new_restarts():
     assert est.best_restart_ == best and est.restart_scores_.shape == (1,)
     assert est.n_iter_ == 4
     np.testing.assert_array_equal(est.labels_, longer.labels_)
-    assert _same_weights(est, longer)
+    assert same_weights(est, longer)
 
 
 def test_checkpoints_per_restart_are_read_back(tmp_path):
@@ -129,25 +118,7 @@ def test_sigkill_in_a_later_restart_resumes_inside_it(tmp_path):
     params = dict(
         n_clusters=10, random_state=0, verbose=1, checkpoint_path=str(path), max_epochs=6, n_init=2
     )
-    environment = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join([REPO, *filter(None, [os.environ.get("PYTHONPATH")])]),
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, "ToyClusterer", repr(params), str(torch.get_num_threads())],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-    )
-    epochs_seen = 0
-    for line in child.stdout:
-        epochs_seen += line.startswith("epoch ")
-        if epochs_seen == 6 + 3:  # restart 2's third epoch is written
-            child.send_signal(signal.SIGKILL)
-            break
-    child.wait()
-    assert child.returncode == -signal.SIGKILL, "the fit ended before it could be killed"
+    kill_fit_after_epochs(ToyClusterer, params, 6 + 3, tmp_path)  # restart 2's third epoch
     written = load_checkpoint(f"{path}.restart1")
     assert sum(p["done"] for p in written["phases"].values()) == 3
     params.pop("verbose")
@@ -155,15 +126,12 @@ def test_sigkill_in_a_later_restart_resumes_inside_it(tmp_path):
     fresh = _fit(ToyClusterer(**{k: v for k, v in params.items() if k != "checkpoint_path"}))
     np.testing.assert_array_equal(resumed.restart_scores_, fresh.restart_scores_)
     np.testing.assert_array_equal(resumed.labels_, fresh.labels_)
-    assert _same_weights(resumed, fresh)
+    assert same_weights(resumed, fresh)
 
 
-def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(
-    monkeypatch,
-    python_sigint,  # noqa: F811 (the fixture, imported)
-):
+def test_ctrl_c_keeps_the_best_of_the_finished_and_the_current_restart(monkeypatch, python_sigint):
     # 4 epochs of 4 batches per restart: backward call 20 is in the second epoch of restart 2.
-    _interrupt_at_backward(monkeypatch, 20, "signal")
+    interrupt_at_backward(monkeypatch, 20, "signal")
     est = _toy(n_init=3, combine="best")
     with pytest.warns(UserWarning, match=r"in restart 2 of n_init=3, epoch \d.*the best by score"):
         _fit(est)
@@ -305,7 +273,7 @@ def test_n_init_1_is_the_single_fit_whatever_combine():
     a, b = _fit(_toy(combine="best")), _fit(_toy())
     assert not hasattr(b, "consensus_")
     np.testing.assert_array_equal(a.labels_, b.labels_)
-    assert _same_weights(a, b) and _losses(a.history_) == _losses(b.history_)
+    assert same_weights(a, b) and losses(a.history_) == losses(b.history_)
 
 
 def test_restarts_combine_into_a_consensus_that_predict_repeats():
@@ -316,7 +284,7 @@ def test_restarts_combine_into_a_consensus_that_predict_repeats():
     for restart in (0, 2):
         alone = _fit(_toy(random_state=_state_after(restart)))
         np.testing.assert_array_equal(members[restart].labels_, alone.labels_)
-        assert _same_weights(members[restart], alone)
+        assert same_weights(members[restart], alone)
     # The labels are the vote of the members' soft assignments, and predict gives them again.
     outputs = [m._infer(est._validate_X(X, reset=False)) for m in members]
     combined = consensus(
@@ -330,7 +298,7 @@ def test_restarts_combine_into_a_consensus_that_predict_repeats():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(proba.argmax(axis=1), est.labels_)
     # transform and the kept model are the restart of highest score's.
-    assert _same_weights(est, members[est.best_restart_])
+    assert same_weights(est, members[est.best_restart_])
     np.testing.assert_array_equal(est.transform(X), members[est.best_restart_].transform(X))
     # Refitting with combine="best" drops the consensus.
     est.set_params(combine="best")
@@ -364,16 +332,13 @@ def test_warm_start_trains_every_restart_of_a_consensus_on():
     assert [m.n_iter_ for m in est.consensus_.members] == [4, 4]
     for mine, theirs in zip(est.consensus_.members, longer.consensus_.members):
         np.testing.assert_array_equal(mine.labels_, theirs.labels_)
-        assert _same_weights(mine, theirs)
+        assert same_weights(mine, theirs)
     np.testing.assert_array_equal(est.labels_, longer.labels_)
     np.testing.assert_array_equal(est.restart_scores_, longer.restart_scores_)
 
 
-def test_ctrl_c_combines_the_finished_restarts(
-    monkeypatch,
-    python_sigint,  # noqa: F811 (the fixture, imported)
-):
-    _interrupt_at_backward(monkeypatch, 36, "signal")  # restart 3, second epoch
+def test_ctrl_c_combines_the_finished_restarts(monkeypatch, python_sigint):
+    interrupt_at_backward(monkeypatch, 36, "signal")  # restart 3, second epoch
     est = _toy(n_init=3)
     with pytest.warns(UserWarning, match=r"in restart 3 of n_init=3, .*consensus of the 2 fini"):
         _fit(est)

@@ -2,58 +2,42 @@
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
 
 from skdeepcluster import DCCSClustering, VariationalClustering
 from skdeepcluster._framework.session import load_checkpoint, save_checkpoint
 
+from ._harness import (
+    TOY_QUICK,
+    digits,
+    interrupt_at_backward,
+    kill_fit_after_epochs,
+    losses,
+    make,
+    same_weights,
+)
 from ._toy import ToyClusterer
-from .conftest import ESTIMATORS, IDS, QUICK, quick
+from .conftest import ESTIMATORS, IDS, QUICK
 
 # The four estimators and the test clusterer, which implements the base's contract alone.
 WITH_TOY = [*ESTIMATORS, ToyClusterer]
 WITH_TOY_IDS = [*IDS, "ToyClusterer"]
-TOY_QUICK = dict(max_epochs=6)
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _data(n=200):
-    return load_digits().images[:n]
-
-
-def _make(cls, **params):
-    if cls is ToyClusterer:
-        return ToyClusterer(n_clusters=10, random_state=0, **{**TOY_QUICK, **params})
-    return quick(cls, n_clusters=10, random_state=0, **params)
-
-
-def _same_weights(a, b):
-    sa, sb = a.module_.state_dict(), b.module_.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
-
-
-def _losses(history):
-    return [{k: v for k, v in r.items() if k not in ("time", "samples_per_s")} for r in history]
 
 
 @pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
 def test_warm_start_twice_equals_one_longer_fit(cls):
-    X = _data()
-    one = _make(cls, max_epochs=10).fit(X)  # DualAE: 10 joint epochs after the other phases
-    two = _make(cls, max_epochs=5, warm_start=True).fit(X)
+    X = digits()
+    one = make(cls, max_epochs=10).fit(X)  # DualAE: 10 joint epochs after the other phases
+    two = make(cls, max_epochs=5, warm_start=True).fit(X)
     first_history = [dict(record) for record in two.history_]
     two.fit(X)
-    assert _same_weights(one, two)
+    assert same_weights(one, two)
     np.testing.assert_array_equal(one.labels_, two.labels_)
     assert one.n_iter_ == two.n_iter_ == len(two.history_)
-    assert _losses(one.history_) == _losses(two.history_)
+    assert losses(one.history_) == losses(two.history_)
     # The second fit appended to the first one's records (their timings too), not re-ran them.
     assert len(first_history) < len(two.history_)
     assert two.history_[: len(first_history)] == first_history
@@ -62,14 +46,14 @@ def test_warm_start_twice_equals_one_longer_fit(cls):
 @pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
 def test_warm_start_on_other_data_trains_on_those_rows(cls):
     """What a fit cached for its rows (DualAE's graph space) is not reused for other rows."""
-    est = _make(cls, max_epochs=1, warm_start=True).fit(_data(100))
-    est.fit(_data(300))
+    est = make(cls, max_epochs=1, warm_start=True).fit(digits(100))
+    est.fit(digits(300))
     assert est.labels_.shape == (300,) and est.n_iter_ == len(est.history_)
 
 
 def test_warm_start_false_starts_afresh():
-    X = _data()
-    est = _make(VariationalClustering, max_epochs=2)
+    X = digits()
+    est = make(VariationalClustering, max_epochs=2)
     a = est.fit(X).labels_.copy()
     b = est.fit(X).labels_
     np.testing.assert_array_equal(a, b)
@@ -77,60 +61,30 @@ def test_warm_start_false_starts_afresh():
 
 
 def test_warm_start_needs_the_fitted_shape():
-    est = _make(VariationalClustering, max_epochs=1, warm_start=True).fit(_data())
+    est = make(VariationalClustering, max_epochs=1, warm_start=True).fit(digits())
     with pytest.raises(ValueError, match="shape"):
         est.fit(np.random.rand(50, 6, 6))
 
 
 def test_dccs_cosine_warm_start_is_not_one_schedule():
     """Where the schedule does not allow it (cosine planned per fit), the models differ."""
-    X = _data()
-    one = _make(DCCSClustering, max_epochs=4, lr_schedule="cosine").fit(X)
-    two = _make(DCCSClustering, max_epochs=2, lr_schedule="cosine", warm_start=True).fit(X).fit(X)
-    assert not _same_weights(one, two)
+    X = digits()
+    one = make(DCCSClustering, max_epochs=4, lr_schedule="cosine").fit(X)
+    two = make(DCCSClustering, max_epochs=2, lr_schedule="cosine", warm_start=True).fit(X).fit(X)
+    assert not same_weights(one, two)
     assert two.n_iter_ == 4
 
 
-def _interrupt_at_backward(monkeypatch, call, how):
-    """Deliver Ctrl-C during the ``call``-th backward pass (mid-step, as a user's would land)."""
-    original = torch.Tensor.backward
-    count = {"n": 0}
-
-    def backward(self, *args, **kwargs):
-        count["n"] += 1
-        if count["n"] == call:
-            if how == "signal":
-                signal.raise_signal(signal.SIGINT)
-            else:
-                raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.Tensor, "backward", backward)
-
-
 def _interrupted_fit(cls, monkeypatch, call, how, match):
-    X = _data()
-    _interrupt_at_backward(monkeypatch, call, how)
-    est = _make(cls)
+    X = digits()
+    interrupt_at_backward(monkeypatch, call, how)
+    est = make(cls)
     with pytest.warns(UserWarning, match=match):
         est.fit(X)
     monkeypatch.undo()
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     assert est.labels_.shape == (len(X),)
     return est
-
-
-@pytest.fixture
-def python_sigint():
-    """SIGINT with Python's default handler for the test, whatever the runner inherited.
-
-    A job a non-interactive shell starts in the background inherits SIGINT
-    ignored, and a fit then leaves SIGINT alone (as it should); the test needs
-    what a user's terminal gives.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("cls", WITH_TOY, ids=WITH_TOY_IDS)
@@ -149,39 +103,14 @@ def test_keyboard_interrupt_without_the_handler_keeps_the_work(monkeypatch):
 
 
 def test_the_progress_bar_says_ctrl_c_kept_the_model(monkeypatch, capsys):
-    X = _data()
-    _interrupt_at_backward(monkeypatch, 5, "raise")
-    est = _make(ToyClusterer, verbose=1)
+    X = digits()
+    interrupt_at_backward(monkeypatch, 5, "raise")
+    est = make(ToyClusterer, verbose=1)
     with pytest.warns(UserWarning, match="interrupted") as record:
         est.fit(X)
     assert record[0].filename == __file__  # it names the line that called fit
     final = capsys.readouterr().err.split("\r")[-1]
     assert final.startswith("train interrupted: the model so far is kept:")
-
-
-# The child runs with this process's torch threads: a CPU fit is the same bit
-# for bit for the same seed and thread count (reductions split across threads
-# sum in another order), and the environment may say otherwise (a Dask cluster
-# started earlier in the session sets OMP_NUM_THREADS=1 in it).  It prints
-# "epoch saved" on standard output once each epoch is recorded (and its
-# checkpoint written), whatever ``verbose`` shows.
-_CHILD = textwrap.dedent("""
-    import sys
-    import torch
-    from sklearn.datasets import load_digits
-    import skdeepcluster
-    from skdeepcluster._framework.session import FitSession
-    from tests._toy import ToyClusterer
-    end_epoch = FitSession.end_epoch
-    def announced(self, *args, **kwargs):
-        end_epoch(self, *args, **kwargs)
-        print("epoch saved", flush=True)
-    FitSession.end_epoch = announced
-    torch.set_num_threads(int(sys.argv[3]))
-    cls = ToyClusterer if sys.argv[1] == "ToyClusterer" else getattr(skdeepcluster, sys.argv[1])
-    params = eval(sys.argv[2])
-    cls(**params).fit(load_digits().images[:200])
-""")
 
 
 @pytest.mark.slow
@@ -195,74 +124,56 @@ def test_sigkill_then_resume_gives_the_uninterrupted_fit(cls, tmp_path):
         checkpoint_path=str(path),
         **(TOY_QUICK if cls is ToyClusterer else QUICK[cls]),
     )
-    environment = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join([REPO, *filter(None, [os.environ.get("PYTHONPATH")])]),
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, cls.__name__, repr(params), str(torch.get_num_threads())],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-    )
-    epochs_seen = 0
-    for line in child.stdout:
-        epochs_seen += line.startswith("epoch ")
-        if epochs_seen == 3:  # its checkpoint is written before the line is printed
-            child.send_signal(signal.SIGKILL)
-            break
-    child.wait()
-    assert child.returncode == -signal.SIGKILL, "the fit ended before it could be killed"
+    kill_fit_after_epochs(cls, params, 3, tmp_path)
     written = load_checkpoint(path)
     done = sum(p["done"] for p in written["phases"].values())
     assert done == 3
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
 
-    resumed = cls(**{**params, "verbose": 0}).fit(_data())
+    resumed = cls(**{**params, "verbose": 0}).fit(digits())
     fresh = cls(**{k: v for k, v in params.items() if k not in ("verbose", "checkpoint_path")})
-    fresh.fit(_data())
+    fresh.fit(digits())
     # The resumed fit carries the killed process's first epochs (their timings too).
     assert [r["time"] for r in resumed.history_[:3]] == [r["time"] for r in written["history"]]
     np.testing.assert_array_equal(resumed.labels_, fresh.labels_)
-    assert _same_weights(resumed, fresh)
-    assert _losses(resumed.history_) == _losses(fresh.history_)
+    assert same_weights(resumed, fresh)
+    assert losses(resumed.history_) == losses(fresh.history_)
 
 
 def test_finished_checkpoint_goes_straight_to_the_read_out(tmp_path):
     path = tmp_path / "vc.ckpt"
-    first = _make(VariationalClustering, max_epochs=2, checkpoint_path=path).fit(_data())
-    again = _make(VariationalClustering, max_epochs=2, checkpoint_path=path).fit(_data())
+    first = make(VariationalClustering, max_epochs=2, checkpoint_path=path).fit(digits())
+    again = make(VariationalClustering, max_epochs=2, checkpoint_path=path).fit(digits())
     assert again.history_ == first.history_  # no epoch trained again (same timings)
     np.testing.assert_array_equal(again.labels_, first.labels_)
 
 
 def test_checkpoint_of_another_fit_is_refused(tmp_path):
     path = tmp_path / "vc.ckpt"
-    _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
+    make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(digits())
     with pytest.raises(ValueError, match=r"learning_rate \(0.001 there, 0.01 here\)"):
-        _make(VariationalClustering, max_epochs=1, learning_rate=0.01, checkpoint_path=path).fit(
-            _data()
+        make(VariationalClustering, max_epochs=1, learning_rate=0.01, checkpoint_path=path).fit(
+            digits()
         )
     with pytest.raises(ValueError, match="the training data"):
-        _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data(150))
+        make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(digits(150))
     # verbose and checkpoint_every change nothing: the checkpoint is resumed.
-    _make(
+    make(
         VariationalClustering, max_epochs=1, checkpoint_path=path, verbose=0, checkpoint_every=3
-    ).fit(_data())
+    ).fit(digits())
 
 
 def test_warm_start_overwrites_its_own_checkpoint(tmp_path):
     path = tmp_path / "vc.ckpt"
-    est = _make(VariationalClustering, max_epochs=1, warm_start=True, checkpoint_path=path)
-    est.fit(_data()).fit(_data())
+    est = make(VariationalClustering, max_epochs=1, warm_start=True, checkpoint_path=path)
+    est.fit(digits()).fit(digits())
     assert sum(p["done"] for p in load_checkpoint(path)["phases"].values()) == 2
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "other", "code"])
 def test_unreadable_checkpoint_is_a_clear_error(tmp_path, damage):
     path = tmp_path / "vc.ckpt"
-    _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
+    make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(digits())
     data = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(data[: len(data) // 2])
@@ -273,7 +184,7 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path, damage):
     else:  # a pickle that would run code: refused by weights_only=True
         torch.save({"payload": _Evil()}, path)
     with pytest.raises(ValueError, match="checkpoint"):
-        _make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(_data())
+        make(VariationalClustering, max_epochs=1, checkpoint_path=path).fit(digits())
 
 
 class _Evil:
@@ -299,16 +210,16 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
 def test_checkpoint_folder_must_exist(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
-        _make(
+        make(
             VariationalClustering, max_epochs=1, checkpoint_path=tmp_path / "missing" / "fit.ckpt"
-        ).fit(_data())
+        ).fit(digits())
 
 
 def test_pickle_leaves_the_optimisers_behind_and_still_warm_starts():
     import pickle
 
-    X = _data()
-    est = _make(VariationalClustering, max_epochs=1, warm_start=True).fit(X)
+    X = digits()
+    est = make(VariationalClustering, max_epochs=1, warm_start=True).fit(X)
     blob = pickle.dumps(est)
     assert est._training_state["optimizers"]  # kept in memory for an exact warm start
     weights = sum(t.numel() * t.element_size() for t in est.module_.state_dict().values())

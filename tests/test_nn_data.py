@@ -6,8 +6,8 @@ import torch
 
 from skdeepcluster.nn.data import DeviceData, all_rows, map_chunks, row_chunks
 
+from ._harness import digits, make, same_weights
 from .conftest import ESTIMATORS, IDS
-from .test_session import _data, _make, _same_weights
 
 CPU = torch.device("cpu")
 
@@ -56,19 +56,19 @@ def test_no_room_on_the_device_streams_the_rows(monkeypatch):
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
 def test_fit_past_the_device_limit_gives_the_same_labels(cls):
-    X = (_data() * 15).astype(np.uint8)  # digits' 0..16 as uint8 grey levels
-    fits = _make(cls).fit(X)
-    streamed = _make(cls, max_device_bytes=1000).fit(X)
+    X = (digits() * 15).astype(np.uint8)  # digits' 0..16 as uint8 grey levels
+    fits = make(cls).fit(X)
+    streamed = make(cls, max_device_bytes=1000).fit(X)
     np.testing.assert_array_equal(fits.labels_, streamed.labels_)
-    assert _same_weights(fits, streamed)
+    assert same_weights(fits, streamed)
 
 
 def test_uint8_images_fit_as_their_float_values():
     from skdeepcluster import VariationalClustering
 
-    X = (_data() * 15).astype(np.uint8)
-    a = _make(VariationalClustering, max_epochs=2).fit(X)
-    b = _make(VariationalClustering, max_epochs=2).fit(X.astype(np.float64))
+    X = (digits() * 15).astype(np.uint8)
+    a = make(VariationalClustering, max_epochs=2).fit(X)
+    b = make(VariationalClustering, max_epochs=2).fit(X.astype(np.float64))
     np.testing.assert_array_equal(a.labels_, b.labels_)
     np.testing.assert_array_equal(a.predict(X), b.predict(X.astype(np.float32)))
 
