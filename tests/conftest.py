@@ -15,6 +15,7 @@ from skdeepcluster import (
 )
 from skdeepcluster._framework.rules import DataFacts, check_rules, resolve_rules
 from skdeepcluster.metrics import cluster_accuracy
+from skdeepcluster.nn.backbones import MLPEncoder
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -60,6 +61,8 @@ def fit_blobs(cls):
     X, y = make_blobs(400, centers=3, n_features=5, random_state=2)
     est = cls(n_clusters=3, random_state=0).fit(X)
     assert est.image_shape_ is None  # rows, not images: the MLP backbone
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in est.module_.modules())
+    assert any(isinstance(m, MLPEncoder) for m in est.module_.modules())
     assert cluster_accuracy(y, est.labels_) > 0.9
     return X, est
 

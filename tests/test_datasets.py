@@ -11,7 +11,6 @@ import pytest
 from skdeepcluster import datasets
 from skdeepcluster.datasets import (
     _idx_bytes,
-    get_data_home,
     load_coil20,
     load_fashion_mnist,
     load_mixed40,
@@ -51,14 +50,6 @@ def _write_idx(folder, raw, compress=True):
                 f.write(data)
         else:
             (folder / name).write_bytes(data)
-
-
-def test_data_home_resolution(monkeypatch, tmp_path):
-    monkeypatch.setenv("SKDEEPCLUSTER_DATA", str(tmp_path))
-    assert get_data_home() == tmp_path
-    assert get_data_home(tmp_path / "x") == tmp_path / "x"
-    monkeypatch.delenv("SKDEEPCLUSTER_DATA")
-    assert get_data_home() == Path("~/skdeepcluster_data").expanduser()
 
 
 @pytest.mark.parametrize("compress", [True, False])

@@ -189,3 +189,43 @@ def test_auto_balance_weight_is_4_on_small_sets_and_1_on_large_ones():
     assert [balance(n) for n in (1797, 5000, 10000, 70000)] == [4.0, 2.0, 1.0, 1.0]
     assert balance(1440, n_clusters=20) == 4.0  # COIL-20
     assert balance(100, beta_balance=0.5) == 0.5
+
+
+# ------------------------------------------------------------------ the losses
+def _dccs_net(est, shape=(1, 8, 8), n=40):
+    """``est`` resolved for ``n`` images of ``shape`` and its network (seeded)."""
+    est.resolved_params_ = resolve(est, n, shape)
+    torch.manual_seed(0)
+    return est._build_module(torch.zeros(2, *shape))
+
+
+def test_balance_term_is_log_k_minus_the_entropy_of_the_mean_assignment():
+    est = DCCSClustering(n_clusters=4, style_dim=3)
+    uniform = torch.cat([torch.zeros(8, 3), 5.0 * torch.eye(4).repeat(2, 1)], dim=1)
+    assert float(est._balance_term(uniform)) == pytest.approx(0.0, abs=1e-3)
+    one = torch.cat([torch.zeros(8, 3), 50.0 * torch.eye(4)[[0] * 8]], dim=1)
+    assert float(est._balance_term(one)) == pytest.approx(np.log(4), rel=1e-4)
+
+
+def test_augmentation_term_is_zero_for_the_image_itself_and_positive_otherwise():
+    est = DCCSClustering(n_clusters=4, style_dim=3, beta_adv=0.0, beta_mi=0.0, beta_balance=0.0)
+    net = _dccs_net(est)
+    x = torch.rand(16, 1, 8, 8)
+    same = est._encoder_terms(net, x, lambda: x, None)
+    assert list(same) == ["augmentation"] and float(same["augmentation"]) == 0.0
+    other = est._encoder_terms(net, x, lambda: torch.rand(16, 1, 8, 8), None)
+    assert float(other["augmentation"]) > 0.0
+
+
+def test_critic_loss_falls_as_the_critic_scores_prior_draws_above_codes():
+    est = DCCSClustering(n_clusters=4, style_dim=3, gp_weight=0.0)
+    net = _dccs_net(est)
+    x, gen = torch.rand(16, 1, 8, 8), torch.Generator().manual_seed(0)
+    loss = est._critic_terms(net, x, gen)["critic"]
+    loss.backward()
+    # a step against the gradient makes the critic tell reals from fakes better
+    with torch.no_grad():
+        for p in net.critic.parameters():
+            p -= 1e-3 * p.grad
+    after = est._critic_terms(net, x, torch.Generator().manual_seed(0))["critic"]
+    assert float(after) < float(loss)

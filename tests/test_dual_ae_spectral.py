@@ -1,11 +1,14 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits, make_blobs
 
 from skdeepcluster import DualAESpectralClustering
 from skdeepcluster.metrics import cluster_accuracy
+from skdeepcluster.nn.backbones import CholeskyOrthonorm
 
 from .conftest import quick, resolve
+from .conftest import torch_generator as _gen
 
 
 @pytest.mark.slow
@@ -138,3 +141,58 @@ def test_n_neighbors_is_the_deprecated_name_of_affinity_neighbors():
     np.testing.assert_array_equal(est.labels_, renamed.labels_)
     with pytest.raises(ValueError, match="set only affinity_neighbors"):
         DualAESpectralClustering(n_neighbors=5, affinity_neighbors=4, **quick).fit(X)
+
+
+# ------------------------------------------------------------------ the losses
+def _dual_net(est, shape=(1, 8, 8), n=40):
+    est.resolved_params_ = resolve(est, n, shape)
+    torch.manual_seed(0)
+    return est._build_module(torch.zeros(2, *shape))
+
+
+def test_siamese_loss_pushes_codes_the_net_maps_together_apart():
+    est = DualAESpectralClustering(n_clusters=3)
+    net = _dual_net(est)
+    for p in net.siamese.parameters():  # every code mapped to one point
+        torch.nn.init.zeros_(p)
+    codes = torch.randn(10, net.latent_dim)
+    neighbors = torch.arange(10).roll(1)[:, None]
+    loss = est._siamese_terms(net, codes, neighbors, torch.arange(10), _gen())["siamese"]
+    # positives within the margin cost nothing, negatives at distance 0 cost margin^2 = 1
+    assert float(loss) == pytest.approx(1.0, abs=1e-5)  # distances floored at 1e-6
+
+
+def test_autoencoder_kl_term_vanishes_at_the_prior():
+    est = DualAESpectralClustering(
+        n_clusters=3, dual_weight=0, mi_global_weight=0, mi_local_weight=0, kl_weight=0.1
+    )
+    net = _dual_net(est)
+    x = torch.rand(6, 1, 8, 8)
+    mu, logvar = torch.zeros(6, net.latent_dim), torch.zeros(6, net.latent_dim)
+    terms = est._autoencoder_terms(net, x, (mu, logvar, None), _gen())
+    assert set(terms) == {"reconstruction", "kl"} and float(terms["kl"]) == 0.0
+    shifted = est._autoencoder_terms(net, x, (mu + 1, logvar, None), _gen())
+    assert float(shifted["kl"]) == pytest.approx(0.1 * 0.5 * net.latent_dim)
+
+
+class _FixedSpectral(torch.nn.Module):
+    """A spectral net that gives one embedding, whatever its input, then SpectralNet's layer."""
+
+    def __init__(self, embedding):
+        super().__init__()
+        self.embedding = embedding
+        self.orthonorm = CholeskyOrthonorm(embedding.shape[1])
+
+    def spectral(self, rows):
+        return self.embedding
+
+
+def test_spectral_term_prefers_an_embedding_that_follows_the_graph():
+    est = DualAESpectralClustering(n_clusters=2, affinity_neighbors=3)
+    est.resolved_params_ = resolve(est, 40, (1, 8, 8))
+    torch.manual_seed(0)
+    space = torch.cat([torch.zeros(10, 2), torch.full((10, 2), 10.0)]) + 0.1 * torch.randn(20, 2)
+    indicator = torch.cat([torch.zeros(10), torch.ones(10)])[:, None]
+    follows = _FixedSpectral(torch.cat([indicator, torch.randn(20, 1)], dim=1))
+    crosses = _FixedSpectral(torch.randn(20, 2))
+    assert float(est._spectral_term(follows, space)) < float(est._spectral_term(crosses, space))

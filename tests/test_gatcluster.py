@@ -13,7 +13,6 @@ from skdeepcluster.gatcluster import (
     sharpened_target,
 )
 from skdeepcluster.metrics import cluster_accuracy
-from skdeepcluster.nn.attention import gaussian_attention_map
 from skdeepcluster.nn.backbones import VGG_LAYOUTS, VGGEncoder
 from skdeepcluster.nn.critics import dissimilar_partner
 from skdeepcluster.nn.loop import epochs_for_updates
@@ -55,20 +54,6 @@ def test_attention_maps(digits_fit):
     assert att["maps"].shape == (20, 4, 4)  # an 8x8 digit gives a 4x4 feature map
     assert np.all((att["centers"] >= 0) & (att["centers"] <= 1))
     assert np.all((att["maps"] > 0) & (att["maps"] <= 1))
-
-
-def test_gaussian_map_peaks_at_its_centre_and_narrows_with_sigma():
-    theta = torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.5], [0.5, 0.5, 0.02], [0.5, 0.5, 1.0]])
-    maps = gaussian_attention_map(theta, 5, 5, lam=0.05)
-    assert maps.shape == (4, 5, 5)
-    assert maps[0].argmax() == 4 * 5 + 0  # mu_x = 0 (first column), mu_y = 1 (last row)
-    assert maps[1].argmax() == 0 * 5 + 4
-    assert maps[2, 2, 2] == pytest.approx(1.0) and maps[3, 2, 2] == pytest.approx(1.0)
-    assert maps[2, 0, 0] < maps[3, 0, 0]  # a smaller sigma is a narrower Gaussian
-    expected = np.exp(-(0.5**2 + 0.5**2) / (2 * 0.05 * 1.0 + 1e-5))
-    assert float(maps[3, 0, 0]) == pytest.approx(expected, rel=1e-5)
-    # A 1x1 map (tabular input) is constant.
-    assert torch.allclose(gaussian_attention_map(theta, 1, 1, 0.05), torch.ones(4, 1, 1))
 
 
 def test_targets_are_distributions_and_the_sharpened_one_is_sharper():
@@ -277,3 +262,30 @@ def test_target_norm_modes(mode):
     same = torch.allclose(module.get_buffer(bn), recomputed.get_buffer(bn), atol=1e-5)
     # "batch" and "clean" end on the clean images' statistics; "running" on the training batches'.
     assert same is (mode != "running")
+
+
+# ------------------------------------------------------------------ the losses
+def test_similarity_term_is_minus_the_weighted_agreement_with_each_heads_target():
+    est = GATCluster(n_clusters=3, similarity_weight=5.0)
+    onehot = torch.eye(3)[[0, 1, 2, 0]]
+    assert float(est._similarity_term([onehot, onehot], [onehot, onehot])) == -10.0
+    uniform = torch.full((4, 3), 1 / 3)
+    assert float(est._similarity_term([uniform], [onehot])) == pytest.approx(-5 / 3)
+
+
+def test_entropy_terms_reward_a_balanced_batch():
+    est = GATCluster(n_clusters=3, entropy_weight=3.0)
+    balanced, collapsed = torch.eye(3), torch.eye(3)[[0, 0, 0]]
+    term, attention = est._entropy_terms(balanced, [], balanced)
+    assert float(term) == float(attention) == pytest.approx(-3 * np.log(3), rel=1e-4)
+    assert float(est._entropy_terms(collapsed, [], balanced)[0]) == pytest.approx(0, abs=1e-4)
+    with_head = est._entropy_terms(balanced, [balanced], balanced)[0]  # each head adds its own
+    assert float(with_head) == pytest.approx(-6 * np.log(3), rel=1e-4)
+
+
+def test_relation_term_is_small_when_similar_pairs_share_a_group():
+    est = GATCluster(n_clusters=3)
+    q = torch.eye(3)[[0, 0, 1, 2]]
+    agreeing = est._relation_term(q, torch.tensor([5, 5, 6, 7]))
+    disagreeing = est._relation_term(q, torch.tensor([5, 6, 6, 6]))
+    assert float(agreeing) < 1e-3 < float(disagreeing)

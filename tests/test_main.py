@@ -211,11 +211,3 @@ def test_kmeans_pixels_are_shrunk_to_the_pixel_size():
     np.testing.assert_allclose(cli._pixels(flat), 1.0, rtol=1e-6)
     digits = rng.integers(0, 17, (4, 8, 8)).astype(np.float64)
     np.testing.assert_array_equal(cli._pixels(digits), digits.reshape(4, -1) / digits.max())
-
-
-def test_the_registry_refuses_an_unknown_set_by_name():
-    from skdeepcluster._cli import registry
-
-    assert cli.METHODS is registry.METHODS  # the command and the benchmarks read one table
-    with pytest.raises(ValueError, match="Unknown data set 'coil21'; the sets are digits, "):
-        registry.load("coil21", None)

@@ -10,6 +10,7 @@ from skdeepcluster.metrics import (
     cluster_accuracy,
     cluster_accuracy_scorer,
     get_scorer,
+    neighbour_agreement_score,
     nmi_scorer,
 )
 
@@ -77,3 +78,19 @@ def test_scorers_pick_the_right_number_of_clusters_in_grid_search():
     assert search.best_params_ == {"n_clusters": 4}
     assert search.cv_results_["mean_test_acc"].max() > 0.95
     assert get_scorer("ari")(search.best_estimator_, X, y) > 0.9
+
+
+def test_neighbour_agreement_score():
+    rng = np.random.RandomState(0)
+    blobs = np.r_[rng.normal(0, 0.1, (50, 5)), rng.normal(5, 0.1, (50, 5))]
+    truth = np.repeat([0, 1], 50)
+    assert neighbour_agreement_score(blobs, truth) == 1.0
+    assert neighbour_agreement_score(blobs, truth + 7) == 1.0  # any label values
+    assert abs(neighbour_agreement_score(blobs, rng.permutation(truth))) < 0.1
+    assert neighbour_agreement_score(blobs, np.zeros(100, int)) == 0.0  # one cluster
+    assert neighbour_agreement_score(blobs[:1], [0]) == 0.0  # one row
+    assert neighbour_agreement_score(blobs[:3], [0, 0, 1]) < 1  # fewer rows than neighbours
+    with pytest.raises(ValueError, match="rows"):
+        neighbour_agreement_score(blobs, truth[:10])
+    with pytest.raises(ValueError, match="1-D"):
+        neighbour_agreement_score(blobs, truth[:, None])

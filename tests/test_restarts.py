@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skdeepcluster import DualAESpectralClustering, VariationalClustering
 from skdeepcluster._framework.base import BaseDeepClusterer
-from skdeepcluster._framework.consensus import consensus, vote
+from skdeepcluster._framework.consensus import consensus
 from skdeepcluster._framework.inference import cluster_labels
 from skdeepcluster._framework.session import load_checkpoint
 from skdeepcluster.metrics import (
@@ -147,6 +147,7 @@ def test_verbose_says_each_restart_score(capsys):
     assert out.count("restart ") == 2 and "restart 2/2 (seed " in out
 
 
+@pytest.mark.slow
 def test_grid_search_without_labels_or_scoring_selects_by_score():
     search = GridSearchCV(_toy(), {"learning_rate": [1e-3, 1e-2]}, cv=2)
     with warnings.catch_warnings():
@@ -174,99 +175,6 @@ def test_variational_score_is_its_mean_elbo():
     assert est.score(X) == pytest.approx(est.score_samples(X).mean())
     assert est.restart_scores_[est.best_restart_] == pytest.approx(est.score(X))
     assert label_free_scorer(est, X) == est.score(X)
-
-
-def test_neighbour_agreement_score():
-    rng = np.random.RandomState(0)
-    blobs = np.r_[rng.normal(0, 0.1, (50, 5)), rng.normal(5, 0.1, (50, 5))]
-    truth = np.repeat([0, 1], 50)
-    assert neighbour_agreement_score(blobs, truth) == 1.0
-    assert neighbour_agreement_score(blobs, truth + 7) == 1.0  # any label values
-    assert abs(neighbour_agreement_score(blobs, rng.permutation(truth))) < 0.1
-    assert neighbour_agreement_score(blobs, np.zeros(100, int)) == 0.0  # one cluster
-    assert neighbour_agreement_score(blobs[:1], [0]) == 0.0  # one row
-    assert neighbour_agreement_score(blobs[:3], [0, 0, 1]) < 1  # fewer rows than neighbours
-    with pytest.raises(ValueError, match="rows"):
-        neighbour_agreement_score(blobs, truth[:10])
-    with pytest.raises(ValueError, match="1-D"):
-        neighbour_agreement_score(blobs, truth[:, None])
-
-
-# ----------------------------------------------------------------- consensus of restarts
-def test_consensus_of_identical_partitions_is_that_partition():
-    labels = np.random.default_rng(0).integers(0, 6, 300)
-    combined, perms, _, offsets = consensus([labels, labels.copy(), labels.copy()], 6)
-    assert not offsets.any()
-    np.testing.assert_array_equal(combined, labels)
-    assert all((perm == np.arange(6)).all() for perm in perms)
-
-
-def test_consensus_of_relabelled_copies_is_the_partition_up_to_relabelling():
-    rng = np.random.default_rng(1)
-    labels = rng.integers(0, 5, 200)
-    copies = [rng.permutation(5)[labels] for _ in range(4)]
-    combined, perms, reference, _ = consensus(copies, 5)
-    assert adjusted_rand_score(combined, labels) == 1.0
-    np.testing.assert_array_equal(combined, copies[reference])
-    votes, _ = vote(copies, perms, 5, reference=reference)
-    np.testing.assert_array_equal(votes, combined)
-
-
-def test_consensus_corrects_what_one_restart_gets_wrong():
-    rng = np.random.default_rng(2)
-    truth = np.repeat(np.arange(4), 50)
-    noisy = [truth.copy() for _ in range(3)]
-    for i, part in enumerate(noisy):
-        wrong = rng.choice(200, 30, replace=False) if i else np.arange(30)
-        part[wrong] = (part[wrong] + 1) % 4  # each restart errs on other samples
-        noisy[i] = rng.permutation(4)[part]
-    combined = consensus(noisy, 4)[0]
-    single = [adjusted_rand_score(part, truth) for part in noisy]
-    assert adjusted_rand_score(combined, truth) > max(single), single
-
-
-def test_soft_consensus_is_the_aligned_mean_of_the_soft_assignments():
-    proba_a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
-    proba_b = proba_a[:, ::-1] * 0.5 + 0.25  # the same clusters numbered the other way round
-    parts = [proba_a.argmax(1), proba_b.argmax(1)]
-    combined, perms, reference, _ = consensus(parts, 2, [proba_a, proba_b])
-    labels, shares = vote(parts, perms, 2, [proba_a, proba_b], reference)
-    np.testing.assert_array_equal(labels, combined)
-    aligned_b = proba_b[:, ::-1] if reference == 0 else proba_b
-    np.testing.assert_allclose(
-        shares, (proba_a + aligned_b) / 2 if reference == 0 else (proba_a[:, ::-1] + proba_b) / 2
-    )
-
-
-def _split_cluster_partitions():
-    """Three partitions of 4 clusters whose cluster 3 loses every sample in a plain vote.
-
-    Each restart fills cluster 3 with 10 samples, but each with other ones,
-    so every sample of it is outvoted two to one.
-    """
-    base = np.repeat(np.arange(3), 30)
-    parts = []
-    for i in range(3):
-        part = base.copy()
-        part[i * 30 : i * 30 + 10] = 3  # a third of cluster i goes to cluster 3 in restart i
-        parts.append(part)
-    return parts
-
-
-def test_vote_keeps_every_cluster_the_restarts_fill():
-    parts = _split_cluster_partitions()
-    perms = [np.arange(4)] * 3
-    plain, _ = vote(parts, perms, 4)
-    assert len(np.unique(plain)) == 3  # what the guard is for
-    labels, perms, reference, offsets = consensus(parts, 4)
-    assert sorted(np.unique(labels)) == [0, 1, 2, 3] and offsets.any()
-    assert np.bincount(labels)[3] >= 10  # the restarts' median size of it
-    again, _ = vote(parts, perms, 4, reference=reference, offsets=offsets)
-    np.testing.assert_array_equal(again, labels)
-    # Soft assignments: the same guard, and the shifted mean is still a distribution.
-    probas = [np.eye(4)[p] * 0.7 + 0.075 for p in parts]
-    soft, perms, reference, offsets = consensus(parts, 4, probas)
-    assert len(np.unique(soft)) == 4
 
 
 def test_n_init_1_is_the_single_fit_whatever_combine():

@@ -1,15 +1,13 @@
-"""The package's shape: its layers import only downwards, and every parameter is documented."""
+"""The package's shape: layers and modules import only downwards, tests mirror the modules,
+functions stay short, and only an estimator's own class edits its attributes."""
 
 import ast
-import inspect
 import re
 from pathlib import Path
 
 import pytest
 
 import skdeepcluster
-
-from .conftest import ESTIMATORS, IDS
 
 PACKAGE = Path(skdeepcluster.__file__).parent
 
@@ -89,41 +87,6 @@ def test_each_module_imports_only_from_its_layer_or_below(path):
         assert LAYERS[top] <= own, f"{path.relative_to(PACKAGE)} imports {top} from above"
 
 
-def _documented_parameters(cls):
-    doc = cls.__doc__
-    section = doc.split("    Parameters\n    ----------\n")[1].split("\n    Attributes\n")[0]
-    names = []
-    for line in section.splitlines():
-        match = re.match(r"^    (\w+(?:, \w+)*) :", line)
-        if match:
-            names.extend(match.group(1).split(", "))
-    return names
-
-
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
-def test_every_parameter_is_documented_once_in_signature_order(cls):
-    assert not re.findall(r"^    <.*>$", cls.__doc__, flags=re.M), "a placeholder was left"
-    signature = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
-    assert _documented_parameters(cls) == signature
-
-
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=IDS)
-def test_shared_parameters_read_the_same_everywhere(cls):
-    def entry(doc, name):
-        return re.search(rf"^    {name} :.*?(?=^    \w)", doc, flags=re.M | re.S).group(0)
-
-    reference = ESTIMATORS[0].__doc__
-    for name in (
-        "image_shape",
-        "device",
-        "verbose",
-        "max_device_bytes",
-        "checkpoint_path",
-        "checkpoint_every",
-    ):
-        assert entry(cls.__doc__, name) == entry(reference, name), name
-
-
 def test_the_contributing_picture_draws_each_layer_as_the_table_says():
     text = (Path(__file__).resolve().parents[1] / "CONTRIBUTING.rst").read_text()
     lines = {m.group(1): m.group(2) for m in re.finditer(r"^    (\d)  (.*)$", text, flags=re.M)}
@@ -131,3 +94,146 @@ def test_the_contributing_picture_draws_each_layer_as_the_table_says():
         if top != "__main__":  # drawn as "python -m skdeepcluster" above the command
             drawn = re.split(r"[\s.]+", lines[str(layer)].replace("/", " "))
             assert top in drawn, f"{top} is not on line {layer} of CONTRIBUTING.rst's picture"
+
+
+# Inside nn/ and _framework/ the modules stand in an order, lowest first: a module imports
+# only modules before it (a package's __init__ names them all).
+ORDER = {
+    "nn": [
+        "progress",
+        "distributed",
+        "data",
+        "backbones",
+        "losses",
+        "neighbors",
+        "critics",
+        "augment",
+        "attention",
+        "latent",
+        "loop",
+        "pretrained",
+    ],
+    "_framework": [
+        "docs",
+        "rules",
+        "input",
+        "inference",
+        "session",
+        "consensus",
+        "restarts",
+        "feature_rows",
+        "base",
+    ],
+}
+
+
+@pytest.mark.parametrize("package", sorted(ORDER))
+def test_modules_inside_a_package_import_only_those_before_them(package):
+    order = ORDER[package]
+    modules = sorted(p.stem for p in (PACKAGE / package).glob("*.py") if p.stem != "__init__")
+    assert sorted(order) == modules  # a new module takes its place in ORDER
+    for name in order:
+        tree = ast.parse((PACKAGE / package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported = node.module.split(".")[0] if node.module else None
+                for target in [imported] if imported else [a.name for a in node.names]:
+                    assert order.index(target) < order.index(name), (
+                        f"{package}/{name}.py imports {target}, which stands after it"
+                    )
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _test_file(path):
+    """The test file of a module: tests/test_nn_<name>.py for nn/, tests/test_<name>.py else."""
+    rel = path.relative_to(PACKAGE)
+    if rel.parts[0] == "nn":
+        return f"test_nn_{path.stem}.py"
+    if rel.parts[0] == "datasets" and path.stem == "__init__":
+        return "test_datasets.py"
+    return f"test_{path.stem.lstrip('_')}.py"
+
+
+MODULES = [
+    p
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if p.stem not in ("__init__", "__main__") or p.parent.name == "datasets"
+]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_module_has_its_test_file(path):
+    assert (TESTS / _test_file(path)).is_file(), f"{path.relative_to(PACKAGE)} has no tests"
+
+
+@pytest.mark.parametrize("path", sorted(TESTS.glob("test_*.py")), ids=lambda p: p.name)
+def test_no_test_module_imports_another(path):
+    """Shared test code lives in tests/_harness.py (or conftest.py, _toy.py), not a test file."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            assert not (node.module or "").startswith("test_"), f"{path.name} imports {node.module}"
+
+
+# The longest a function may be, in lines of code (no docstring, blank or comment lines).
+MAX_FUNCTION_LINES = 60
+
+
+def _code_lines(node, lines):
+    body = node.body
+    first = body[0]
+    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    skip = range(first.lineno, first.end_lineno + 1) if docstring else range(0)
+    return sum(
+        1
+        for number in range(node.lineno, node.end_lineno + 1)
+        if number not in skip
+        and lines[number - 1].strip()
+        and not lines[number - 1].strip().startswith("#")
+    )
+
+
+def _stores_parameters(node):
+    """An ``__init__`` that only stores its parameters (``self.p = p``), as scikit-learn's do.
+
+    Its length is the length of the parameter list, which no split shortens.
+    """
+    statements = [s for s in node.body if not isinstance(s, ast.Expr)]
+    return node.name == "__init__" and all(
+        isinstance(s, ast.Assign)
+        and len(s.targets) == 1
+        and isinstance(s.targets[0], ast.Attribute)
+        and isinstance(s.value, ast.Name)
+        and s.targets[0].attr == s.value.id
+        for s in statements
+    )
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_no_function_is_longer_than_60_lines(path):
+    text = path.read_text()
+    lines = text.splitlines()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _stores_parameters(
+            node
+        ):
+            length = _code_lines(node, lines)
+            assert length <= MAX_FUNCTION_LINES, f"{node.name} (line {node.lineno}): {length}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_only_the_estimators_own_class_edits_its_attributes(path):
+    """``vars(...)`` is called in the base's methods alone (its explicit fitted-state interface)."""
+    tree = ast.parse(path.read_text())
+    allowed = set()
+    if path == PACKAGE / "_framework" / "base.py":
+        base = next(n for n in tree.body if getattr(n, "name", "") == "BaseDeepClusterer")
+        allowed = {id(n) for n in ast.walk(base)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "vars":
+            assert id(node) in allowed, f"vars() at line {node.lineno}"
