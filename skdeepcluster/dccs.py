@@ -283,8 +283,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         (each encoder update takes ``1 + n_critic`` batches).  Categories
         take updates, not passes, to separate, so a small set trains as long
         as it needs: scikit-learn's digits about 200 epochs, COIL-20 500,
-        MNIST's 10,000 test images 100.  An int fixes the epochs (100 was
-        the previous default).
+        MNIST's 10,000 test images 100.  An int fixes the epochs.
     batch_size : int, default=128
         Rows per batch.  The official code uses 64; a batch of 64 holds
         about three images of each of 20 categories, too few for the

@@ -184,7 +184,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         scratch about 7,000 updates within 100 to 250 epochs (250 for
         scikit-learn's digits, 100 for 10,000 images), as a small set needs
         more passes for as many updates (figures: user guide, "Measurements
-        behind the defaults").  The old default was 100.
+        behind the defaults").
     batch_size : int, default=64
     learning_rate : float, default=1e-3
         Adam learning rate of the networks and the prior.
