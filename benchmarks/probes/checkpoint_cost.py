@@ -25,7 +25,7 @@ import time
 
 import torch
 
-import skdeepcluster._framework.base as base
+import skdeepcluster._framework.input as data_input
 import skdeepcluster._framework.session as session
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
@@ -56,9 +56,9 @@ def main():
     X, y = _load(args.dataset, args.data_home, None)
     writes, fingerprints = [], []
     # open_session's save looks save_checkpoint up in session when it writes, and fit
-    # hashes X through base's hashlib: both timed in place.
+    # hashes X through the input module's hashlib (putting X on the device): both timed in place.
     session.save_checkpoint = _timed(writes, session.save_checkpoint)
-    base.hashlib = type(
+    data_input.hashlib = type(
         "TimedHashlib", (), {"sha256": staticmethod(_timed(fingerprints, hashlib.sha256))}
     )
     print(
