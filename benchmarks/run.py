@@ -41,6 +41,7 @@ kill its process group: the fit runs in a child process).
 """
 
 import argparse
+import ast
 import datetime
 import json
 import os
@@ -104,6 +105,15 @@ SUBSETS = {
 DATASET_CHOICES = [*DATASETS, *SUBSETS]
 
 
+def parse_params(pairs):
+    """``{"max_epochs": 10}`` from ``["max_epochs=10"]`` (a probe's ``--set NAME=VALUE``)."""
+    params = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        params[name] = ast.literal_eval(value)
+    return params
+
+
 # ------------------------------------------------------------------ worker
 def _load(dataset, data_home, subsample):
     from sklearn.utils import resample
@@ -153,6 +163,8 @@ def worker(job):
     ours = type(est).__module__.startswith("skdeepcluster")
     if ours and job.get("n_init"):  # our restarts only (KMeans's n_init is its own)
         est.set_params(n_init=job["n_init"])
+    if ours and job.get("params"):  # a probe's parameters other than the defaults
+        est.set_params(**job["params"])
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()

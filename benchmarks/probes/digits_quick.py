@@ -17,7 +17,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
-from run import DATASETS, worker
+from run import DATASET_CHOICES, parse_params, worker
 
 from skdeepcluster._cli.registry import METHODS
 
@@ -27,7 +27,10 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--method", choices=sorted(METHODS), default="dual-ae-spectral")
-    parser.add_argument("--dataset", choices=DATASETS, default="digits")
+    parser.add_argument("--dataset", choices=DATASET_CHOICES, default="digits")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a parameter (repeat)"
+    )
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args()
     rows = []
@@ -41,6 +44,7 @@ def main():
                 "device": args.device,
                 "epochs": None,
                 "data_home": args.data_home,
+                "params": parse_params(args.set),
             }
         )
         rows.append((record["acc"], record["nmi"], record["ari"], record["fit_s"]))
@@ -54,8 +58,8 @@ def main():
     print(
         f"median of {len(rows)}: ACC {med[0]:.4f} (worst {worst:.4f}) NMI {med[1]:.4f} "
         f"ARI {med[2]:.4f} fit {med[3]:.1f} s "
-        f"({args.method} on {args.dataset}, torch threads {torch.get_num_threads()}, "
-        f"device {args.device})"
+        f"({args.method} on {args.dataset} {parse_params(args.set) or ''}, torch threads "
+        f"{torch.get_num_threads()}, device {args.device})"
     )
 
 

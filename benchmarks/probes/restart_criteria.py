@@ -32,7 +32,6 @@ beside the criteria.
 """
 
 import argparse
-import ast
 import itertools
 import json
 import os
@@ -42,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run.py
-from run import DATASET_CHOICES, _load
+from run import DATASET_CHOICES, _load, parse_params
 
 from skdeepcluster._cli.registry import METHODS
 
@@ -141,15 +140,6 @@ def saved_fits_parser(description):
     return parser
 
 
-def _params(pairs):
-    """``{"max_epochs": 10}`` from ``["max_epochs=10"]``."""
-    params = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        params[name] = ast.literal_eval(value)
-    return params
-
-
 def saved_fits(args):
     """``(X, y, seeds, fits)``: one default fit per seed, read from ``args.out`` or fitted there.
 
@@ -159,7 +149,7 @@ def saved_fits(args):
 
     X, y = _load(args.dataset, args.data_home, None)
     os.makedirs(args.out, exist_ok=True)
-    seeds, fits, params = _seeds(args.seeds), [], _params(args.set)
+    seeds, fits, params = _seeds(args.seeds), [], parse_params(args.set)
     for seed in seeds:
         path = os.path.join(args.out, f"{args.method}_{args.dataset}_{seed}.npz")
         if not os.path.exists(path):
