@@ -493,7 +493,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         """Critic and encoder steps, ``n_critic`` of the one per update of the other."""
         generator = trainer.generator
         views = self._view_source(data, self._augmenter(data))
-        self._kmeans_warm_start(
+        self._warm_start(
             data,
             trainer,
             lambda idx: self._category_logits(module(self._prepare(data[idx]))),

@@ -474,7 +474,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         """Step 1 on each target batch, then step 2's passes of sub-batches over it."""
         generator = trainer.generator
         view_of = self._view_source(data, self._augmenter(data))
-        self._kmeans_warm_start(
+        self._warm_start(
             data,
             trainer,
             lambda idx: module.original(self._prepare(data[idx]))[1],

@@ -57,8 +57,8 @@ def _check_likelihood(est, likelihood):
 @shared_parameters(
     draws="initialisation, batches and every random draw of ``fit`` and\n        :meth:`sample`",
     warm_note=" (the temperature goes on annealing from the epoch reached)",
-    init_note='        With ``"kmeans"`` the pretrained mixture\'s components also start from\n'
-    "        k-means of the rows, not of their codes.\n",
+    init_note='        With ``"kmeans"`` or ``"graph"`` the pretrained mixture\'s components\n'
+    "        also start from that partition of the rows, not from k-means of their codes.\n",
 )
 class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     """Variational clustering: a Gaussian-mixture VAE with a discrete and a continuous latent.
@@ -372,7 +372,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
     def _train_module(self, module, data, trainer):
         """Pretraining and the mixture's start from it, then the ELBO's terms end to end."""
         self._pretrain(module, data, trainer)
-        self._kmeans_warm_start(
+        self._warm_start(
             data,
             trainer,
             lambda idx: module.encode(data[idx])[0],
@@ -428,14 +428,14 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
     def _init_mixture(self, module, data, trainer):
         """The prior and ``q(y|x)`` from a partition of the pretrained codes; the partition.
 
-        k-means of the codes (of the rows themselves with ``init="kmeans"``)
+        k-means of the codes (the rows' own partition with ``init="kmeans"`` or ``"graph"``)
         gives each component's mean and variance (:func:`mixture_moments`).
         """
         encoded = map_chunks(module.encode_one, data, 1024, module=module)
         codes = torch.cat([mean for mean, _ in encoded]).double()
         spread = torch.cat([log_var for _, log_var in encoded]).double().exp()
-        if self.resolved_params_["init"] == "kmeans":  # k-means of the rows, not the codes
-            labels = self._kmeans_labels(data, trainer)
+        if self.resolved_params_["init"] in ("kmeans", "graph"):  # of the rows, not the codes
+            labels = self._anchor_labels(data, trainer)
         else:
             seed = generator_seed(trainer.generator)
             kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed)

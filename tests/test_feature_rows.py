@@ -58,6 +58,16 @@ def test_a_neighbour_view_is_one_of_the_rows_nearest_by_cosine():
     assert len({tuple(v.tolist()) for v in drawn[idx == 0]}) == 2  # both neighbours drawn
 
 
+def test_augmented_neighbour_views_augment_a_centred_neighbour():
+    rows = torch.tensor([[1.0, 0.0], [0.9, 0.2], [0.8, 0.1], [-1.0, 0.0], [-0.9, -0.2]]) + 50
+    views = NeighborViews(rows, 1, augment=lambda x, generator: -x)
+    idx = torch.arange(5)
+    drawn = views(idx, rows, torch.Generator().manual_seed(0))
+    nearest = cosine_neighbors(rows, 1, centre=True)[:, 0]
+    torch.testing.assert_close(drawn, -rows[nearest])
+    assert set(nearest[:3].tolist()) <= {0, 1, 2} and set(nearest[3:].tolist()) <= {3, 4}
+
+
 def test_rows_are_centred_and_divided_by_one_scale():
     X, _ = _blobs()
     X[:, 0] *= 1000  # one column in other units keeps its larger share
@@ -96,3 +106,13 @@ def test_dual_ae_pairs_the_siamese_net_by_the_rows_own_neighbours(monkeypatch):
     assert est.resolved_params_["siamese_pairs"] == "input" and calls
     quick(DualAESpectralClustering, n_clusters=4, random_state=0, siamese_pairs="codes").fit(X)
     assert len(calls) == 1
+
+
+@pytest.mark.slow
+def test_the_graph_start_teaches_the_head_the_graph_partition():
+    X, y = _blobs(k=4, seed=3)
+    est = quick(GATCluster, n_clusters=4, random_state=0, max_epochs=1, init="graph").fit(X)
+    assert [record["phase"] for record in est.history_][0] == "graph_init"
+    assert "kmeans_init" not in [record["phase"] for record in est.history_]
+    # the blobs' kNN graph holds their partition; the head keeps it after one epoch
+    assert cluster_accuracy(y, est.labels_) > 0.95

@@ -19,3 +19,11 @@ def test_nearest_neighbors_is_exact_and_excludes_the_row_itself():
     np.testing.assert_allclose(dist.numpy(), ref_dist[:, 1:], rtol=1e-6)
     with pytest.raises(ValueError, match="n_neighbors=300"):
         neighbors.nearest_neighbors(z, 300)
+
+
+def test_centred_cosine_neighbours_see_past_a_shared_offset():
+    # two groups of positive rows on one large offset: uncentred, every pair is alike
+    group = torch.tensor([[1.0, 0.0], [0.9, 0.2], [0.8, 0.1]])
+    rows = torch.cat([group, -group]) + 50.0
+    found = neighbors.cosine_neighbors(rows, 2, centre=True)
+    assert [set(n) for n in found.tolist()] == [{1, 2}, {0, 2}, {0, 1}, {4, 5}, {3, 5}, {3, 4}]

@@ -46,12 +46,14 @@ _IMAGE_SHAPE = """\
 """
 
 _VIEWS = """\
-    views : {"auto", "augment", "neighbors"}, default="auto"
+    views : {"auto", "augment", "neighbors", "augmented-neighbors"}, default="auto"
         Where each sample's second view, the positive of the invariance loss,
         comes from.  ``"augment"`` (the paper's): an augmented copy of the
         sample.  ``"neighbors"``: one of its ``n_neighbors`` nearest training
         rows (cosine), drawn per sample and step: the positive pairs SCAN and
-        TEMI use on frozen features.  ``"auto"``: neighbours for feature rows
+        TEMI use on frozen features.  ``"augmented-neighbors"``: for images,
+        one of its nearest images (cosine of the centred pixels), augmented
+        as the paper augments the sample itself.  ``"auto"``: neighbours for feature rows
         (such as :class:`~skdeepcluster.PretrainedFeatures`' rows), whose
         noise-and-dropout augmentation keeps little of what a row means;
         augmentations for images.
@@ -62,12 +64,17 @@ _VIEWS = """\
 """
 
 _INIT = """\
-    init : {"auto", "kmeans", "random"}, default="auto"
+    init : {"auto", "kmeans", "graph", "random"}, default="auto"
         How the cluster head starts.  ``"random"`` (the paper's): from its
         random initialisation.  ``"kmeans"``: first trained for about 150
         updates to the partition k-means (10 starts) finds in the training
         rows, which the method's losses then refine, as DEC, IDEC and VaDE
-        start from k-means.  ``"auto"``: k-means for feature rows, on which a
+        start from k-means.  ``"graph"``: the same, to the partition of the
+        rows' nearest-neighbour graph (cosine of the centred rows, up to 10
+        neighbours and at most half a cluster's rows, spectral embedding and
+        k-means of 100 starts), a steadier start than k-means on images whose
+        nearest neighbours share their class (digits: 0.89 ACC over
+        5 seeds against k-means's 0.79).  ``"auto"``: k-means for feature rows, on which a
         head started at random lands in a different partition on every seed;
         random for images.
 <init_note>"""

@@ -314,23 +314,28 @@ class NeighborViews:
 
     Parameters
     ----------
-    data : Tensor or DeviceData of shape (n, D)
+    data : Tensor or DeviceData of shape (n, D) or (n, C, H, W)
         The training rows (indexable by a tensor of row indices).
     n_neighbors : int
         Neighbours a view is drawn from (at most ``n - 1``).
     chunk_size : int, default=4096
         Rows gathered and searched at a time.
+    augment : callable, optional
+        ``augment(x, generator)``: the chosen neighbour is augmented too (the
+        view of an image, whose neighbours are found among its centred pixels).
     """
 
-    def __init__(self, data, n_neighbors, chunk_size=4096):
-        self.neighbors = cosine_neighbors(data, n_neighbors, chunk_size)
+    def __init__(self, data, n_neighbors, chunk_size=4096, augment=None):
+        self.neighbors = cosine_neighbors(data, n_neighbors, chunk_size, centre=augment is not None)
         self.data = data
+        self.augment = augment
 
     def __call__(self, idx, x, generator=None):
         pick = torch.randint(
             self.neighbors.shape[1], (len(idx),), device=self.neighbors.device, generator=generator
         )
-        return self.data[self.neighbors[idx, pick]]
+        view = self.data[self.neighbors[idx, pick]]
+        return view if self.augment is None else self.augment(view, generator)
 
 
 def check_crop_scale(scale, alternative):

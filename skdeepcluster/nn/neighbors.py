@@ -39,19 +39,22 @@ def nearest_neighbors(z, n_neighbors, chunk_size=2048):
     return torch.cat([dist for dist, _ in found]), torch.cat([idx for _, idx in found])
 
 
-def cosine_neighbors(data, n_neighbors, chunk_size=4096):
+def cosine_neighbors(data, n_neighbors, chunk_size=4096, centre=False):
     """Row indices ``(n, n_neighbors)`` of each row's nearest neighbours by cosine similarity.
 
     ``data`` is a tensor or anything indexable by slices of rows (a
     :class:`~skdeepcluster.nn.data.DeviceData`), gathered ``chunk_size`` rows
-    at a time; at most ``n - 1`` neighbours, never the row itself.
+    at a time; at most ``n - 1`` neighbours, never the row itself.  With
+    ``centre``, the rows' mean is taken off first (images, whose pixels are
+    all positive: uncentred, every pair of them is similar).
     """
     n = len(data)
     rows = all_rows(data, chunk_size)
     with torch.no_grad():
-        _, indices = nearest_neighbors(
-            F.normalize(rows.float().flatten(1), dim=1), min(n_neighbors, n - 1)
-        )
+        rows = rows.float().flatten(1)
+        if centre:
+            rows = rows - rows.mean(dim=0)
+        _, indices = nearest_neighbors(F.normalize(rows, dim=1), min(n_neighbors, n - 1))
     return indices
 
 
