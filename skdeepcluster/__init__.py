@@ -1,6 +1,7 @@
 """scikit-learn compatible deep image clustering estimators on PyTorch."""
 
 from . import datasets, metrics
+from .cluster_count import NClustersEstimate, estimate_n_clusters
 from .dccs import DCCSClustering
 from .dual_ae_spectral import DualAESpectralClustering
 from .features import PretrainedFeatures
@@ -31,4 +32,6 @@ __all__ = [
     "ari_scorer",
     "get_scorer",
     "label_free_scorer",
+    "estimate_n_clusters",
+    "NClustersEstimate",
 ]

@@ -40,6 +40,7 @@ def test_nn_imports_nothing_from_the_estimator_layer(path):
 LAYERS = {
     "nn": 0,
     "metrics": 1,
+    "cluster_count": 1,
     "datasets": 1,
     "_framework": 2,
     "features": 3,
