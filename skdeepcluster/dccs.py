@@ -64,7 +64,7 @@ def _auto_crop_scale(est, facts):
     """``crop_scale="auto"``: the official range, milder for small images or few per cluster."""
     if not facts.image:
         return None
-    small = facts.side < _SMALL_IMAGE_SIZE or facts.n_samples < _LARGE_SET_IMAGES * est.n_clusters
+    small = facts.side < _SMALL_IMAGE_SIZE or facts.n_samples < _LARGE_SET_IMAGES * facts.n_clusters
     return _MILD_CROP_SCALE if small else _OFFICIAL_CROP_SCALE
 
 
@@ -77,7 +77,7 @@ def _auto_encoder(est, facts):
 
 def _auto_epochs(est, facts):
     """``max_epochs="auto"``: encoder updates per cluster, one per image at most."""
-    encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * est.n_clusters, facts.n_samples)
+    encoder_updates = min(_AUTO_UPDATES_PER_CLUSTER * facts.n_clusters, facts.n_samples)
     batches_per_update = 1 + (est.n_critic if est.beta_adv > 0 else 0)
     return epochs_for_updates(
         facts.n_samples,
@@ -191,8 +191,9 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
+    n_clusters : int or "auto", default=10
         Number of clusters (the size of ``z_c``).
+    <count>
     <image_shape>
     style_dim : int, default=50
         Size of the style part ``z_s``.
@@ -464,7 +465,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         ),
         "beta_balance": Rule(
             lambda est, facts, _: min(
-                max(_AUTO_BALANCE_IMAGES * est.n_clusters / facts.n_samples, _AUTO_BALANCE_MIN),
+                max(_AUTO_BALANCE_IMAGES * facts.n_clusters / facts.n_samples, _AUTO_BALANCE_MIN),
                 _AUTO_BALANCE_MAX,
             )
         ),
@@ -487,7 +488,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         encoder = self.resolved_params_["encoder"]
         if isinstance(encoder, nn.Module):  # a copy, on the CPU for _ModuleEncoder's shape probe
             encoder = copy.deepcopy(encoder).cpu()
-        return _DCCSNet(input_shape, self.style_dim, self.n_clusters, encoder).to(data.device)
+        return _DCCSNet(input_shape, self.style_dim, self.n_clusters_, encoder).to(data.device)
 
     def _train_module(self, module, data, trainer):
         """Critic and encoder steps, ``n_critic`` of the one per update of the other."""
@@ -541,8 +542,8 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         style = self.style_std * torch.randn(
             n, self.style_dim, device=like.device, dtype=like.dtype, generator=generator
         )
-        category = torch.randint(self.n_clusters, (n,), device=like.device, generator=generator)
-        onehot = nn.functional.one_hot(category, self.n_clusters).to(like.dtype)
+        category = torch.randint(self.n_clusters_, (n,), device=like.device, generator=generator)
+        onehot = nn.functional.one_hot(category, self.n_clusters_).to(like.dtype)
         return torch.cat([style, onehot], dim=1)
 
     def _critic_terms(self, module, x, generator):
@@ -587,7 +588,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     def _balance_term(self, z):
         """``KL(p || U(K)) = log K - H(p)`` of the whole batch's mean assignment ``p``."""
         assignments = gather_rows(self._category_logits(z).softmax(dim=1))
-        return math.log(self.n_clusters) - marginal_entropy(assignments, 1e-12)
+        return math.log(self.n_clusters_) - marginal_entropy(assignments, 1e-12)
 
     # ----------------------------------------------------------- inference
     def _inference(self, module, x):

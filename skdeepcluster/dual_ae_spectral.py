@@ -194,8 +194,9 @@ class DualAESpectralClustering(BaseDeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
+    n_clusters : int or "auto", default=10
         Number of clusters.
+    <count>
     <image_shape>
     latent_dim : int or "auto", default="auto"
         Size of ``z``.  ``"auto"``: the paper's 120 for 28x28 images, the same
@@ -437,7 +438,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         return _DualAESpectralNet(
             tuple(data.shape[1:]),
             self.resolved_params_["latent_dim"],
-            self.n_clusters,
+            self.n_clusters_,
             self.affinity == "siamese",
         ).to(data.device)
 
@@ -613,7 +614,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
             exact.orthonorm.set_weight(hidden)
             module.orthonorm.weight.copy_(exact.orthonorm.weight)
             embedding = exact.orthonorm(hidden).cpu().numpy()
-        kmeans = KMeans(self.n_clusters, n_init=10, random_state=generator_seed(generator))
+        kmeans = KMeans(self.n_clusters_, n_init=10, random_state=generator_seed(generator))
         kmeans.fit(embedding)
         self.cluster_centers_ = kmeans.cluster_centers_
 

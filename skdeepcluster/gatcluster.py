@@ -174,8 +174,9 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
+    n_clusters : int or "auto", default=10
         Number of clusters.
+    <count>
     <image_shape>
     feature_dim : int, default=32
         Channels of the feature map (ours, as the released MI variant; the
@@ -462,7 +463,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         input_shape = tuple(self._prepare(data[:1]).shape[1:])
         return GaussianAttentionNet(
             input_shape,
-            self.n_clusters,
+            self.n_clusters_,
             self.feature_dim,
             self.backbone_widths,
             self.attention_lambda,
@@ -510,7 +511,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
             groups = None
             if targets.relational:
                 seed = generator_seed(generator)
-                groups = relation_groups(sharpened, self.n_clusters, self.min_ratio, seed)
+                groups = relation_groups(sharpened, self.n_clusters_, self.min_ratio, seed)
             views = None
             if not self.fresh_views:  # one view per image for the batch's passes
                 views = self._prepare(view_of(idx, data[idx], generator))
@@ -622,7 +623,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         heads = map_chunks(head_probas, everything, _TARGET_CHUNK)
         probas = [np.concatenate(head) for head in zip(*heads)]
         partitions = [p.argmax(axis=1) for p in probas]
-        _, perms, _, offsets = consensus(partitions, self.n_clusters, probas)
+        _, perms, _, offsets = consensus(partitions, self.n_clusters_, probas)
         return {"perms": np.stack(perms), "offsets": offsets}
 
     # ----------------------------------------------------------- inference

@@ -107,8 +107,9 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
 
     Parameters
     ----------
-    n_clusters : int, default=10
+    n_clusters : int or "auto", default=10
         Number of clusters ``K``.
+    <count>
     <image_shape>
     latent_dim : int, default=32
         Size of the continuous code ``z``.  The prior means start at random
@@ -367,7 +368,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
 
     def _build_module(self, data):
         shape = tuple(data.shape[1:])
-        return GaussianMixtureVAE(shape, self.n_clusters, self.latent_dim).to(data.device)
+        return GaussianMixtureVAE(shape, self.n_clusters_, self.latent_dim).to(data.device)
 
     def _train_module(self, module, data, trainer):
         """Pretraining and the mixture's start from it, then the ELBO's terms end to end."""
@@ -438,11 +439,11 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
             labels = self._anchor_labels(data, trainer)
         else:
             seed = generator_seed(trainer.generator)
-            kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed)
+            kmeans = KMeans(self.n_clusters_, n_init=10, random_state=seed)
             labels = torch.as_tensor(kmeans.fit_predict(codes.cpu().numpy()), device=data.device)
             labels = labels.long()
         centers, variances = mixture_moments(
-            codes, spread, labels, self.n_clusters, _MIN_PRIOR_VARIANCE
+            codes, spread, labels, self.n_clusters_, _MIN_PRIOR_VARIANCE
         )
         # rank 0's mixture on every rank (their codes agree up to rounding on GPUs)
         dtype = module.prior_mean.dtype
@@ -602,8 +603,8 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, np.full(self.n_clusters, 1.0 / self.n_clusters))
-        components = np.repeat(np.arange(self.n_clusters), counts)
+        counts = rng.multinomial(n_samples, np.full(self.n_clusters_, 1.0 / self.n_clusters_))
+        components = np.repeat(np.arange(self.n_clusters_), counts)
         module, device, dtype = self._inference_module(self.module_)
         eps = torch.as_tensor(
             rng.standard_normal((n_samples, self.latent_dim)), dtype=dtype, device=device

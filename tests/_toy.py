@@ -56,7 +56,7 @@ class ToyClusterer(SoftAssignmentMixin, BaseDeepClusterer):
         return nn.Sequential(
             build_encoder(shape, 16, conv_layers=((8, 3, 2),), hidden=(32,)),
             nn.ReLU(),
-            nn.Linear(16, self.n_clusters),
+            nn.Linear(16, self.n_clusters_),
         ).to(X.device)
 
     def _train_module(self, module, X, trainer):

@@ -51,6 +51,7 @@ def resolve(est, n_samples, shape, device="cpu"):
     """
     est.image_shape_ = tuple(shape) if len(shape) == 3 else None
     est.n_features_in_ = int(torch.tensor(shape).prod())
+    est.n_clusters_ = est.n_clusters
     data = torch.zeros(1, *shape, device=device).expand(n_samples, *shape)
     facts = DataFacts.of(data, est.n_clusters)
     return resolve_rules(est, est._auto_rules, facts, check_rules(est, est._auto_rules))

@@ -35,6 +35,33 @@ def test_fit_sets_the_fitted_attributes():
     np.testing.assert_array_equal(proba.argmax(1), est.labels_)
 
 
+def test_an_auto_number_of_clusters_is_estimated_before_training():
+    from skdeepcluster import estimate_n_clusters
+    from skdeepcluster._framework.restarts import restart_seeds
+
+    X, _ = make_blobs(150, centers=5, n_features=6, cluster_std=0.5, random_state=1)
+    est = ToyClusterer(n_clusters="auto", max_epochs=2, random_state=0).fit(X)
+    assert est.n_clusters_ == est.resolved_params_["n_clusters"] == 5
+    assert est.n_clusters_estimate_.n_clusters == 5
+    assert est.get_params()["n_clusters"] == "auto" and clone(est).n_clusters == "auto"
+    assert est.labels_.max() < 5 and est.predict_proba(X).shape == (150, 5)
+    auto_labels = est.labels_
+    seed = restart_seeds(0, 1)[0]  # the estimate reads the fit's rows with the fit's first seed
+    np.testing.assert_allclose(
+        est.n_clusters_estimate_.scores, estimate_n_clusters(X, random_state=seed).scores
+    )
+    fixed = clone(est).set_params(n_clusters=5)
+    fixed.fit(X)
+    assert fixed.n_clusters_ == 5 and not hasattr(fixed, "n_clusters_estimate_")
+    est.set_params(n_clusters=4).fit(X)  # a refit with a number drops the former estimate
+    assert est.n_clusters_ == 4 and not hasattr(est, "n_clusters_estimate_")
+    np.testing.assert_array_equal(fixed.labels_, auto_labels)  # the same fit once resolved
+    with pytest.raises(ValueError, match="at least 3 samples"):
+        ToyClusterer(n_clusters="auto").fit(X[:2])
+    with pytest.raises(ValueError, match="n_clusters"):
+        ToyClusterer(n_clusters="many").fit(X)
+
+
 def test_labels_are_consecutive_from_zero():
     X, _ = _blobs()
     est = ToyClusterer(n_clusters=6, max_epochs=1, random_state=0).fit(X)

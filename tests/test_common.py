@@ -93,7 +93,8 @@ def test_every_auto_parameter_is_resolved_once_per_fit_into_resolved_params(cls,
     with_auto = {name for name, rule in cls._auto_rules.items() if rule.auto is not None}
     assert with_auto == can_be_auto and len(calls) == 1
     assert all(rule.check for name, rule in cls._auto_rules.items() if name not in can_be_auto)
-    assert list(resolved) == list(cls._auto_rules)  # every rule's value, in the table's order
+    # the number of clusters, then every rule's value, in the table's order
+    assert list(resolved) == ["n_clusters", *cls._auto_rules] and resolved["n_clusters"] == 10
     assert not any(isinstance(v, str) and v == "auto" for v in resolved.values())
     est.fit(X[:300])  # warm: trains on with the values its first fit resolved
     assert est.resolved_params_ == resolved and len(calls) == 1

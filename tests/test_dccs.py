@@ -201,6 +201,7 @@ def _dccs_net(est, shape=(1, 8, 8), n=40):
 
 def test_balance_term_is_log_k_minus_the_entropy_of_the_mean_assignment():
     est = DCCSClustering(n_clusters=4, style_dim=3)
+    est.n_clusters_ = 4  # what fit resolves n_clusters to
     uniform = torch.cat([torch.zeros(8, 3), 5.0 * torch.eye(4).repeat(2, 1)], dim=1)
     assert float(est._balance_term(uniform)) == pytest.approx(0.0, abs=1e-3)
     one = torch.cat([torch.zeros(8, 3), 50.0 * torch.eye(4)[[0] * 8]], dim=1)

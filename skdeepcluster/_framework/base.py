@@ -21,7 +21,9 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_con
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..cluster_count import check_countable, estimate_n_clusters
 from ..metrics import neighbour_agreement_score
+from ..nn.data import all_rows
 from ..nn.distributed import join_launched_group
 from .inference import BatchedInference, cluster_labels, numbered_labels
 from .input import ImageInput, resolve_device
@@ -107,7 +109,7 @@ class BaseDeepClusterer(
     """
 
     _parameter_constraints = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "image_shape": [None, tuple, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -156,14 +158,16 @@ class BaseDeepClusterer(
         starts = self._restart_starts(warm)
         data, digest = self._device_data(X)
         if not warm:  # a warm start trains on with the values its first fit resolved
-            facts = DataFacts.of(data, self.n_clusters)
-            self.resolved_params_ = resolve_rules(self, self._auto_rules, facts, checked)
+            self.n_clusters_ = self._count_clusters(data)
+            facts = DataFacts.of(data, self.n_clusters_)
+            resolved = resolve_rules(self, self._auto_rules, facts, checked)
+            self.resolved_params_ = {"n_clusters": self.n_clusters_, **resolved}
         numbers = restart_numbers(
             len(starts), warm and starts == [None], getattr(self, "best_restart_", 0)
         )
         fits = self._fit_restarts(X, digest, data, starts, numbers, warm)
         kept = keep_restarts(
-            fits, len(starts), numbers[0], self.combine, self.n_clusters, type(self).__name__
+            fits, len(starts), numbers[0], self.combine, self.n_clusters_, type(self).__name__
         )
         self._adopt(kept)
         return self
@@ -217,7 +221,7 @@ class BaseDeepClusterer(
         self._training_state = session.final_state()  # what a warm start continues
         self.n_iter_ = len(self.history_)
         outputs = self._infer(X)
-        self.labels_, self.label_map_ = numbered_labels(cluster_labels(outputs), self.n_clusters)
+        self.labels_, self.label_map_ = numbered_labels(cluster_labels(outputs), self.n_clusters_)
         score = self._label_free_score(X, outputs)
         return SingleFit(seed, self._get_fitted_state(), outputs, score, interrupted)
 
@@ -228,7 +232,7 @@ class BaseDeepClusterer(
         if kept.consensus is not None:
             self.consensus_ = kept.consensus
             self.consensus_.members = [self._restart_model(state) for state in kept.combined]
-            self.labels_, self.label_map_ = numbered_labels(kept.labels, self.n_clusters)
+            self.labels_, self.label_map_ = numbered_labels(kept.labels, self.n_clusters_)
 
     # ---------------------------------------------------------- fitted state
     def _get_fitted_state(self):
@@ -262,11 +266,28 @@ class BaseDeepClusterer(
         return model
 
     def _check_n_clusters(self, X):
-        if self.n_clusters > X.shape[0]:
+        if self.n_clusters == "auto":
+            check_countable(X.shape[0], "auto")
+        elif self.n_clusters > X.shape[0]:
             raise ValueError(
                 f"n_clusters={self.n_clusters} is larger than the number of samples "
                 f"n_samples={X.shape[0]}."
             )
+
+    def _count_clusters(self, data):
+        """``n_clusters``, or with ``"auto"`` the number :func:`estimate_n_clusters` finds.
+
+        The estimate reads the training rows as the fit has scaled them (the
+        pixels or the features it clusters), seeded from ``random_state``.
+        """
+        if hasattr(self, "n_clusters_estimate_"):  # a former fit's
+            del self.n_clusters_estimate_
+        if self.n_clusters != "auto":
+            return int(self.n_clusters)
+        seed = restart_seeds(self.random_state, 1)[0]
+        estimate = estimate_n_clusters(all_rows(data).cpu().numpy(), random_state=seed)
+        self.n_clusters_estimate_ = estimate
+        return estimate.n_clusters
 
     # ---------------------------------------------------------- method hooks
     # The method's data-dependent defaults: parameter name -> rules.Rule, in resolving order.

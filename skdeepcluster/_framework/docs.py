@@ -1,7 +1,7 @@
 """The parameter text every estimator shares, written once.
 
 An estimator's docstring holds placeholder lines where numpydoc puts
-its parameters in signature order: ``    <image_shape>`` (after
+its parameters in signature order: ``    <count>`` and ``    <image_shape>`` (after
 ``n_clusters``), ``    <views>`` and ``    <init>`` (where the method has
 those parameters) and ``    <common parameters>`` (after the method's own
 parameters), and one in its Attributes, ``    <common attributes>`` (last);
@@ -12,6 +12,11 @@ every estimator documents each of its parameters once, in order.
 __all__ = ["shared_parameters"]
 
 _ATTRIBUTES = """\
+    n_clusters_ : int
+        The number of clusters trained: ``n_clusters``, or its estimate.
+    n_clusters_estimate_ : NClustersEstimate
+        With ``n_clusters="auto"``: the estimate (the number, the runner-up
+        and the criterion over the candidates).  Absent otherwise.
     n_features_in_ : int
         Values per sample.
     image_shape_ : tuple of int or None
@@ -38,6 +43,12 @@ _ATTRIBUTES = """\
         With ``combine="consensus"`` and more than one finished restart: the
         restarts (``consensus_.members``, fitted estimators of one restart
         each) and their alignments, which ``predict`` reads.  Absent otherwise.
+"""
+
+_COUNT = """\
+        ``"auto"``: the number :func:`~skdeepcluster.estimate_n_clusters`
+        finds in the training rows as the fit scales them (the pixels, or the
+        features given), before training; ``n_clusters_`` holds it.
 """
 
 _IMAGE_SHAPE = """\
@@ -166,7 +177,8 @@ def shared_parameters(draws, warm_note="", init_note="", neighbors_note=""):
                 "<auto_neighbors>", str(getattr(cls, "_auto_neighbors", ""))
             ).replace("<neighbors_note>", neighbors_note)
             cls.__doc__ = (
-                cls.__doc__.replace("    <image_shape>\n", _IMAGE_SHAPE)
+                cls.__doc__.replace("    <count>\n", _COUNT)
+                .replace("    <image_shape>\n", _IMAGE_SHAPE)
                 .replace("    <views>\n", views)
                 .replace("    <init>\n", _INIT.replace("<init_note>", init_note))
                 .replace("    <common parameters>\n", common)

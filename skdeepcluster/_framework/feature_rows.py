@@ -98,7 +98,7 @@ class FeatureRowsMixin:
         """Spectral clustering of the rows' kNN graph (cosine, centred), on their device."""
 
         def compute():
-            k = int(min(_GRAPH_NEIGHBORS, max(3, round(len(data) / self.n_clusters / 2))))
+            k = int(min(_GRAPH_NEIGHBORS, max(3, round(len(data) / self.n_clusters_ / 2))))
             neighbors = cosine_neighbors(data, k, centre=True).cpu().numpy()
             n = len(data)
             edges = (np.repeat(np.arange(n), neighbors.shape[1]), neighbors.ravel())
@@ -109,12 +109,12 @@ class FeatureRowsMixin:
                 warnings.filterwarnings("ignore", "Graph is not fully connected", UserWarning)
                 embedding = spectral_embedding(
                     graph.maximum(graph.T),
-                    n_components=self.n_clusters,
+                    n_components=self.n_clusters_,
                     random_state=seed,
                     drop_first=False,
                 )
             embedding /= np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12)
-            labels = KMeans(self.n_clusters, n_init=100, random_state=seed).fit_predict(embedding)
+            labels = KMeans(self.n_clusters_, n_init=100, random_state=seed).fit_predict(embedding)
             return torch.as_tensor(labels, dtype=torch.long, device=trainer.device)
 
         return trainer.cached("graph_labels", compute)
@@ -127,7 +127,7 @@ class FeatureRowsMixin:
             with warnings.catch_warnings():  # duplicate rows may give fewer distinct clusters
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 labels = KMeans(
-                    self.n_clusters, n_init=10, random_state=generator_seed(trainer.generator)
+                    self.n_clusters_, n_init=10, random_state=generator_seed(trainer.generator)
                 ).fit_predict(rows.flatten(1).double().cpu().numpy())
             return torch.as_tensor(labels, dtype=torch.long, device=trainer.device)
 
