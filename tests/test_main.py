@@ -65,10 +65,13 @@ def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys
         ]
     )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"{tmp_path / 'photos'}: 16 images, 2 clusters, device cpu")
-    assert lines[1].startswith(f"wrote {out / 'clusters.csv'} (file, cluster, confidence)")
-    assert re.match(r"DCCSClustering\s+[01]\.\d{4}", lines[3])  # labelled: the scores
-    assert lines[4].startswith("KMeans (pixels)")
+    # the estimate beside the class sub-folders' count, which the fit keeps
+    assert re.match(r"number of clusters: \d+ estimated.*; clustering into 2 \(class", lines[0])
+    assert lines[1].startswith(f"{tmp_path / 'photos'}: 16 images, 2 clusters, device cpu")
+    assert lines[2].startswith(f"wrote {out / 'clusters.csv'} (file, cluster, confidence)")
+    assert lines[2].endswith(f"{out / 'k.png'} (the criterion of the number of clusters)")
+    assert re.match(r"DCCSClustering\s+[01]\.\d{4}", lines[4])  # labelled: the scores
+    assert lines[5].startswith("KMeans (pixels)")
     with open(out / "clusters.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["file"] for r in rows] == sorted(
@@ -85,7 +88,9 @@ def test_a_folder_gives_a_csv_contact_sheets_and_an_overview(monkeypatch, capsys
         assert overview.size == (110 + 8 * 66 + 2, 30 + 2 * 66)
 
 
-def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch, capsys, tmp_path):
+def test_an_unlabelled_folder_gets_the_estimate_and_prints_no_scores(monkeypatch, capsys, tmp_path):
+    from PIL import Image
+
     quick = functools.partial(
         DualAESpectralClustering,
         pretrain_epochs=1,
@@ -96,18 +101,47 @@ def test_an_unlabelled_folder_needs_n_clusters_and_prints_no_scores(monkeypatch,
     )
     monkeypatch.setitem(cli.METHODS, "dual-ae-spectral", quick)
     folder = str(_folder(tmp_path / "flat", labelled=False))
-    with pytest.raises(SystemExit):
-        cli.main([folder])
-    assert "--n-clusters is needed" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
+    cli.main([folder, "--size", "8", "--features", "pixels", "--verbose", "0"])
+    lines = capsys.readouterr().out.splitlines()
+    # two colours of 8 images each: the estimate finds them, the fit uses it
+    # 16 images: 2 or 3 clusters (5 images a cluster at least), no runner-up that is not next
+    assert lines[0].startswith("number of clusters: 2 estimated (modularity of 2 to 3 clusters")
+    assert lines[0].endswith("; clustering into 2")
+    assert len(lines) == 3 and lines[1].startswith(f"{folder}: 16 images, 2 clusters")
+    with Image.open(tmp_path / "flat_clusters" / "k.png") as plot:
+        assert plot.size == (900, 500)
     cli.main([folder, "--n-clusters", "3", "--size", "8", "--features", "pixels"])
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and "flat_clusters/clusters.csv" in lines[1]
+    assert lines[0].endswith("; clustering into 3 (--n-clusters)") and len(lines) == 3
     confidences = [
         float(row.split(",")[2])
         for row in (tmp_path / "flat_clusters" / "clusters.csv").read_text().split()[1:]
     ]
     assert len(confidences) == 16 and all(0 <= c <= 1 for c in confidences)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--n-clusters", "0"], "a number of clusters is at least 1"),
+        (["--n-clusters", "many"], "a number of clusters or auto"),
+    ],
+)
+def test_a_bad_number_of_clusters_is_one_line(capsys, tmp_path, argv, words):
+    with pytest.raises(SystemExit):
+        cli.main([str(_folder(tmp_path / "flat", labelled=False)), *argv])
+    assert words in capsys.readouterr().err
+
+
+def test_two_images_are_too_few_to_count_clusters(capsys, tmp_path):
+    from PIL import Image
+
+    for i in range(2):
+        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    with pytest.raises(SystemExit):
+        cli.main([str(tmp_path)])
+    assert "estimating the number of clusters needs 3 or more" in capsys.readouterr().err
 
 
 def test_a_bad_folder_is_one_line_not_a_trace(capsys, tmp_path):
@@ -157,8 +191,9 @@ def test_colour_photos_go_through_pretrained_features(monkeypatch, capsys, tmp_p
     lines = capsys.readouterr().out.splitlines()
     assert sizes == [cli._FEATURE_SIZE]  # read at the networks' size
     assert lines[0].startswith("features: Sequential (a torch.nn.Module), 6 values per image")
-    assert re.match(r"DCCSClustering \(features\)\s+[01]\.\d{4}", lines[4])
-    assert lines[5].startswith("KMeans (features)") and lines[6].startswith("KMeans (pixels)")
+    assert lines[1].startswith("number of clusters: ")  # of the features, as the fit reads
+    assert re.match(r"DCCSClustering \(features\)\s+[01]\.\d{4}", lines[5])
+    assert lines[6].startswith("KMeans (features)") and lines[7].startswith("KMeans (pixels)")
     assert len((tmp_path / "out" / "clusters.csv").read_text().split()) == 17
 
 

@@ -7,11 +7,13 @@ estimator's scores it prints those of scikit-learn's ``KMeans`` on the same
 pixels (scaled to [0, 1], shrunk to 32 px when read larger), the baseline a deep
 method has to beat.
 
-``python -m skdeepcluster FOLDER --n-clusters K`` clusters a folder of images
+``python -m skdeepcluster FOLDER`` clusters a folder of images
 (:func:`~skdeepcluster.datasets.load_image_folder`) and writes, into ``--out``,
-``clusters.csv`` (file, cluster, confidence), a contact sheet per cluster and
-an overview; when the folder has one sub-folder per class it prints the
-scores too.
+``clusters.csv`` (file, cluster, confidence), a contact sheet per cluster, an
+overview and ``k.png``, the estimate of the number of clusters
+(:func:`~skdeepcluster.estimate_n_clusters`).  The number is the folder's
+class sub-folders if it has them (it then prints the scores and the estimate
+beside them), ``--n-clusters K`` if given, and the estimate otherwise.
 """
 
 import argparse
@@ -25,8 +27,10 @@ import torch.nn.functional as F
 from sklearn.cluster import KMeans
 
 from .. import datasets
+from ..cluster_count import estimate_n_clusters
 from ..features import PretrainedFeatures
 from ..metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
+from .count_plot import write_count_plot
 from .registry import DATASETS, METHODS, load
 from .report import confidence, write_report
 
@@ -61,6 +65,19 @@ def _read_folder(parser, args, size):
         parser.error(str(exc))
 
 
+def _count(value):
+    """``--n-clusters``: a positive int or ``auto``."""
+    if value == "auto":
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of clusters or auto; got {value!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of clusters is at least 1; got {count}")
+    return count
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m skdeepcluster", description=__doc__.split("\n")[0]
@@ -86,9 +103,10 @@ def _parser():
     )
     parser.add_argument(
         "--n-clusters",
-        type=int,
+        type=_count,
         default=None,
-        help="clusters for a folder (default: its class sub-folders, if any)",
+        help="number of clusters, or auto: estimated from the images (default: a "
+        "folder's class sub-folders if it has them, else auto)",
     )
     parser.add_argument(
         "--out",
@@ -136,13 +154,14 @@ def main(argv=None):
             '"skdeepcluster[pretrained]" (offline, 17 MB)'
         )
     inputs = _features_of(job)
+    estimate = _estimate(job, inputs, args) if args.folder or job.n_clusters == "auto" else None
     est, row = _fit(args, job, inputs)
     print(
         f"{job.name}: {len(job.X)} images, {job.n_clusters} clusters, device {est.device_}, "
         f"seed {args.seed}"
     )
     if args.folder is not None:
-        _report(args, job, est, inputs, row[1])
+        _report(args, job, est, inputs, row[1], estimate)
         if job.y is None:
             return
     rows = [row, *_kmeans_rows(job, inputs, args.seed)]
@@ -156,7 +175,7 @@ class _Job:
     X: np.ndarray
     y: np.ndarray | None
     name: str
-    n_clusters: int | None
+    n_clusters: int | str  # "auto": estimated before the fit
     features: PretrainedFeatures | None = None
     missing: str | None = None  # why there are no features
     filenames: list | None = None  # a folder's files
@@ -165,7 +184,7 @@ class _Job:
 def _dataset_job(args):
     """A data set by name: its images, labels and classes, and features for colour images."""
     X, y = load(args.dataset, args.data_home)
-    job = _Job(X, y, args.dataset, len(set(y.tolist())))
+    job = _Job(X, y, args.dataset, args.n_clusters or len(set(y.tolist())))
     if args.features == "pretrained" or (args.features == "auto" and X.ndim == 4):
         job.features, job.missing = _pretrained_features(args.device, args.verbose)
     return job
@@ -187,10 +206,13 @@ def _folder_job(parser, args):
         if args.size is None:
             bunch = _read_folder(parser, args, _PIXEL_SIZE)
     y = bunch.target
-    n_clusters = args.n_clusters or (None if y is None else len(bunch.target_names))
-    if n_clusters is None:
-        parser.error("--n-clusters is needed: the folder has no class sub-folders.")
-    if not 1 <= n_clusters <= len(bunch.images):
+    n_clusters = args.n_clusters or ("auto" if y is None else len(bunch.target_names))
+    if n_clusters == "auto" and len(bunch.images) < 3:
+        parser.error(
+            f"the folder has {len(bunch.images)} images: estimating the number of "
+            "clusters needs 3 or more (or give --n-clusters)."
+        )
+    if n_clusters != "auto" and not 1 <= n_clusters <= len(bunch.images):
         parser.error(
             f"--n-clusters must be from 1 to the folder's {len(bunch.images)} images; "
             f"got {n_clusters}."
@@ -219,20 +241,54 @@ def _fit(args, job, inputs):
     )
     start = time.perf_counter()
     labels = est.fit_predict(inputs)
+    job.n_clusters = est.n_clusters_
     name = type(est).__name__ + (" (features)" if job.features else "")
     return est, (name, labels, time.perf_counter() - start)
 
 
-def _report(args, job, est, inputs, labels):
-    """A folder's clusters.csv, contact sheets and overview, in ``--out``."""
+def _report(args, job, est, inputs, labels, estimate):
+    """A folder's clusters.csv, contact sheets, overview and k.png, in ``--out``."""
     out = Path(args.out or f"{Path(args.folder).resolve().name}_clusters")
     written = write_report(
         out, args.folder, job.filenames, labels, confidence(est, inputs), job.n_clusters
     )
+    known, label = _given(args, job)
+    plot = write_count_plot(out / "k.png", estimate, known=known, known_label=label)
     print(
         f"wrote {written[0]} (file, cluster, confidence), {len(written) - 2} contact "
-        f"sheets {out / 'cluster_<k>.png'} and the overview {written[-1]}"
+        f"sheets {out / 'cluster_<k>.png'}, the overview {written[-1]} and {plot} "
+        "(the criterion of the number of clusters)"
     )
+
+
+def _estimate(job, inputs, args):
+    """The number of clusters estimated from ``inputs``, printed; used where it is "auto"."""
+    start = time.perf_counter()
+    estimate = estimate_n_clusters(inputs, random_state=args.seed)
+    seconds = time.perf_counter() - start
+    runner_up = "" if estimate.runner_up is None else f", runner-up {estimate.runner_up}"
+    line = (
+        f"number of clusters: {estimate.n_clusters} estimated{runner_up} "
+        f"({estimate.criterion} of 2 to {estimate.candidates[-1]} clusters, "
+        f"{estimate.n_samples} images, {seconds:.1f} s)"
+    )
+    known, label = _given(args, job)
+    if job.n_clusters == "auto":
+        job.n_clusters = estimate.n_clusters
+        beside = "" if known is None else f" ({label}: {known})"
+        print(f"{line}; clustering into {estimate.n_clusters}{beside}")
+    else:
+        print(f"{line}; clustering into {job.n_clusters} ({label})")
+    return estimate
+
+
+def _given(args, job):
+    """The number of clusters known other than by the estimate, and whence: or (None, None)."""
+    if isinstance(args.n_clusters, int):
+        return args.n_clusters, "--n-clusters"
+    if job.y is not None:
+        return len(np.unique(job.y)), "class sub-folders" if args.folder else "classes"
+    return None, None
 
 
 def _kmeans_rows(job, inputs, seed):
