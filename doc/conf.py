@@ -38,5 +38,8 @@ exclude_patterns = ["_build"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skdeepcluster"
 html_static_path = []
-# The benchmarks page's tables need the width: no left sidebar there (it has no sub-pages).
-html_sidebars = {"benchmarks": []}
+# Pages without sub-pages get no left sidebar: the theme's would be an empty "Section
+# Navigation" that squeezes their tables and code to about 510 px of a 1280 px window.
+html_sidebars = {
+    page: [] for page in ("index", "user_guide", "scaling", "benchmarks", "contributing")
+}
