@@ -152,7 +152,7 @@ def estimate_n_clusters(X, *, max_clusters="auto", max_samples=_MAX_SAMPLES, ran
     seed = int(rng.randint(np.iinfo(np.int32).max))
     scores = np.empty(len(candidates))
     for k in np.unique(n_neighbors):
-        graph = _knn_graph(neighbors[:, :k])
+        graph = knn_graph(neighbors[:, :k])
         use = np.flatnonzero(n_neighbors == k)
         vectors = _leading_eigenvectors(graph, int(candidates[use].max()))
         for i in use:
@@ -239,7 +239,8 @@ def _nearest(rows, k):
     return neighbors[keep].reshape(len(rows), k)
 
 
-def _knn_graph(neighbors):
+def knn_graph(neighbors):
+    """The symmetric graph (weights 1) of each row's neighbours ``neighbors`` (n, k), CSR."""
     n, k = neighbors.shape
     edges = (np.repeat(np.arange(n), k), neighbors.ravel())
     graph = sparse.csr_matrix((np.ones(n * k), edges), shape=(n, n))

@@ -241,7 +241,6 @@ def _fit(args, job, inputs):
     )
     start = time.perf_counter()
     labels = est.fit_predict(inputs)
-    job.n_clusters = est.n_clusters_
     name = type(est).__name__ + (" (features)" if job.features else "")
     return est, (name, labels, time.perf_counter() - start)
 

@@ -20,12 +20,12 @@ from numbers import Integral
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.manifold import spectral_embedding
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..cluster_count import knn_graph
 from ..nn.augment import AugmentedViews, NeighborViews
 from ..nn.data import all_rows
 from ..nn.loop import Step, adam, epochs_for_updates, generator_seed
@@ -99,16 +99,13 @@ class FeatureRowsMixin:
 
         def compute():
             k = int(min(_GRAPH_NEIGHBORS, max(3, round(len(data) / self.n_clusters_ / 2))))
-            neighbors = cosine_neighbors(data, k, centre=True).cpu().numpy()
-            n = len(data)
-            edges = (np.repeat(np.arange(n), neighbors.shape[1]), neighbors.ravel())
-            graph = sparse.csr_matrix((np.ones(edges[0].size), edges), shape=(n, n))
+            graph = knn_graph(cosine_neighbors(data, k, centre=True).cpu().numpy())
             seed = generator_seed(trainer.generator)
             with warnings.catch_warnings():
                 # a graph in pieces is the best case: clusters with no edge between them
                 warnings.filterwarnings("ignore", "Graph is not fully connected", UserWarning)
                 embedding = spectral_embedding(
-                    graph.maximum(graph.T),
+                    graph,
                     n_components=self.n_clusters_,
                     random_state=seed,
                     drop_first=False,
