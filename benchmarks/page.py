@@ -14,7 +14,8 @@ import re
 import statistics
 
 from methods import FEATURE_METHODS, METHODS, is_ours, label
-from suite import SEEDS, cell, read_suite, suite_grid
+from reported import PAPER_NAMES
+from suite import SEEDS, cell, ranked, read_suite, suite_grid, summary
 from tables import (
     acc_time_figure,
     accuracy_tables,
@@ -103,16 +104,32 @@ def _method_rank(method):
     return names.index(method) if method in names else len(names)
 
 
+def _missing_text(missing):
+    """``"ClustPy DEC and ClustPy IDEC on cifar10-4k, seeds 0-2"``: the cells without a result."""
+    parts = []
+    for name, cells in groups(missing, lambda c: c[1]).items():
+        for seeds, group in groups(
+            cells, lambda c: tuple(s for m, d, s in cells if m == c[0])
+        ).items():
+            methods = _and_list([label(m) for m in dict.fromkeys(c[0] for c in group)])
+            listed = ", ".join(map(str, seeds))
+            parts.append(f"{methods} on {SET_LABELS.get(name, name)} (seeds {listed})")
+    return "; ".join(parts)
+
+
 def _and_list(names):
     """``"a, b and c"``."""
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def _summary(by_set):
-    """For each set: our best method and the best peer (by median ACC), their seeds, our lead."""
+    """For each set: our best method and the best peer (by median ACC), their seeds, our lead.
+
+    Only fits ``suite.ranked`` admits are named (five seeds or more, every cluster used).
+    """
     rows = []
     for name, runs in by_set.items():
-        medians = _medians(runs)
+        medians = {m: v for m, v in _medians(runs).items() if ranked(summary(runs, name, m))}
         ours = {m: v for m, v in medians.items() if is_ours(m)}
         peers = {m: v for m, v in medians.items() if not is_ours(m)}
         if not ours:
@@ -130,6 +147,14 @@ def _summary(by_set):
             ]
         )
     return rows
+
+
+def _summary_table(by_set):
+    rows = _summary(by_set)
+    if not rows:
+        return "(No set has five seeds of our estimators yet: none is named.)"
+    header = ["Set", "Best of ours", "ACC (seed range)", "Best peer", "ACC (seed range)", "Lead"]
+    return rst_table(header, rows)
 
 
 def _median_cell(runs, method):
@@ -164,9 +189,14 @@ def _set_table(name, runs):
     """
     header, rows = accuracy_tables({"runs": runs})[name]
     measured = [" (reported: " not in row[0] for row in rows]
-    for row, m in zip(rows, measured):
-        method, _, source = row[0].partition(" (reported: ")
-        row[0] = _name(method) + ("" if m else f" (reported: {source[:-1]}; {row[1]})")
+    methods = [row[0].partition(" (reported: ")[0] for row in rows]
+    for row, m, method in zip(rows, measured, methods):
+        source = row[0].partition(" (reported: ")[2]
+        if m:
+            row[0] = _name(method)
+        else:  # the paper's method, not the peer library that implements it here
+            name = PAPER_NAMES.get(method, label(method))
+            row[0] = f"{name} (reported: {source[:-1]}; {row[1]})"
     folded = {}
     for column in _FOLDABLE:
         i = header.index(column)
@@ -176,7 +206,8 @@ def _set_table(name, runs):
     keep = [i for i, h in enumerate(header) if h != "n" and h not in folded]
     header = [("ACC (seed range)" if header[i] == "ACC" else header[i]) for i in keep]
     rows = [[row[i] for i in keep] for row in rows]
-    _bold_best(rows, header.index("ACC (seed range)"), measured)
+    rankable = [m and ranked(summary(runs, name, method)) for m, method in zip(measured, methods)]
+    _bold_best(rows, header.index("ACC (seed range)"), rankable)
     return header, rows, folded
 
 
@@ -213,10 +244,15 @@ Every estimator of skdeepcluster with its default parameters, beside what a
 practitioner would try instead on the same pixels: scikit-learn's ``KMeans``
 and ``SpectralClustering`` (nearest-neighbour affinity), UMAP to 10
 dimensions followed by ``KMeans`` (umap-learn), and ClustPy's ``DEC``,
-``IDEC`` and ``VaDE`` with their defaults.  Each fit runs in a fresh process
-on three seeds (0, 1, 2); labels are used only to score the final model.
-Our estimators appear under their class names (``DCCSClustering``), the
-peers after them, marked *peer*; the best figure of each column is in bold.
+``IDEC`` and ``VaDE`` with their defaults.  Each fit runs in a fresh process;
+labels are used only to score the final model.  The sets of up to 2,000
+images and CIFAR-10's features are fitted on five seeds (0-4), the larger sets
+and ClustPy's methods on three (0-2): a fit of 10,000 images takes 2 to 11
+minutes on two CPU cores.  Our estimators appear under their class names
+(``DCCSClustering``), the peers after them, marked *peer*.  A best is named
+(in bold) only among fits of five seeds that used every cluster in every
+seed: one fit of a deep estimator is one draw, and three draws crowned lucky
+ones.
 
 On the colour photos (CIFAR-10) and the grey sets of up to 4,000 images the
 suite also clusters pretrained features, the rows ``PretrainedFeatures()``
@@ -236,6 +272,9 @@ _DEFINITIONS = """\
   that leaves a cluster empty has failed silently, whatever its ACC.
 - **Fit** is the median fit time, **Predict** ``predict`` on the training set,
   **Peak RSS** the peak resident memory of the process that ran the fit.
+- **Commit** is the package's checked-out commit when the fit ran, marked
+  ``+dirty`` when the package had uncommitted changes (the "Measured" lines
+  name every commit of a set's fits).
 - **Reported** rows are the papers' own figures.  They are not measured the
   same way: the papers train on their own splits, several released codes
   keep the epoch with the best accuracy against the labels, and some train
@@ -243,8 +282,11 @@ _DEFINITIONS = """\
 """
 
 
-def _overview(by_set, runs):
-    """ACC medians, a row per method and a column per set; the best of each column in bold."""
+def _overview(by_set, runs, grid):
+    """ACC medians, a row per method and a column per set; the best of each column in bold.
+
+    A cell with fewer seeds than ``grid`` asks of it says how many it has.
+    """
     sets, methods = list(by_set), list(dict.fromkeys(r["method"] for r in runs))
     rows = []
     for method in methods:
@@ -254,12 +296,12 @@ def _overview(by_set, runs):
             acc = fmt(median(ok, "acc")) if ok else "–"
             if not _used_every_cluster(by_set[name], method):
                 acc += "\u00a0†"  # said under the table (no break: the cells stay short)
-            if ok and len(ok) < len(SEEDS):
+            if ok and len(ok) < sum(c[:2] == (method, name) for c in grid):
                 acc += f" ({len(ok)} seed{'s' * (len(ok) > 1)})"
             row.append(acc)
         rows.append(row)
-    for column in range(1, len(sets) + 1):
-        _bold_best(rows, column, [True] * len(rows))
+    for column, name in enumerate(sets, start=1):
+        _bold_best(rows, column, [ranked(summary(by_set[name], name, m)) for m in methods])
     return ["Method", *(SET_LABELS.get(name, name) for name in sets)], rows
 
 
@@ -360,35 +402,34 @@ def write_page(suite_path, scaling_paths, page, folder, grid=None):
     have = {cell(r) for r in runs}
     missing = [c for c in grid if c not in have]
     if missing:
-        counts = groups(missing, lambda c: c[1])
         parts += [
             f"**Partial:** {len(grid) - len(missing)} of the suite's {len(grid)} fits have "
-            "a result; still to run: "
-            + ", ".join(f"{name} ({len(cells)} fits)" for name, cells in counts.items())
-            + ".",
+            "a result; still to run: " + _missing_text(missing) + ".",
             "",
         ]
     parts += [
         "In a minute",
         "-----------",
         "",
-        "Our best estimator of each set by median ACC over three seeds, the range its "
+        "Our best estimator of each set by median ACC over five seeds, the range its "
         "seeds spanned (one fit can land anywhere in it), the best peer on the same set "
-        "(on the pixels or on the same pretrained features) and our lead over it.  Which "
-        "to take when the set is not one of these, and what each costs: "
+        "(on the pixels or on the same pretrained features) and our lead over it; "
+        "only fits of five seeds that used every cluster are named, so the sets of "
+        "three seeds are in the overview only.  Which "
+        "to take for your images, and what each costs: "
         ":ref:`which-estimator`.",
         "",
-        rst_table(
-            ["Set", "Best of ours", "ACC (seed range)", "Best peer", "ACC (seed range)", "Lead"],
-            _summary(by_set),
-        ),
+        _summary_table(by_set),
         "",
         "Overview",
         "~~~~~~~~",
         "",
-        "ACC, median over the seeds; a cell with fewer than three seeds says how many it has.",
+        "ACC, median over the seeds (five on the sets of up to 2,000 images and on "
+        "CIFAR-10's features, three elsewhere and for ClustPy); a cell with fewer seeds "
+        "than its set's grid says how many it has.  Bold: the best of a column among "
+        "the fits of five seeds that used every cluster.",
         "",
-        rst_table(*_overview(by_set, runs)),
+        rst_table(*_overview(by_set, runs, grid)),
         "",
         "† Clusters left empty in at least one seed's fit (a silent failure, whatever the "
         "ACC): the set's table lists the clusters each fit used.  Every other fit used "

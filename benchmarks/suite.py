@@ -5,6 +5,7 @@
 
 import json
 import os
+import statistics
 
 from methods import FEATURE_METHODS, METHODS
 
@@ -30,6 +31,8 @@ SEEDS = (0, 1, 2)
 # estimators and the shallow peers (not ClustPy's, shown for reference; nor the larger sets,
 # whose fits take 2-11 minutes each on 2 CPU cores).
 MORE_SEEDS = (3, 4)
+# A best is named (in bold, in "take this") only among fits of this many seeds or more.
+RANKED_SEEDS = 5
 FIVE_SEED_SETS = ("digits", "coil20-few", "orl", "mixed40", "mnist-test-2k")
 FIVE_SEED_FEATURE_SETS = ("cifar10-4k",)
 
@@ -73,3 +76,27 @@ def read_suite(path):
                     record = json.loads(line)
                     records[cell(record)] = record
     return list(records.values())
+
+
+def summary(records, dataset, method):
+    """Median and worst ACC of ``method`` on ``dataset``, its seeds, clusters, fit time."""
+    ok = [r for r in records if r["dataset"] == dataset and r["method"] == method]
+    ok = [r for r in ok if r["status"] == "ok"]
+    if not ok:
+        return None
+    k = max(r.get("n_clusters_found", 0) for r in records if r["dataset"] == dataset)
+    accs = [r["acc"] for r in ok]
+    return {
+        "method": method,
+        "median": statistics.median(accs),
+        "worst": min(accs),
+        "seeds": len(ok),
+        "every_cluster": all(r["n_clusters_found"] >= k for r in ok),
+        "fit_s": statistics.median(r["fit_s"] for r in ok),
+        "feature_s": statistics.median(r.get("feature_s") or 0 for r in ok),
+    }
+
+
+def ranked(s):
+    """Whether a summary may be named best: enough seeds, every cluster used in each."""
+    return s is not None and s["seeds"] >= RANKED_SEEDS and s["every_cluster"]
