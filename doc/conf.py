@@ -41,5 +41,6 @@ html_static_path = []
 # Pages without sub-pages get no left sidebar: the theme's would be an empty "Section
 # Navigation" that squeezes their tables and code to about 510 px of a 1280 px window.
 html_sidebars = {
-    page: [] for page in ("index", "user_guide", "scaling", "benchmarks", "contributing")
+    page: []
+    for page in ("index", "user_guide", "scaling", "benchmarks", "contributing", "lab_notes")
 }

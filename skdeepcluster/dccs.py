@@ -221,7 +221,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         within 1-4: 4 up to 250 images per cluster, 1 from 1,000.  Small sets
         need the strong guard, while on large ones it pulls the batch toward
         uniform more than their clusters need and costs accuracy (figures:
-        user guide, "Measurements behind the defaults").  0 restores the
+        lab notes, "Measurements behind the defaults").  0 restores the
         paper's loss.
     gp_weight : float, default=10.0
         Weight of the critic's gradient penalty (WGAN-GP's lambda).
@@ -244,7 +244,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         per cluster): 40% of an 8x8 image is a 5x5 patch that no longer
         shows the object, and a set with few images per cluster learns
         within a CPU schedule from milder crops, while a large one gains from
-        the official range (figures: user guide, "Measurements behind the
+        the official range (figures: lab notes, "Measurements behind the
         defaults").  Unused for tabular input.
     hflip : "auto" or bool, default="auto"
         Also flip the augmented view left-right at random.  The official code
@@ -252,7 +252,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         ``"auto"`` (ours: the data set is not known) flips colour images and
         images at least 32 pixels high and wide, and no smaller one-channel
         images (digits, characters), whose meaning a mirror can change: flips
-        helped objects and cost digits (figures: user guide, "Measurements
+        helped objects and cost digits (figures: lab notes, "Measurements
         behind the defaults").  Fashion-MNIST (28 px) is
         the one official set this rule leaves unflipped.  ``True`` or
         ``False`` decides for every input; unused for tabular input.
@@ -265,8 +265,8 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         6x6x128 map.  ``"resnet"`` is the official pre-activation ResNet
         for 32-96 px images (widths 128-512).  ``"auto"`` takes the ResNet
         for images of 32 px and more when fitting on CUDA and the conv
-        encoder otherwise, where the ResNet is about 30 times slower (user
-        guide, "Measurements behind the defaults").  A module (for
+        encoder otherwise, where the ResNet is about 30 times slower (lab
+        notes, "Measurements behind the defaults").  A module (for
         instance a pretrained backbone) maps a batch of prepared images
         ``(n, C, H, W)`` in [-1, 1] (``C = 1`` with
         ``color_mode="grayscale"``) to features ``(n, ...)``; a linear layer
@@ -290,7 +290,7 @@ class DCCSClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
         about three images of each of 20 categories, too few for the
         batch-mean assignment of ``beta_balance`` and for the critic to see
         a uniform categorical, and COIL-20 kept 1-4 of its 20 categories
-        empty at 64 where 128 used all 20 (user guide, "Measurements behind
+        empty at 64 where 128 used all 20 (lab notes, "Measurements behind
         the defaults").
     learning_rate : float, default=1e-3
         Adam learning rate of both optimisers (betas 0.5 and 0.9).  The

@@ -158,7 +158,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
 
     - ``affinity="siamese"`` measures the affinity in SpectralNet's Siamese
       space; ``affinity="knn"`` is the paper's Euclidean affinity on ``z``
-      (the Siamese space clusters far better on MNIST; user guide).  The
+      (the Siamese space clusters far better on MNIST; lab notes).  The
       spectral net takes
       the Siamese embedding as its input, and in the joint phase the graph
       stays that of the pretrained codes, as SpectralNet's does.
@@ -174,7 +174,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
       the autoencoder gets its ~400 updates within 100 epochs rather than
       one update per epoch) and a 10-neighbour graph, which a whole-set
       spectral batch can afford and which connects the few images of each
-      cluster (figures: user guide, "Measurements behind the
+      cluster (figures: lab notes, "Measurements behind the
       defaults"); ``batch_size=256, affinity_neighbors=3`` keeps the large
       sets' values on any set.
     - In the joint phase ``y`` enters the prior ``N(y M, I)`` as a target:
@@ -222,7 +222,7 @@ class DualAESpectralClustering(BaseDeepClusterer):
         Neighbours of each row in the affinity graph built within a batch.
         ``"auto"``: the paper's 3, or 10 on fewer than 1,024 samples, which
         one spectral batch holds whole (scikit-learn's ``SpectralClustering``
-        default; measured on COIL-20 with 10 images per object, user guide).
+        default; measured on COIL-20 with 10 images per object, lab notes).
     n_neighbors : int or "auto", default="deprecated"
         The former name of ``affinity_neighbors``.
 

@@ -169,7 +169,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     schedule, 6,000 target batches of 1,000 images, is about 86 epochs of
     MNIST's 70,000 images on a GPU; ``max_epochs="auto"`` fits a CPU budget.
     Where a default departs from the released code, the parameter says so
-    and names the value that restores it (Notes; user guide, "Measurements
+    and names the value that restores it (Notes; lab notes, "Measurements
     behind the defaults").
 
     Parameters
@@ -279,7 +279,7 @@ class GATCluster(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClusterer):
     Notes
     -----
     Differences from the released code beyond the defaults above (whose
-    figures are in the user guide, "Measurements behind the defaults"):
+    figures are in the lab notes, "Measurements behind the defaults"):
 
     - the Gaussian's parameters are the MLP's three outputs ``(mu_x, mu_y,
       sigma)`` as the paper writes them; the released code indexes them as

@@ -117,7 +117,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         each ``q(z|x, y=k)`` starts centred on its prior mean, so that no
         cluster is cheaper than another at the start (means drawn from a
         standard normal let the components with the smallest norms take all
-        data; user guide, "Measurements behind the defaults").
+        data; lab notes, "Measurements behind the defaults").
     likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
         The decoder's ``p(x|z)``: ``"bernoulli"`` (binary cross-entropy on
         pixels scaled to [0, 1]) for images, ``"gaussian"`` (unit variance on
@@ -133,7 +133,7 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         196)``, i.e. the ELBO's 1 up to 14x14 images (scikit-learn's 8x8
         digits) and 4 for 28x28 MNIST, in the spirit of the normalised
         ``beta`` of beta-VAE [4]_: at 1 on 28 px images the code follows the
-        pixels and clusters style as much as class (user guide).  Set 1.0
+        pixels and clusters style as much as class (lab notes).  Set 1.0
         for the paper's ELBO.
     categorical_kl_weight : float, default=1.0
         Weight of the categorical KL term (see ``categorical_kl``); 0
@@ -177,14 +177,14 @@ class VariationalClustering(FeatureRowsMixin, SoftAssignmentMixin, BaseDeepClust
         collapses onto a few clusters on the larger images, while on
         scikit-learn's 8x8 digits the pretrained start costs accuracy; a
         schedule in updates trains a small set as long as a large one
-        (figures: user guide, "Measurements behind the defaults").
+        (figures: lab notes, "Measurements behind the defaults").
     max_epochs : int or "auto", default="auto"
         Passes over the data while the mixture trains (after pretraining).
         ``"auto"`` (ours) is 100 after pretraining, which starts the mixture
         from a fitted model that longer training wears down, and from
         scratch about 7,000 updates within 100 to 250 epochs (250 for
         scikit-learn's digits, 100 for 10,000 images), as a small set needs
-        more passes for as many updates (figures: user guide, "Measurements
+        more passes for as many updates (figures: lab notes, "Measurements
         behind the defaults").
     batch_size : int, default=64
     learning_rate : float, default=1e-3

@@ -374,7 +374,7 @@ class BaseDeepClusterer(
         ELBO instead); the others the agreement of the labels with the
         nearest neighbours among the scaled pixels
         (:func:`~skdeepcluster.metrics.neighbour_agreement_score`, on at most
-        10,000 rows of ``X``).  The user guide says how well each ranks fits.
+        10,000 rows of ``X``).  The lab notes say how well each ranks fits.
 
         Parameters
         ----------
@@ -430,7 +430,7 @@ class SoftAssignmentMixin:
 
         Of the criteria measured it is the one that ranked the restarts of
         DCCSClustering (on digits and COIL-20 with 10 images per object) and
-        GATCluster (digits) with their accuracy every time (user guide).
+        GATCluster (digits) with their accuracy every time (lab notes).
         """
         return float(outputs["proba"].max(axis=1).mean())
 
