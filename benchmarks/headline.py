@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from methods import FEATURES_SUFFIX, is_ours, label, on_features
-from suite import RANKED_SEEDS, ranked, read_suite, summary
+from suite import RANKED_SEEDS, rank_key, ranked, read_suite, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "benchmarks" / "results" / "suite.jsonl"
@@ -102,9 +102,9 @@ def decisions(records):
         fits = [s for s in (summary(records, dataset, m) for m in methods) if ranked(s)]
         if not fits:
             continue
-        best = max(fits, key=lambda s: s["median"])
+        best = max(fits, key=rank_key)
         other = [s for s in fits if is_ours(s["method"]) != is_ours(best["method"])]
-        out.append((case, title, best, max(other, key=lambda s: s["median"], default=None)))
+        out.append((case, title, best, max(other, key=rank_key, default=None)))
     return out
 
 
@@ -165,7 +165,7 @@ def _best_of_ours(records, dataset, suffix):
     fits = [s for s in fits if ranked(s)]
     if not fits:
         return "–"
-    best = max(fits, key=lambda s: s["median"])
+    best = max(fits, key=rank_key)
     return f"{_SHORT[best['method'][: len(best['method']) - len(suffix)]]} {_acc(best)}"
 
 

@@ -15,7 +15,7 @@ import statistics
 
 from methods import FEATURE_METHODS, METHODS, is_ours, label
 from reported import PAPER_NAMES
-from suite import SEEDS, cell, ranked, read_suite, suite_grid, summary
+from suite import SEEDS, cell, rank_key, ranked, read_suite, suite_grid, summary
 from tables import (
     acc_time_figure,
     accuracy_tables,
@@ -79,16 +79,6 @@ def _set_title(name, runs):
     return f"{SET_LABELS.get(name, name)} (n={n:,})" if n else SET_LABELS.get(name, name)
 
 
-def _medians(runs):
-    """``{method: median ACC}`` of the methods with a successful fit in ``runs``."""
-    return {
-        m: statistics.median(r["acc"] for r in group)
-        for m, group in groups(
-            [r for r in runs if r["status"] == "ok"], lambda r: r["method"]
-        ).items()
-    }
-
-
 def _used_every_cluster(runs, method):
     """Whether every successful fit of ``method`` among one set's ``runs`` filled every cluster."""
     # The set's clusters: KMeans, for one, always fills every one it is asked for.
@@ -129,12 +119,14 @@ def _summary(by_set):
     """
     rows = []
     for name, runs in by_set.items():
-        medians = {m: v for m, v in _medians(runs).items() if ranked(summary(runs, name, m))}
+        fits = [summary(runs, name, m) for m in dict.fromkeys(r["method"] for r in runs)]
+        medians = {s["method"]: s["median"] for s in sorted(filter(ranked, fits), key=rank_key)}
         ours = {m: v for m, v in medians.items() if is_ours(m)}
         peers = {m: v for m, v in medians.items() if not is_ours(m)}
         if not ours:
             continue
-        best, peer = max(ours, key=ours.get), max(peers, key=peers.get, default=None)
+        # Sorted by suite.rank_key: the last of each side is its best.
+        best, peer = list(ours)[-1], (list(peers) or [None])[-1]
         lead = "–" if peer is None else f"{ours[best] - peers[peer]:+.3f}"
         rows.append(
             [

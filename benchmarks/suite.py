@@ -100,3 +100,8 @@ def summary(records, dataset, method):
 def ranked(s):
     """Whether a summary may be named best: enough seeds, every cluster used in each."""
     return s is not None and s["seeds"] >= RANKED_SEEDS and s["every_cluster"]
+
+
+def rank_key(s):
+    """What orders summaries for "best": the median, then the worst seed, then the name."""
+    return s["median"], s["worst"], s["method"]
