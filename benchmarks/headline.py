@@ -194,14 +194,10 @@ def grey_table(records):
 
 
 def _bold_ranked(cells):
-    """Each cell's text, the best ranked median in bold."""
-    best = max((c["median"] for c in cells if ranked(c)), default=None)
+    """Each cell's text, the best ranked one (``suite.rank_key``) in bold."""
+    best = max(filter(ranked, cells), key=rank_key, default=None)
     return [
-        "–"
-        if c is None
-        else f"**{c['median']:.3f}** ({c['worst']:.3f})"
-        if ranked(c) and c["median"] == best
-        else _acc(c)
+        "–" if c is None else f"**{c['median']:.3f}** ({c['worst']:.3f})" if c is best else _acc(c)
         for c in cells
     ]
 
