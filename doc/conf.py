@@ -37,7 +37,8 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skdeepcluster"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["narrow.css"]  # phones: long API names and parameters wrap
 # Pages without sub-pages get no left sidebar: the theme's would be an empty "Section
 # Navigation" that squeezes their tables and code to about 510 px of a 1280 px window.
 html_sidebars = {
