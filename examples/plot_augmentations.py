@@ -5,7 +5,7 @@ Per-sample augmentations on the device
 The augmentations of :mod:`skdeepcluster.nn.augment` work on a whole batch
 tensor at once and still draw one set of random parameters per image.  Here
 one digit is copied nine times and augmented in a single call: every copy
-comes out different.  It runs in a few seconds.
+comes out different.  It runs in under a second.
 """
 
 import matplotlib.pyplot as plt

