@@ -64,7 +64,10 @@ def _acc(s):
 def _rst_grid(header, rows):
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     rule = "  ".join("=" * w for w in widths)
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     return [rule, line(header), rule, *map(line, rows), rule]
 
 
@@ -161,12 +164,12 @@ def photos_table(records):
 
 
 def _best_of_ours(records, dataset, suffix):
-    fits = [summary(records, dataset, m + suffix) for m in _OURS]
-    fits = [s for s in fits if ranked(s)]
+    fits = {m: summary(records, dataset, m + suffix) for m in _OURS}
+    fits = {m: s for m, s in fits.items() if ranked(s)}
     if not fits:
         return "–"
-    best = max(fits, key=rank_key)
-    return f"{_SHORT[best['method'][: len(best['method']) - len(suffix)]]} {_acc(best)}"
+    best = max(fits, key=lambda m: rank_key(fits[m]))
+    return f"{_SHORT[best]} {_acc(fits[best])}"
 
 
 def grey_table(records):
@@ -196,10 +199,13 @@ def grey_table(records):
 def _bold_ranked(cells):
     """Each cell's text, the best ranked one (``suite.rank_key``) in bold."""
     best = max(filter(ranked, cells), key=rank_key, default=None)
-    return [
-        "–" if c is None else f"**{c['median']:.3f}** ({c['worst']:.3f})" if c is best else _acc(c)
-        for c in cells
-    ]
+
+    def text(c):
+        if c is None:
+            return "–"
+        return f"**{c['median']:.3f}** ({c['worst']:.3f})" if c is best else _acc(c)
+
+    return [text(c) for c in cells]
 
 
 def forty_table(records):
@@ -236,14 +242,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     records = read_suite(args.suite)
     stale = []
-    for (path, name), build in TABLES.items():
-        text = (ROOT / path).read_text()
-        head, body, tail = _between(text, name)
-        fresh = "\n" + "\n".join(build(records)) + "\n\n"
-        if body != fresh:
-            stale.append(f"{path}: {name}")
-            if not args.check:
-                (ROOT / path).write_text(head + fresh + tail)
+    for path in dict.fromkeys(path for path, _ in TABLES):
+        text = original = (ROOT / path).read_text()
+        for name, build in ((n, b) for (p, n), b in TABLES.items() if p == path):
+            head, body, tail = _between(text, name)
+            fresh = "\n" + "\n".join(build(records)) + "\n\n"
+            if body != fresh:
+                stale.append(f"{path}: {name}")
+                text = head + fresh + tail
+        if text != original and not args.check:
+            (ROOT / path).write_text(text)
     if stale and args.check:
         sys.exit("stale tables (run python benchmarks/headline.py): " + ", ".join(stale))
     print("rewrote: " + ", ".join(stale) if stale else "every table is up to date")

@@ -120,14 +120,13 @@ def _summary(by_set):
     rows = []
     for name, runs in by_set.items():
         fits = [summary(runs, name, m) for m in dict.fromkeys(r["method"] for r in runs)]
-        medians = {s["method"]: s["median"] for s in sorted(filter(ranked, fits), key=rank_key)}
-        ours = {m: v for m, v in medians.items() if is_ours(m)}
-        peers = {m: v for m, v in medians.items() if not is_ours(m)}
-        if not ours:
+        fits = list(filter(ranked, fits))
+        ours = max((f for f in fits if is_ours(f["method"])), key=rank_key, default=None)
+        if ours is None:
             continue
-        # Sorted by suite.rank_key: the last of each side is its best.
-        best, peer = list(ours)[-1], (list(peers) or [None])[-1]
-        lead = "–" if peer is None else f"{ours[best] - peers[peer]:+.3f}"
+        theirs = max((f for f in fits if not is_ours(f["method"])), key=rank_key, default=None)
+        best, peer = ours["method"], theirs and theirs["method"]
+        lead = "–" if peer is None else f"{ours['median'] - theirs['median']:+.3f}"
         rows.append(
             [
                 _set_title(name, runs),
@@ -156,22 +155,16 @@ def _median_cell(runs, method):
     return text if _used_every_cluster(runs, method) else text + " (some clusters left empty)"
 
 
-def _bold_best(rows, column, measured):
-    """Bold the highest leading number of ``column`` among the rows ``measured`` marks."""
+def _bold_best(rows, column, fits):
+    """Bold the leading number of ``column`` in the row of the best ranked fit (``suite.rank_key``).
 
-    def value(row):
-        try:
-            return float(row[column].split()[0])
-        except (ValueError, IndexError):
-            return float("-inf")
-
-    candidates = [row for row, m in zip(rows, measured) if m]
-    if candidates:
-        top = max(map(value, candidates))
-        for row in candidates:
-            if value(row) == top and top > float("-inf"):
-                first, *rest = re.split(r"(?=\s)", row[column], maxsplit=1)  # \s: NBSP too
-                row[column] = f"**{first}**" + "".join(rest)
+    ``fits`` holds each row's summary (``None`` for a row that is not a fit of ours or a peer's).
+    """
+    best = max(filter(ranked, fits), key=rank_key, default=None)
+    for row, fit in zip(rows, fits):
+        if fit is not None and fit is best:
+            first, *rest = re.split(r"(?=\s)", row[column], maxsplit=1)  # \s: NBSP too
+            row[column] = f"**{first}**" + "".join(rest)
 
 
 def _set_table(name, runs):
@@ -198,8 +191,8 @@ def _set_table(name, runs):
     keep = [i for i, h in enumerate(header) if h != "n" and h not in folded]
     header = [("ACC (seed range)" if header[i] == "ACC" else header[i]) for i in keep]
     rows = [[row[i] for i in keep] for row in rows]
-    rankable = [m and ranked(summary(runs, name, method)) for m, method in zip(measured, methods)]
-    _bold_best(rows, header.index("ACC (seed range)"), rankable)
+    fits = [summary(runs, name, method) if m else None for m, method in zip(measured, methods)]
+    _bold_best(rows, header.index("ACC (seed range)"), fits)
     return header, rows, folded
 
 
@@ -293,7 +286,7 @@ def _overview(by_set, runs, grid):
             row.append(acc)
         rows.append(row)
     for column, name in enumerate(sets, start=1):
-        _bold_best(rows, column, [ranked(summary(by_set[name], name, m)) for m in methods])
+        _bold_best(rows, column, [summary(by_set[name], name, m) for m in methods])
     return ["Method", *(SET_LABELS.get(name, name) for name in sets)], rows
 
 
